@@ -1,0 +1,52 @@
+"""The library interface: what another compiler calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from tensorize.errors import UsageError
+from tensorize.intrinsics.library import Library, load_library
+from tensorize.ir import interp
+from tensorize.ir.check import check_module
+from tensorize.ir.nodes import Function, Module
+from tensorize.ir.parser import parse as parse_text
+from tensorize.ir.parser import parse_file
+
+__all__ = ["Library", "load_library", "parse", "load", "run", "find_function"]
+
+
+def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | None = None,
+          ) -> Module:
+    """Parse and type-check `.tz` text; calls may use intrinsics of ``library``."""
+    return check_module(parse_text(text, name), library)
+
+
+def load(path: str | Path, library: Mapping[str, Function] | None = None) -> Module:
+    """Read, parse and type-check one `.tz` file."""
+    return check_module(parse_file(path), library)
+
+
+def find_function(module: Module, name: str | None, kind: str = "kernel") -> Function:
+    """The function called ``name``; without a name, the module's only kernel."""
+    if name is not None:
+        fn = module.get(name)
+        if fn is None:
+            known = ", ".join(f.name for f in module.functions)
+            raise UsageError(f"no kernel or intrinsic named '{name}' (the file has: {known})")
+        return fn
+    candidates = module.kernels if kind == "kernel" else module.intrinsics
+    if len(candidates) != 1:
+        raise UsageError(f"the file has {len(candidates)} {kind}s; choose one by name")
+    return candidates[0]
+
+
+def run(fn: Function, inputs: Mapping[str, np.ndarray] | None = None, *, seed: int = 0,
+        sizes: Mapping[str, int] | None = None, library: Mapping[str, Function] | None = None,
+        mode: interp.Mode = "vector") -> dict[str, np.ndarray]:
+    """Run a checked kernel; without inputs, on seeded random ones."""
+    if inputs is None:
+        inputs = interp.random_inputs(fn, sizes, seed)
+    return interp.run(fn, inputs, sizes=sizes, library=library, mode=mode)

@@ -1,0 +1,97 @@
+"""One error hierarchy for the whole project.
+
+Every error a user can cause carries a :class:`Span` and renders as
+``file:line:col: error: message`` followed by the source line and a caret under the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The text of one input file, kept so that diagnostics can quote it."""
+
+    name: str
+    text: str
+
+    def line(self, number: int) -> str:
+        """The 1-based line ``number`` of the text, without its newline ('' if none)."""
+        lines = self.text.splitlines()
+        return lines[number - 1] if 1 <= number <= len(lines) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A position in a source file (1-based line and column)."""
+
+    source: Source = field(compare=False, repr=False)
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.source.name}:{self.line}:{self.col}"
+
+
+def render_diagnostic(message: str, span: Span | None, severity: str = "error") -> str:
+    """Format one diagnostic: position, message, the source line and a caret."""
+    if span is None:
+        return f"tensorize: {severity}: {message}"
+    text = span.source.line(span.line)
+    shown = "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd" for ch in text)
+    pad = "".join("\t" if ch == "\t" else " " for ch in shown[: max(span.col - 1, 0)])
+    first = message.splitlines()[0] if message else message
+    return f"{span}: {severity}: {first}\n{shown}\n{pad}^"
+
+
+class TensorizeError(Exception):
+    """Root of every error the project raises on purpose. Exit code 2 (bad input)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+    def diagnostics(self) -> list[tuple[str, Span | None]]:
+        """The (message, span) pairs this error reports."""
+        return [(self.message, self.span)]
+
+    def render(self) -> str:
+        """All diagnostics of this error, formatted for a terminal."""
+        return "\n".join(render_diagnostic(m, s) for m, s in self.diagnostics())
+
+
+class UsageError(TensorizeError):
+    """A command line or API call that cannot be carried out as asked."""
+
+
+class InputError(TensorizeError):
+    """A file that cannot be read or decoded."""
+
+
+class ParseError(TensorizeError):
+    """Text that is not in the `.tz` grammar."""
+
+
+class CheckError(TensorizeError):
+    """A program that parses but is ill-typed or ill-formed; holds every error found."""
+
+    def __init__(self, errors: list[tuple[str, Span | None]]) -> None:
+        super().__init__(errors[0][0], errors[0][1])
+        self.errors = list(errors)
+
+    def diagnostics(self) -> list[tuple[str, Span | None]]:
+        return list(self.errors)
+
+
+class InterpError(TensorizeError):
+    """A run-time error in the interpreter: an index out of bounds, a broken ``assume``."""
+
+
+class EquivalenceError(TensorizeError):
+    """A proof obligation that cannot be built or checked (not a negative answer)."""

@@ -1,0 +1,80 @@
+"""The intrinsic library: specs loaded from `.tz` files, checked once, looked up by name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tensorize.errors import UsageError
+from tensorize.ir.check import check_module
+from tensorize.ir.nodes import Function
+from tensorize.ir.parser import parse_file
+
+BUNDLED_SPECS = Path(__file__).resolve().parents[2] / "intrinsic_specs"
+"""Where the bundled specs live (override with the TENSORIZE_SPECS environment variable)."""
+
+
+def bundled_specs_dir() -> Path:
+    """The directory of the bundled specs."""
+    return Path(os.environ.get("TENSORIZE_SPECS", BUNDLED_SPECS))
+
+
+@dataclass(frozen=True)
+class Library(Mapping[str, Function]):
+    """Checked intrinsics by name, with the file each came from."""
+
+    intrinsics: dict[str, Function] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Function:
+        return self.intrinsics[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.intrinsics)
+
+    def __len__(self) -> int:
+        return len(self.intrinsics)
+
+    def for_target(self, target: str) -> list[Function]:
+        """Intrinsics of a target (``x86.avx512_vnni``) or a target family (``x86``)."""
+        return [f for f in self.intrinsics.values()
+                if f.target == target or f.target.startswith(target + ".")]
+
+    @property
+    def targets(self) -> list[str]:
+        """Every target, sorted."""
+        return sorted({f.target for f in self.intrinsics.values()})
+
+
+def _spec_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.tz")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or directory")
+    return files
+
+
+def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> Library:
+    """Load the bundled specs (unless ``bundled=False``) and those under ``paths``."""
+    sources: list[Path] = []
+    if bundled and bundled_specs_dir().is_dir():
+        sources.extend(_spec_files([bundled_specs_dir()]))
+    sources.extend(_spec_files(paths))
+    intrinsics: dict[str, Function] = {}
+    origins: dict[str, str] = {}
+    for path in sources:
+        module = check_module(parse_file(path), intrinsics)
+        for fn in module.intrinsics:
+            if fn.name in intrinsics:
+                raise UsageError(f"{path}: intrinsic '{fn.name}' is already defined in "
+                                 f"{origins[fn.name]}")
+            intrinsics[fn.name] = fn
+            origins[fn.name] = str(path)
+    return Library(intrinsics, origins)

@@ -1,0 +1,289 @@
+"""Run kernels on numpy arrays with the exact semantics of DESIGN.md.
+
+``run`` picks the vectorised executor by default; ``mode="scalar"`` runs the reference
+executor. Both execute ``call`` statements by running the intrinsic's own body on copies
+of the views and writing the results back (views may not alias an output).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from tensorize.errors import InterpError, UsageError
+from tensorize.ir import vector_ops as vo
+from tensorize.ir.affine import linear_form
+from tensorize.ir.nodes import Assume, BufferDecl, CallStmt, Expr, Function, View
+from tensorize.ir.scalar_exec import ScalarExec
+from tensorize.ir.types import DType
+from tensorize.ir.vector_exec import MAX_AXES, VectorExec
+
+Mode = Literal["vector", "scalar"]
+Executor = ScalarExec | VectorExec
+
+
+def bind_sizes(fn: Function, sizes: Mapping[str, int] | None = None) -> dict[str, int]:
+    """The value of every size parameter: the given ones, else the defaults."""
+    sizes = dict(sizes or {})
+    unknown = set(sizes) - {p.name for p in fn.params}
+    if unknown:
+        raise UsageError(f"'{fn.name}' has no size parameter {', '.join(sorted(unknown))}")
+    out = {}
+    for p in fn.params:
+        value = sizes.get(p.name, p.default)
+        if value is None:
+            raise UsageError(f"size parameter '{p.name}' of '{fn.name}' has no default; "
+                             f"set it (--set {p.name}=...)")
+        if value < 0:
+            raise UsageError(f"size parameter '{p.name}' must not be negative")
+        out[p.name] = int(value)
+    return out
+
+
+def eval_size(e: Expr, sizes: Mapping[str, int]) -> int:
+    """Evaluate an expression in size parameters only."""
+    form = linear_form(e, sizes)
+    if form is None or form.coeffs:
+        raise InterpError("extent is not a constant expression of the size parameters", e.span)
+    return form.const
+
+
+def buffer_shape(b: BufferDecl, sizes: Mapping[str, int]) -> tuple[int, ...]:
+    """The concrete shape of a buffer under the given sizes."""
+    shape = tuple(eval_size(e, sizes) for e in b.shape)
+    for n in shape:
+        if n < 0:
+            raise InterpError(f"buffer '{b.name}' has a negative extent", b.span)
+    return shape
+
+
+MAX_ELEMENTS = 1 << 28
+"""Largest buffer the interpreter allocates (elements)."""
+
+
+def shapes_of(fn: Function, sizes: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
+    """Concrete shapes of every buffer of ``fn``."""
+    shapes = {}
+    for b in fn.buffers:
+        shape = buffer_shape(b, sizes)
+        if int(np.prod(shape, dtype=object)) > MAX_ELEMENTS:
+            raise InterpError(f"buffer '{b.name}' {list(shape)} is too large to interpret "
+                              f"(more than {MAX_ELEMENTS} elements)", b.span)
+        shapes[b.name] = shape
+    return shapes
+
+
+def _stable_seed(seed: int, b: BufferDecl, shape: tuple[int, ...]) -> int:
+    key = f"{seed}:{b.name}:{b.dtype}:{list(shape)}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
+
+
+def _assumed(fn: Function, name: str) -> Assume | None:
+    for a in fn.assumes:
+        if a.buf == name:
+            return a
+    return None
+
+
+def random_array(t: DType, shape: tuple[int, ...], rng: np.random.Generator,
+                 assume: Assume | None = None) -> np.ndarray:
+    """Random values of type ``t`` (full range for integers, [-1, 1) for floats)."""
+    if t.is_bool:
+        return rng.integers(0, 2, size=shape).astype(bool)
+    if t.is_int:
+        lo, hi = t.min, t.max
+        if assume is not None:
+            lo = max(lo, int(assume.lo))
+            hi = min(hi, int(assume.hi) if assume.inclusive else int(assume.hi) - 1)
+        return rng.integers(lo, hi, size=shape, dtype=t.np_dtype, endpoint=True)
+    lo_f, hi_f = -1.0, 1.0
+    if assume is not None:
+        lo_f = max(float(assume.lo), -1e4)
+        hi_f = min(float(assume.hi), 1e4)
+    values = rng.uniform(lo_f, hi_f, size=shape)
+    out = vo.to_float(values, t)
+    if assume is not None:  # rounding may step over a bound
+        out = np.clip(out.astype(np.float64), assume.lo, assume.hi).astype(t.np_dtype)
+        if not assume.inclusive:
+            out = np.where(out.astype(np.float64) >= assume.hi,
+                           vo.to_float(np.asarray(assume.lo), t), out).astype(t.np_dtype)
+    return out
+
+
+def random_inputs(fn: Function, sizes: Mapping[str, int] | None = None,
+                  seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs for every ``in``/``inout`` buffer, respecting ``assume`` ranges.
+
+    Each buffer's values depend only on the seed and its name, type and shape, so two
+    kernels with the same signature (a kernel and its rewrite) get the same inputs.
+    """
+    bound = bind_sizes(fn, sizes)
+    out = {}
+    for b in fn.inputs:
+        shape = buffer_shape(b, bound)
+        rng = np.random.default_rng(_stable_seed(seed, b, shape))
+        out[b.name] = random_array(b.dtype, shape, rng, _assumed(fn, b.name))
+    return out
+
+
+def check_assumptions(fn: Function, inputs: Mapping[str, np.ndarray]) -> None:
+    """Raise :class:`InterpError` if an input breaks one of the function's ``assume``s."""
+    for a in fn.assumes:
+        arr = np.asarray(inputs[a.buf])
+        if arr.size == 0:
+            continue
+        values = arr.astype(np.float64) if arr.dtype.kind == "V" or \
+            arr.dtype == np.dtype("bfloat16") else arr
+        bad = (values < a.lo) | ((values > a.hi) if a.inclusive else (values >= a.hi))
+        if np.issubdtype(values.dtype, np.floating):
+            bad |= np.isnan(values)
+        if np.any(bad):
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InterpError(f"input '{a.buf}' breaks its assumption: "
+                              f"{a.buf}{list(where)} = {arr[where]}", a.span)
+
+
+def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, int] | None
+        = None, library: Mapping[str, Function] | None = None, mode: Mode = "vector",
+        outputs: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Run a checked function; returns the final contents of its ``out``/``inout`` buffers.
+
+    ``outputs`` optionally gives the initial contents of ``out`` buffers (zeros otherwise).
+    """
+    bound = bind_sizes(fn, sizes)
+    shapes = shapes_of(fn, bound)
+    mem: dict[str, np.ndarray] = {}
+    for b in fn.buffers:
+        if b.mode in ("in", "inout"):
+            if b.name not in inputs:
+                raise UsageError(f"missing input '{b.name}' of '{fn.name}'")
+            arr = np.asarray(inputs[b.name])
+            if arr.shape != shapes[b.name] or arr.dtype != b.dtype.np_dtype:
+                raise UsageError(f"input '{b.name}' must be {b.dtype}{list(shapes[b.name])}, "
+                                 f"got {arr.dtype}{list(arr.shape)}")
+            mem[b.name] = arr.copy() if b.mode == "inout" else arr
+        elif outputs is not None and b.name in outputs:
+            mem[b.name] = np.array(outputs[b.name], dtype=b.dtype.np_dtype, copy=True)
+        else:
+            mem[b.name] = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
+    check_assumptions(fn, mem)
+    executor_cls = ScalarExec if mode == "scalar" else VectorExec
+    executor = executor_cls(fn, bound, mem, shapes, library or {}, _call)
+    executor.run()
+    return {b.name: mem[b.name] for b in fn.outputs}
+
+
+def _view_elements(view: View, env: Mapping[str, Any], shape: tuple[int, ...],
+                   batch: tuple[int, ...], parent_shape: tuple[int, ...],
+                   executor: Executor) -> tuple[np.ndarray, ...]:
+    """Parent index arrays for every element of a view, over batch axes and view dims.
+
+    Each array has ``MAX_AXES`` axes: the batch axes first, then the view's dimensions.
+    """
+    full = list(batch) + list(shape)
+    if len(full) > MAX_AXES:
+        raise InterpError("view nested too deeply to interpret", view.span)
+    full += [1] * (MAX_AXES - len(full))
+    local = dict(env)
+    for axis, d in enumerate(view.dims):
+        local[d] = VectorExec.axis(0, shape[axis], len(batch) + axis)
+    helper = executor if isinstance(executor, VectorExec) else VectorExec(
+        executor.fn, executor.sizes, executor.mem, executor.shapes, executor.library, _call)
+    idx = []
+    for axis, e in enumerate(view.index):
+        value = np.broadcast_to(np.asarray(helper.eval(e, local), dtype=np.int64), full)
+        n = parent_shape[axis]
+        if value.size and (value.min() < 0 or value.max() >= n):
+            bad = int(value.min()) if value.min() < 0 else int(value.max())
+            raise InterpError(f"view reaches index {bad} of dimension {axis} of "
+                              f"'{view.buf}' (size {n})", view.span)
+        idx.append(value)
+    return tuple(idx)
+
+
+def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
+          batch: tuple[int, ...]) -> None:
+    """Execute ``call``: copy views in, run the intrinsic's body, copy outputs back.
+
+    ``batch`` holds the extents of the vectorised loops around the call: the intrinsic
+    then runs once for all of their iterations, on buffers with those leading axes.
+    """
+    callee = executor.library.get(s.name)
+    if callee is None:
+        raise InterpError(f"unknown intrinsic '{s.name}'", s.span)
+    args = {a.name: a for a in s.args}
+    sizes = {}
+    for p in callee.params:
+        if p.name in args:
+            sizes[p.name] = int(executor.eval(args[p.name].value, env))  # type: ignore[arg-type]
+    bound = bind_sizes(callee, sizes)
+    shapes = shapes_of(callee, bound)
+    mem: dict[str, np.ndarray] = {}
+    where: dict[str, tuple[str, tuple[np.ndarray, ...]]] = {}
+    for b in callee.buffers:
+        if b.mode == "local":
+            mem[b.name] = np.zeros(batch + shapes[b.name], dtype=b.dtype.np_dtype)
+            continue
+        view = args[b.name].value
+        assert isinstance(view, View)
+        idx = _view_elements(view, env, shapes[b.name], batch, executor.shapes[view.buf],
+                             executor)
+        parent = executor.mem[view.buf]
+        values = parent[idx] if idx else np.broadcast_to(parent[()], idx_shape(batch, ()))
+        mem[b.name] = np.array(values.reshape(batch + shapes[b.name]), dtype=b.dtype.np_dtype)
+        if b.mode == "out":
+            mem[b.name][...] = 0
+        where[b.name] = (view.buf, idx)
+    _check_no_alias(callee, where, executor, s)
+    check_assumptions(callee, mem)
+    if batch:
+        sub: Executor = VectorExec(callee, bound, mem, shapes, executor.library, _call, batch)
+    else:
+        sub = type(executor)(callee, bound, mem, shapes, executor.library, _call)
+    sub.run()
+    for b in callee.outputs:
+        buf, idx = where[b.name]
+        value = mem[b.name]
+        if idx:
+            executor.mem[buf][idx] = value.reshape(idx[0].shape[: value.ndim] +
+                                                   (1,) * (MAX_AXES - value.ndim))
+        else:
+            executor.mem[buf][()] = value
+
+
+def idx_shape(batch: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a view's values: batch axes then the view's own."""
+    return batch + shape
+
+
+def _flat(idx: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
+    if not idx:
+        return np.zeros(1, dtype=np.int64)
+    return np.ravel_multi_index(tuple(np.asarray(i).reshape(-1) for i in idx), shape)
+
+
+def _check_no_alias(callee: Function, where: dict[str, tuple[str, tuple[Any, ...]]],
+                    executor: Executor, s: CallStmt) -> None:
+    """An output view must not repeat an element nor overlap another view."""
+    flats = {name: (buf, _flat(idx, executor.shapes[buf])) for name, (buf, idx) in
+             where.items()}
+    for b in callee.outputs:
+        buf, flat = flats[b.name]
+        if len(np.unique(flat)) != flat.size:
+            raise InterpError(f"the view for '{b.name}' writes the same element of '{buf}' "
+                              "twice", s.span)
+        for other, (obuf, oflat) in flats.items():
+            if other != b.name and obuf == buf and np.intersect1d(flat, oflat).size:
+                raise InterpError(f"the views for '{b.name}' and '{other}' overlap in "
+                                  f"'{buf}'", s.span)
+
+
+def checksum(arr: np.ndarray) -> str:
+    """A short, exact fingerprint of an array's contents (shape, dtype and bytes)."""
+    a = np.ascontiguousarray(arr)
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.view(np.uint8).tobytes() if a.size else b"")
+    return h.hexdigest()[:16]

@@ -1,0 +1,428 @@
+"""Parse `.tz` text into IR (:mod:`tensorize.ir.nodes`).
+
+The grammar lives in ``grammar.lark``; lark's LALR parser builds the IR directly through
+an inline transformer, so parsing needs no recursion however deep the input nests. Every
+syntax error becomes a :class:`ParseError` with the position of the offending token.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark import Lark, Token, Transformer
+
+from tensorize.errors import InputError, ParseError, Source, Span
+from tensorize.ir.nodes import (
+    MODES,
+    Arg,
+    Assign,
+    Assume,
+    Binary,
+    BufferDecl,
+    Call,
+    CallStmt,
+    Cast,
+    Const,
+    Expr,
+    For,
+    Function,
+    If,
+    Load,
+    Meta,
+    Module,
+    SizeParam,
+    Stmt,
+    Unary,
+    Var,
+    View,
+)
+from tensorize.ir.traverse import walk
+from tensorize.ir.types import SCALAR_TYPES
+
+MAX_DEPTH = 200
+"""Deepest nesting of statements or expressions accepted (keeps later passes in stack)."""
+
+_GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class _Tuple(Expr):
+    """A parenthesised list of names; only legal as the dimensions of a view."""
+
+    items: tuple[Expr, ...]
+    dtype: None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Params:
+    items: tuple[SizeParam, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    items: tuple[Expr, ...]
+
+
+_TOKEN_NAMES = {
+    "RBRACE": "'}'", "LBRACE": "'{'", "RPAR": "')'", "LPAR": "'('", "LSQB": "'['",
+    "RSQB": "']'", "COMMA": "','", "COLON": "':'", "DOT": "'.'", "EQ": "'='",
+    "NAME": "a name", "INT": "an integer", "FLOAT": "a float", "STRING": "a string",
+    "RANGE": "'..'", "ARROW": "'->'", "AUGOP": "'+='", "IN": "'in'", "FOR": "'for'",
+    "IF": "'if'", "CALL": "'call'", "ASSUME": "'assume'", "KERNEL": "'kernel'",
+    "INTRINSIC": "'intrinsic'", "MINUS": "'-'", "PLUS": "'+'", "STAR": "'*'",
+    "$END": "end of file",
+}
+
+
+def _describe(names: set[str] | frozenset[str]) -> str:
+    shown = sorted({_TOKEN_NAMES.get(n, n.lower()) for n in names})
+    if len(shown) > 6:
+        shown = shown[:6] + ["..."]
+    return ", ".join(shown)
+
+
+class _Build(Transformer):  # type: ignore[type-arg]
+    """Inline transformer: turns each reduced rule into an IR node."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source = source
+        self.depth: dict[int, int] = {}
+
+    # -- helpers ---------------------------------------------------------------
+    def _span(self, *items: Any) -> Span | None:
+        for item in items:
+            if isinstance(item, Token) and item.line is not None:
+                return Span(self.source, item.line, item.column or 1,
+                            item.end_line or item.line, item.end_column or 1)
+            span = getattr(item, "span", None)
+            if isinstance(span, Span):
+                return span
+        return None
+
+    def _error(self, message: str, *at: Any) -> ParseError:
+        return ParseError(message, self._span(*at))
+
+    def _nest(self, node: Any, *kids: Any) -> Any:
+        level = 1 + max((self.depth.get(id(k), 0) for k in kids), default=0)
+        if level > MAX_DEPTH:
+            raise self._error(f"nesting deeper than {MAX_DEPTH} levels", node)
+        self.depth[id(node)] = level
+        return node
+
+    # -- top level ---------------------------------------------------------------
+    def start(self, items: list[Function]) -> Module:
+        names: dict[str, Function] = {}
+        for f in items:
+            if f.name in names:
+                raise self._error(f"duplicate definition of '{f.name}'", f)
+            names[f.name] = f
+        return Module(tuple(items), span=Span(self.source, 1, 1))
+
+    def _function(self, kind: str, head: Token, name: str, rest: list[Any]) -> Function:
+        params: tuple[SizeParam, ...] = ()
+        buffers, assumes, meta, body = [], [], [], []
+        for item in rest:
+            if isinstance(item, _Params):
+                params = item.items
+            elif isinstance(item, BufferDecl):
+                buffers.append(item)
+            elif isinstance(item, Assume):
+                assumes.append(item)
+            elif isinstance(item, Meta):
+                meta.append(item)
+            else:
+                body.append(item)
+        return Function(kind, name, params, tuple(buffers), tuple(assumes), tuple(meta),
+                        tuple(body), span=self._span(head))  # type: ignore[arg-type]
+
+    def kernel(self, c: list[Any]) -> Function:
+        return self._function("kernel", c[1], str(c[1]), c[2:])
+
+    def intrinsic(self, c: list[Any]) -> Function:
+        return self._function("intrinsic", c[1], c[1][0], c[2:])
+
+    def params(self, c: list[Any]) -> _Params:
+        return _Params(tuple(p for p in c if p is not None))
+
+    def param(self, c: list[Any]) -> SizeParam:
+        default = None if c[2] is None else _int(c[2])
+        return SizeParam(str(c[0]), default, span=self._span(c[0]))
+
+    def decl(self, c: list[Any]) -> BufferDecl:
+        mode, name, tname = c[0], c[1], c[2]
+        if str(mode) not in MODES:
+            raise self._error(
+                f"unknown buffer mode '{mode}'; expected one of in, out, inout, local", mode)
+        if str(tname) not in SCALAR_TYPES:
+            raise self._error(f"unknown type '{tname}'", tname)
+        shape = c[3].items if len(c) > 3 else ()
+        return BufferDecl(str(name), str(mode), SCALAR_TYPES[str(tname)], shape,
+                          span=self._span(name))
+
+    def shape(self, c: list[Expr]) -> _Index:
+        return _Index(tuple(c))
+
+    index = shape
+
+    def assume(self, c: list[Any]) -> Assume:
+        lo, rng, hi = c[3], c[4], c[5]
+        return Assume(str(c[1]), lo[0], hi[0], str(rng) == "..=", span=self._span(c[1]))
+
+    def number(self, c: list[Token]) -> tuple[int | float, Token]:
+        tok = c[-1]
+        if tok.type == "INT":
+            value: int | float = _int(tok)
+        elif tok.type == "INF":
+            value = math.inf
+        else:
+            value = float(tok)
+        return (-value if len(c) == 2 else value), c[0]
+
+    def dotted(self, c: list[Token]) -> tuple[str, Token]:
+        return ".".join(str(t) for t in c), c[0]
+
+    def meta_string(self, c: list[Token]) -> tuple[str, str, Token]:
+        return _unquote(str(c[0])), "string", c[0]
+
+    def meta_number(self, c: list[Any]) -> tuple[int | float, str, Token]:
+        return c[0][0], "number", c[0][1]
+
+    def meta_name(self, c: list[Any]) -> tuple[str, str, Token]:
+        return c[0][0], "name", c[0][1]
+
+    def meta(self, c: list[Any]) -> Meta:
+        value, kind, _tok = c[1]
+        return Meta(str(c[0]), value, kind, span=self._span(c[0]))
+
+    # -- statements ----------------------------------------------------------------
+    def block(self, c: list[Stmt]) -> tuple[Stmt, ...]:
+        return tuple(c)
+
+    def for_stmt(self, c: list[Any]) -> For:
+        lo, rng, hi, body = c[3], c[4], c[5], c[6]
+        if str(rng) == "..=":
+            hi = Binary("+", hi, Const(1, span=hi.span), span=hi.span)
+        node = For(str(c[1]), lo, hi, body, span=self._span(c[0]))
+        return self._nest(node, *body)
+
+    def if_stmt(self, c: list[Any]) -> If:
+        orelse = c[3]
+        if orelse is None:
+            orelse = ()
+        elif isinstance(orelse, If):
+            orelse = (orelse,)
+        node = If(c[1], c[2], orelse, span=self._span(c[0]))
+        return self._nest(node, c[1], *c[2], *orelse)
+
+    def call_stmt(self, c: list[Any]) -> CallStmt:
+        args = tuple(a for a in c[2:] if a is not None)
+        seen: set[str] = set()
+        for a in args:
+            if a.name in seen:
+                raise self._error(f"argument '{a.name}' given twice", a)
+            seen.add(a.name)
+        return CallStmt(c[1][0], args, span=self._span(c[0]))
+
+    def arg(self, c: list[Any]) -> Arg:
+        name, value, arrow, buf, idx = c[0], c[2], c[3], c[4], (c[5] if len(c) > 5 else None)
+        span = self._span(name)
+        if arrow is None:
+            return Arg(str(name), value, span=span)
+        items = value.items if isinstance(value, _Tuple) else (value,)
+        dims = []
+        for item in items:
+            if not isinstance(item, Var):
+                raise self._error("a view's dimensions must be names, as in (i, k) -> A[i, k]",
+                                  item)
+            if item.name in dims:
+                raise self._error(f"view dimension '{item.name}' given twice", item)
+            dims.append(item.name)
+        index = idx.items if idx is not None else ()
+        return Arg(str(name), View(tuple(dims), str(buf), index, span=self._span(buf)),
+                   span=span)
+
+    def assign(self, c: list[Any]) -> Assign:
+        name = c[0]
+        index = c[1].items if isinstance(c[1], _Index) else ()
+        op, value = c[-2], c[-1]
+        span = self._span(name)
+        if op.type == "AUGOP":
+            current = Load(str(name), index, span=span)
+            value = Binary(str(op)[0], current, value, span=self._span(op))
+        return self._nest(Assign(str(name), index, value, span=span), value, *index)
+
+    # -- expressions ---------------------------------------------------------------
+    def binary(self, c: list[Any]) -> Binary:
+        lhs, op, rhs = c
+        return self._nest(Binary(str(op), lhs, rhs, span=self._span(op)), lhs, rhs)
+
+    def unary(self, c: list[Any]) -> Expr:
+        op, operand = c
+        if str(op) == "-" and isinstance(operand, Const) and operand.dtype is None \
+                and not isinstance(operand.value, bool) and self.depth.get(id(operand), 0) <= 1:
+            return self._nest(Const(-operand.value, span=self._span(op)))
+        return self._nest(Unary(str(op), operand, span=self._span(op)), operand)
+
+    def int_lit(self, c: list[Token]) -> Const:
+        return self._nest(Const(_int(c[0]), span=self._span(c[0])))
+
+    def float_lit(self, c: list[Token]) -> Const:
+        return self._nest(Const(float(c[0]), span=self._span(c[0])))
+
+    def inf_lit(self, c: list[Token]) -> Const:
+        return self._nest(Const(math.inf, span=self._span(c[0])))
+
+    def true_lit(self, c: list[Token]) -> Const:
+        return self._nest(Const(True, span=self._span(c[0])))
+
+    def false_lit(self, c: list[Token]) -> Const:
+        return self._nest(Const(False, span=self._span(c[0])))
+
+    def name(self, c: list[Token]) -> Expr:
+        return self._nest(Var(str(c[0]), span=self._span(c[0])))
+
+    def load(self, c: list[Any]) -> Load:
+        index = c[1].items
+        return self._nest(Load(str(c[0]), index, span=self._span(c[0])), *index)
+
+    def fcall(self, c: list[Any]) -> Expr:
+        fn = str(c[0])
+        args = tuple(a for a in c[2:] if a is not None)
+        span = self._span(c[0])
+        target = fn[4:] if fn.startswith("sat_") else fn
+        if target in SCALAR_TYPES:
+            if len(args) != 1:
+                raise self._error(f"the cast {fn}(...) takes one argument, not {len(args)}",
+                                  c[0])
+            node: Expr = Cast(args[0], SCALAR_TYPES[target], fn.startswith("sat_"), span=span)
+        else:
+            node = Call(fn, args, span=span)
+        return self._nest(node, *args)
+
+    def paren(self, c: list[Any]) -> Expr:
+        return c[1]
+
+    def tuple(self, c: list[Any]) -> _Tuple:
+        items = tuple(x for x in c[1:] if x is not None)
+        return _Tuple(items, span=self._span(c[0]))
+
+
+def _int(tok: Token | str) -> int:
+    text = str(tok)
+    return int(text, 16) if text.startswith(("0x", "0X")) else int(text, 10)
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    return body.replace('\\"', '"').replace("\\\\", "\\")
+
+
+_PARSER: list[tuple[Lark, _Build]] = []
+_LOCK = threading.Lock()
+
+
+def _lark(source: Source) -> Lark:
+    """The one LALR parser, its inline transformer pointed at ``source``."""
+    if not _PARSER:
+        build = _Build(source)
+        parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=True,
+                      transformer=build)
+        _PARSER.append((parser, build))
+    parser, build = _PARSER[0]
+    build.source = source
+    build.depth = {}
+    return parser
+
+
+def decode(data: bytes, name: str) -> Source:
+    """Decode file contents as UTF-8, reporting the position of the first bad byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        shown = data.decode("utf-8", errors="replace")
+        raise InputError(f"invalid UTF-8 byte 0x{data[exc.start]:02x}; .tz files are UTF-8",
+                         Span(Source(name, shown), line, col)) from None
+    if "\x00" in text:
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        raise InputError("NUL byte in input; this looks like a binary file",
+                         Span(Source(name, text), line, col))
+    return Source(name, text)
+
+
+def read_source(path: str | Path) -> Source:
+    """Read a `.tz` file; a missing or unreadable file is an :class:`InputError`."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return decode(data, str(path))
+
+
+def parse(text: str | Source, name: str = "<input>") -> Module:
+    """Parse `.tz` text (no type checking): the untyped IR of every kernel and intrinsic."""
+    source = text if isinstance(text, Source) else Source(name, text)
+    if not source.text.strip() or all(
+        not ln.strip() or ln.strip().startswith("#") for ln in source.text.splitlines()
+    ):
+        raise ParseError("empty input: expected a kernel or an intrinsic",
+                         Span(source, 1, 1))
+    try:
+        with _LOCK:
+            module = _lark(source).parse(source.text)
+    except lark.exceptions.UnexpectedCharacters as exc:
+        char = source.text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
+        raise ParseError(f"unexpected character {char!r}",
+                         Span(source, exc.line, exc.column)) from None
+    except lark.exceptions.UnexpectedToken as exc:
+        tok = exc.token
+        if tok.type == "$END":
+            line = source.text.count("\n") + 1
+            col = len(source.text.rsplit("\n", 1)[-1]) + 1
+            if source.text.endswith("\n"):
+                line, col = _last_line(source)
+            raise ParseError(f"unexpected end of file; expected {_describe(exc.expected)}",
+                             Span(source, line, col)) from None
+        raise ParseError(f"unexpected {tok.type and _TOKEN_NAMES.get(tok.type) or repr(str(tok))}"
+                         f" '{tok}'; expected {_describe(exc.expected)}",
+                         Span(source, tok.line, tok.column)) from None
+    except lark.exceptions.UnexpectedEOF as exc:
+        line, col = _last_line(source)
+        raise ParseError(f"unexpected end of file; expected {_describe(set(exc.expected))}",
+                         Span(source, line, col)) from None
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, ParseError):
+            raise exc.orig_exc from None
+        raise
+    for node in walk(module):
+        if isinstance(node, _Tuple):
+            raise ParseError("a parenthesised list is only allowed as the dimensions of a view",
+                             node.span)
+    return module
+
+
+def _last_line(source: Source) -> tuple[int, int]:
+    lines = source.text.splitlines() or [""]
+    number = len(lines)
+    while number > 1 and not lines[number - 1].strip():
+        number -= 1
+    return number, len(lines[number - 1]) + 1
+
+
+def parse_file(path: str | Path) -> Module:
+    """Read and parse one `.tz` file."""
+    return parse(read_source(path))

@@ -1,0 +1,92 @@
+"""Generic traversals of the IR: a read-only walk and a sharing transformer."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from typing import TypeVar
+
+from tensorize.ir.nodes import Expr, Load, Node, Var
+
+N = TypeVar("N", bound=Node)
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The direct child nodes of ``node``, in field order."""
+    for f in dataclasses.fields(node):  # type: ignore[arg-type]
+        value = getattr(node, f.name)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Node):
+                    yield item
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node below and including ``node``, parents before children (iterative)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(children(current))))
+
+
+class Transformer:
+    """Rebuilds a tree bottom-up; subtrees that do not change are shared, not copied.
+
+    Override ``visit_<ClassName>(node)`` to replace a kind of node; call
+    ``self.generic(node)`` inside it to transform the children first.
+    """
+
+    def __call__(self, node: N) -> N:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        return method(node) if method is not None else self.generic(node)
+
+    def generic(self, node: N) -> N:
+        """Transform the children of ``node`` and rebuild it if any changed."""
+        changes = {}
+        for f in dataclasses.fields(node):  # type: ignore[arg-type]
+            value = getattr(node, f.name)
+            if isinstance(value, Node):
+                new = self(value)
+                if new is not value:
+                    changes[f.name] = new
+            elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+                new_items = tuple(self(v) if isinstance(v, Node) else v for v in value)
+                if any(a is not b for a, b in zip(new_items, value)):
+                    changes[f.name] = new_items
+        return dataclasses.replace(node, **changes) if changes else node  # type: ignore
+
+
+class _Substitute(Transformer):
+    def __init__(self, mapping: Mapping[str, Expr]) -> None:
+        self.mapping = mapping
+
+    def visit_Var(self, node: Var) -> Expr:
+        return self.mapping.get(node.name, node)
+
+
+def substitute(node: N, mapping: Mapping[str, Expr]) -> N:
+    """Replace variables by expressions (no capture: binders in `.tz` are unique)."""
+    return _Substitute(mapping)(node) if mapping else node
+
+
+def free_vars(node: Node) -> set[str]:
+    """Names of the variables an expression (or any node) mentions."""
+    return {n.name for n in walk(node) if isinstance(n, Var)}
+
+
+def loads(node: Node) -> Iterator[Load]:
+    """Every buffer load inside ``node``."""
+    return (n for n in walk(node) if isinstance(n, Load))
+
+
+def map_loads(node: N, fn: Callable[[Load], Expr]) -> N:
+    """Replace every load (innermost first) by ``fn(load)``."""
+
+    class _MapLoads(Transformer):
+        def visit_Load(self, load: Load) -> Expr:
+            return fn(self.generic(load))
+
+    return _MapLoads()(node)
