@@ -7,6 +7,7 @@ that timed out), 70 an internal error (a bug: please report it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -22,8 +23,8 @@ from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
 from tensorize.ir.check import check_module
-from tensorize.ir.parser import parse_file, read_source
 from tensorize.ir.parser import parse as parse_source
+from tensorize.ir.parser import parse_file, read_source
 from tensorize.ir.printer import format_module
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
@@ -173,10 +174,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
     """Run the CLI in-process; returns the exit code."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+            with contextlib.redirect_stdout(out):
+                args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         except SystemExit as exc:  # --help and --version
             return int(exc.code or 0)
         if not getattr(args, "func", None):
@@ -204,5 +207,4 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     sys.exit(main())

@@ -36,13 +36,23 @@ class Span:
         return f"{self.source.name}:{self.line}:{self.col}"
 
 
+_MAX_SHOWN = 120
+
+
 def render_diagnostic(message: str, span: Span | None, severity: str = "error") -> str:
     """Format one diagnostic: position, message, the source line and a caret."""
     if span is None:
         return f"tensorize: {severity}: {message}"
     text = span.source.line(span.line)
     shown = "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd" for ch in text)
-    pad = "".join("\t" if ch == "\t" else " " for ch in shown[: max(span.col - 1, 0)])
+    col = max(span.col - 1, 0)
+    if len(shown) > _MAX_SHOWN:  # show a window around the column
+        start = max(col - _MAX_SHOWN // 2, 0)
+        end = min(start + _MAX_SHOWN, len(shown))
+        prefix = "..." if start else ""
+        shown = prefix + shown[start:end] + ("..." if end < len(shown) else "")
+        col = col - start + len(prefix)
+    pad = "".join("\t" if ch == "\t" else " " for ch in shown[:col])
     first = message.splitlines()[0] if message else message
     return f"{span}: {severity}: {first}\n{shown}\n{pad}^"
 

@@ -186,9 +186,12 @@ class _Checker:
             self.error(f"cannot write to '{s.buf}': it is an 'in' buffer", s.span)
         index = self.indices(s.index, decl, scope, s.span)
         value = self.expr(s.value, scope, decl.dtype)
-        if value.dtype not in (decl.dtype, ERROR):
-            self.error(f"cannot assign a {value.dtype} value to '{s.buf}' of type {decl.dtype};"
-                       " add a cast", value.span or s.span)
+        if value.dtype == INDEX:
+            self.error(f"cannot assign an index value to '{s.buf}' of type {decl.dtype}; "
+                       f"cast it, as in {decl.dtype}(...)", value.span or s.span)
+        elif value.dtype not in (decl.dtype, ERROR):
+            self.error(f"cannot assign {_a(value.dtype)} value to '{s.buf}' of type "
+                       f"{decl.dtype}; add a cast", value.span or s.span)
         return replace(s, index=index, value=value)
 
     def call_stmt(self, s: CallStmt, scope: _Scope) -> Stmt:
@@ -263,7 +266,7 @@ class _Checker:
         if typed.dtype == ERROR:
             return typed
         if typed.dtype != INDEX:
-            self.error(f"{what} must be an affine integer expression, not a {typed.dtype} "
+            self.error(f"{what} must be an affine integer expression, not {_a(typed.dtype)} "
                        "value", typed.span or e.span)
         elif not is_affine(typed, variables):
             self.error(f"{what} must be affine in the loop variables", typed.span or e.span)
@@ -320,7 +323,7 @@ class _Checker:
         v = e.value
         if isinstance(v, bool):
             if expected not in (None, BOOL):
-                self.error(f"a bool literal cannot be a {expected} value", e.span)
+                self.error(f"a bool literal cannot be {_a(expected)} value", e.span)
                 return replace(e, dtype=ERROR)
             return replace(e, dtype=BOOL)
         if expected is None:
@@ -332,7 +335,7 @@ class _Checker:
             return replace(e, dtype=ERROR)
         if isinstance(v, float):
             if not expected.is_float:
-                self.error(f"the float literal {v} cannot be a {expected} value", e.span)
+                self.error(f"the float literal {v} cannot be {_a(expected)} value", e.span)
                 return replace(e, dtype=ERROR)
             return replace(e, dtype=expected)
         if expected.is_int and not expected.min <= v <= expected.max:
@@ -461,6 +464,12 @@ class _Checker:
                 self.error(f"'{fn}' applies to floats, not {t}; add a cast", e.span)
                 t = ERROR
         return replace(e, args=(a,), dtype=t)
+
+
+def _a(t: DType | None) -> str:
+    """The type name with its indefinite article: 'an i32', 'a u8'."""
+    name = str(t)
+    return ("an " if name[:1] in "aeiou" else "a ") + name
 
 
 def _non_affine_condition(e: Expr, variables: set[str]) -> Expr | None:

@@ -76,7 +76,8 @@ _TOKEN_NAMES = {
     "RANGE": "'..'", "ARROW": "'->'", "AUGOP": "'+='", "IN": "'in'", "FOR": "'for'",
     "IF": "'if'", "CALL": "'call'", "ASSUME": "'assume'", "KERNEL": "'kernel'",
     "INTRINSIC": "'intrinsic'", "MINUS": "'-'", "PLUS": "'+'", "STAR": "'*'",
-    "$END": "end of file",
+    "$END": "end of file", "BANG": "'!'", "TILDE": "'~'", "TRUE": "'true'",
+    "FALSE": "'false'", "INF": "'inf'", "ELSE": "'else'",
 }
 
 
@@ -307,7 +308,12 @@ class _Build(Transformer):  # type: ignore[type-arg]
         return self._nest(node, *args)
 
     def paren(self, c: list[Any]) -> Expr:
-        return c[1]
+        inner = c[1]
+        level = self.depth.get(id(inner), 0) + 1
+        if level > MAX_DEPTH:
+            raise self._error(f"nesting deeper than {MAX_DEPTH} levels", c[0])
+        self.depth[id(inner)] = level
+        return inner
 
     def tuple(self, c: list[Any]) -> _Tuple:
         items = tuple(x for x in c[1:] if x is not None)
@@ -397,8 +403,7 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
                 line, col = _last_line(source)
             raise ParseError(f"unexpected end of file; expected {_describe(exc.expected)}",
                              Span(source, line, col)) from None
-        raise ParseError(f"unexpected {tok.type and _TOKEN_NAMES.get(tok.type) or repr(str(tok))}"
-                         f" '{tok}'; expected {_describe(exc.expected)}",
+        raise ParseError(f"unexpected '{tok}'; expected {_describe(exc.expected)}",
                          Span(source, tok.line, tok.column)) from None
     except lark.exceptions.UnexpectedEOF as exc:
         line, col = _last_line(source)

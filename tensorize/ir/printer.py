@@ -78,7 +78,8 @@ def format_expr(e: Expr) -> str:
         return f"{e.fn}({', '.join(map(format_expr, e.args))})"
     if isinstance(e, Unary):
         inner = format_expr(e.operand)
-        if _prec(e.operand) < _UNARY_PREC or (e.op == "-" and inner.startswith("-")):
+        if _prec(e.operand) < _UNARY_PREC or (e.op == "-" and (
+                inner.startswith("-") or isinstance(e.operand, Const))):
             inner = f"({inner})"
         return f"{e.op}{inner}"
     if isinstance(e, Binary):

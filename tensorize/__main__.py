@@ -1,0 +1,5 @@
+"""``python -m tensorize``: the command line."""
+
+from tensorize.cli import entry
+
+entry()
