@@ -8,7 +8,7 @@ equality, so a printed-and-reparsed program compares equal to the original. Expr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from tensorize.errors import Span
 from tensorize.ir.types import DType
@@ -307,5 +307,3 @@ class Module(Node):
                 return f
         return None
 
-
-AnyNode = Union[Expr, Stmt, Node]

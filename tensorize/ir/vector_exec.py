@@ -235,9 +235,10 @@ class VectorExec:
         if t is None or not t.is_int:
             return False
         v = a.value
-        if isinstance(v, Binary) and v.op in ("+", "-") and v.lhs == Load(a.buf, a.index, t):
+        current = Load(a.buf, a.index, t)
+        if isinstance(v, Binary) and v.op in ("+", "-") and v.lhs == current:
             op, term = v.op, v.rhs
-        elif isinstance(v, Call) and v.fn in ("min", "max") and v.args[0] == Load(a.buf, a.index, t):
+        elif isinstance(v, Call) and v.fn in ("min", "max") and v.args[0] == current:
             op, term = v.fn, v.args[1]
         else:
             return False
