@@ -15,7 +15,7 @@ from tensorize.ir.nodes import Function, Module
 from tensorize.ir.parser import parse as parse_text
 from tensorize.ir.parser import parse_file
 
-__all__ = ["Library", "load_library", "parse", "load", "run", "find_function"]
+__all__ = ["Library", "load_library", "parse", "load", "run", "find_function", "prove"]
 
 
 def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | None = None,
@@ -50,3 +50,22 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray] | None = None, *, seed: i
     if inputs is None:
         inputs = interp.random_inputs(fn, sizes, seed)
     return interp.run(fn, inputs, sizes=sizes, library=library, mode=mode)
+
+
+def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
+          sizes: Mapping[str, int] | None = None,
+          library: Mapping[str, Function] | None = None, **options: object):
+    """Prove or refute that two checked kernels compute the same thing.
+
+    Returns :class:`Proved`, :class:`Refuted` (with a counterexample) or :class:`Unknown`
+    (never a proof). ``options`` are further fields of :class:`ProveOptions`.
+    """
+    from tensorize.equivalence.prove import ProveOptions
+    from tensorize.equivalence.prove import prove as _prove
+    from tensorize.equivalence.solver import SolverConfig
+
+    own_a = {k: v for k, v in (sizes or {}).items() if any(p.name == k for p in a.params)}
+    own_b = {k: v for k, v in (sizes or {}).items() if any(p.name == k for p in b.params)}
+    opts = ProveOptions(fp=fp, solver=SolverConfig(timeout_ms=int(timeout * 1000)),
+                        **options)  # type: ignore[arg-type]
+    return _prove(a, b, sizes_a=own_a, sizes_b=own_b, library=library, options=opts)

@@ -19,10 +19,14 @@ from typing import TextIO
 import numpy as np
 
 from tensorize import __version__
+from tensorize.equivalence.prove import ProveOptions, prove
+from tensorize.equivalence.results import Proved, Refuted, Result, to_json_text
+from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
 from tensorize.ir.check import check_module
+from tensorize.ir.nodes import Function
 from tensorize.ir.parser import parse as parse_source
 from tensorize.ir.parser import parse_file, read_source
 from tensorize.ir.printer import format_module
@@ -133,6 +137,69 @@ def _total(arr: np.ndarray) -> str:
     return repr(float(np.sum(arr.astype(np.float64))))
 
 
+def _function_ref(ref: str, library: Library) -> tuple[Function, dict[str, Function]]:
+    """``FILE.tz:name`` (or ``FILE.tz`` with one kernel) -> the checked function."""
+    path, sep, name = ref.rpartition(":")
+    if not sep or not path.endswith(".tz"):
+        path, name = ref, ""
+    module = check_module(parse_file(path), library)
+    callees = dict(library)
+    callees.update({f.name: f for f in module.intrinsics})
+    if name:
+        fn = module.get(name)
+        if fn is None:
+            names = ", ".join(f.name for f in module.functions)
+            raise UsageError(f"{path}: no kernel or intrinsic '{name}' (the file has {names})")
+        return fn, callees
+    if len(module.kernels) != 1:
+        raise UsageError(f"{path} has {len(module.kernels)} kernels; name one as {path}:NAME")
+    return module.kernels[0], callees
+
+
+def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Prove or refute that two kernels compute the same thing."""
+    library = _library(args)
+    a, lib_a = _function_ref(args.left, library)
+    b, lib_b = _function_ref(args.right, library)
+    lib_a.update(lib_b)
+    sizes = _parse_sets(args.set)
+    own_a = {k: v for k, v in sizes.items() if any(p.name == k for p in a.params)}
+    own_b = {k: v for k, v in sizes.items() if any(p.name == k for p in b.params)}
+    options = ProveOptions(fp=args.fp, solver=SolverConfig(timeout_ms=int(args.timeout * 1000)),
+                           smtlib_dir=args.smtlib, cross_check=args.cross_check)
+    result = prove(a, b, sizes_a=own_a, sizes_b=own_b, library=lib_a, options=options)
+    if args.json:
+        out.write(to_json_text(result) + "\n")
+    else:
+        out.write(describe_result(result, a.name, b.name) + "\n")
+    return {"proved": EXIT_OK, "refuted": EXIT_NEGATIVE}.get(result.status, EXIT_UNKNOWN)
+
+
+def describe_result(result: Result, left: str, right: str) -> str:
+    """A readable account of a proof result."""
+    if isinstance(result, Proved):
+        lines = [f"proved: {left} == {right}  ({result.mode} mode, {result.method}, "
+                 f"{result.time:.3f} s)", f"  obligation: {result.obligation}"]
+        lines += [f"  using {x}" for x in result.assumptions]
+        return "\n".join(lines)
+    if isinstance(result, Refuted):
+        cex = result.counterexample
+        lines = [f"refuted: {left} != {right}  ({result.mode} mode, counterexample found by "
+                 f"{cex.found_by}, {result.time:.3f} s)"]
+        for d in cex.differences[:4]:
+            where = ", ".join(map(str, d.index))
+            lines.append(f"  {d.buffer}[{where}]: {left} gives {d.left}, {right} gives "
+                         f"{d.right}")
+        if len(cex.differences) > 4:
+            lines.append(f"  ... {len(cex.differences) - 4} more differing elements")
+        lines.append("  on inputs:")
+        for name, text in (cex.relevant or cex.inputs).items():
+            lines.append(f"    {name} = {text}")
+        return "\n".join(lines)
+    return f"unknown: {left} vs {right}  ({result.mode} mode, {result.time:.3f} s): " \
+        f"{result.reason}\n  (unknown is never a proof)"
+
+
 # -- wiring ---------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -163,6 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scalar", action="store_true",
                    help="use the scalar reference interpreter (slow)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("prove", help="prove or refute that two kernels compute the same",
+                       description="Prove or refute that two kernels leave every buffer with "
+                       "the same contents. Exit 0 proved, 1 refuted (with a counterexample), "
+                       "2 bad input, 3 unknown (never a proof).")
+    p.add_argument("left", metavar="A.tz[:KERNEL]", help="the first kernel")
+    p.add_argument("right", metavar="B.tz[:KERNEL]", help="the second kernel")
+    p.add_argument("--fp", choices=["ieee", "real"], default="ieee",
+                   help="float semantics: bit-exact IEEE (default) or real arithmetic")
+    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a size parameter of both sides (repeatable)")
+    p.add_argument("--specs", action="append", default=[], metavar="PATH",
+                   help="extra intrinsic spec file or directory (repeatable)")
+    p.add_argument("--smtlib", metavar="DIR", help="write each obligation as SMT-LIB 2 here")
+    p.add_argument("--cross-check", action="store_true",
+                   help="re-solve every obligation with cvc5; a disagreement is an error")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_prove)
     return parser
 
 

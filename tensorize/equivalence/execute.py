@@ -1,0 +1,222 @@
+"""Refute by execution: run both sides on random and edge-value inputs.
+
+Most wrong candidates differ on the first input set, in microseconds, without a solver.
+Inputs are made for the left side's signature and handed to the right side as the same
+bytes (so a flattened buffer or a u8/i8 reinterpretation sees the same memory).
+
+In ``real`` mode the interpreter's IEEE results are not the semantics: there both sides
+run with f32 promoted to f64 (close to real arithmetic, while f16/bf16 arithmetic and
+narrowing conversions still round), and only differences well beyond f64 reassociation
+error count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from tensorize.equivalence.results import Counterexample, Difference
+from tensorize.ir import interp
+from tensorize.ir.nodes import Expr, Function, Node
+from tensorize.ir.traverse import Transformer
+from tensorize.ir.types import F32, F64, DType
+
+EXECUTION_LIMIT = 4_000_000
+"""Most statement instances a side may take for execution to be tried."""
+
+
+def work(fn: Function, sizes: Mapping[str, int]) -> int:
+    """An upper estimate of the statement instances a run of ``fn`` takes."""
+    from tensorize.ir.affine import linear_form
+    from tensorize.ir.nodes import For
+
+    bound = interp.bind_sizes(fn, sizes)
+
+    def count(stmts: tuple, env_extent: int) -> int:
+        total = 0
+        for s in stmts:
+            if isinstance(s, For):
+                lo, hi = linear_form(s.lo, bound), linear_form(s.hi, bound)
+                n = (hi.const - lo.const) if lo is not None and hi is not None and \
+                    not lo.coeffs and not hi.coeffs else max(bound.values(), default=1)
+                total += count(s.body, env_extent * max(n, 0))
+            elif hasattr(s, "then"):
+                total += count(s.then, env_extent) + count(s.orelse, env_extent)
+            else:
+                total += env_extent * (64 if hasattr(s, "args") else 1)
+        return total
+
+    return count(fn.body, 1)
+
+
+def _edge_values(t: DType) -> np.ndarray:
+    if t.is_bool:
+        return np.array([False, True])
+    if t.is_int:
+        values = {t.min, t.min + 1, 0, 1, t.max - 1, t.max, t.max // 2, t.max // 2 + 1,
+                  127, 128, 255}
+        if t.is_signed:
+            values |= {-1, -2, t.min // 2, -128, -129}
+        values = {v for v in values if t.min <= v <= t.max}
+        return np.array(sorted(values), dtype=object)
+    return np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -0.75, 65504.0, 1e-3])
+
+
+def _clip(values: np.ndarray, t: DType, a) -> np.ndarray:
+    if a is None:
+        return values
+    hi = a.hi if a.inclusive else (a.hi - 1 if t.is_int else np.nextafter(a.hi, -np.inf))
+    return np.clip(values.astype(np.float64 if t.is_float else object), a.lo, hi)
+
+
+def input_sets(fn: Function, sizes: Mapping[str, int], seed: int = 0,
+               randoms: int = 4) -> Iterator[dict[str, np.ndarray]]:
+    """Random sets, then edge-value sets, for every input and out buffer of ``fn``."""
+    bound = interp.bind_sizes(fn, sizes)
+    assumes = {a.buf: a for a in fn.assumes}
+    buffers = [b for b in fn.buffers if b.mode != "local"]
+    for r in range(randoms):
+        rng = np.random.default_rng(seed * 7919 + r)
+        yield {b.name: interp.random_array(b.dtype, interp.buffer_shape(b, bound), rng,
+                                           assumes.get(b.name)) for b in buffers}
+    for pattern in ("min", "max", "zero", "one", "mix", "mix", "mix"):
+        rng = np.random.default_rng(seed * 104729 + hash(pattern) % 1000)
+        out = {}
+        for b in buffers:
+            shape = interp.buffer_shape(b, bound)
+            edges = _edge_values(b.dtype)
+            if pattern == "min":
+                vals = np.full(shape, edges[0], dtype=object)
+            elif pattern == "max":
+                vals = np.full(shape, edges[-1], dtype=object)
+            elif pattern == "zero":
+                vals = np.full(shape, 0, dtype=object)
+            elif pattern == "one":
+                vals = np.full(shape, 1, dtype=object)
+            else:
+                vals = rng.choice(edges, size=shape)
+            vals = _clip(np.asarray(vals), b.dtype, assumes.get(b.name))
+            if b.dtype.is_float:
+                from tensorize.ir.vector_ops import to_float
+
+                out[b.name] = to_float(np.asarray(vals, dtype=np.float64), b.dtype)
+            else:
+                out[b.name] = np.asarray(vals).astype(b.dtype.np_dtype)
+        yield out
+
+
+def translate_inputs(values: Mapping[str, np.ndarray], fn: Function,
+                     sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """The same bytes as ``fn``'s buffers: reshaped and reinterpreted per its declarations."""
+    bound = interp.bind_sizes(fn, sizes)
+    out = {}
+    for b in fn.buffers:
+        if b.mode == "local" or b.name not in values:
+            continue
+        arr = np.ascontiguousarray(values[b.name])
+        shape = interp.buffer_shape(b, bound)
+        if arr.dtype != b.dtype.np_dtype:
+            arr = arr.view(b.dtype.np_dtype)
+        out[b.name] = arr.reshape(shape)
+    return out
+
+
+class _PromoteF32(Transformer):
+    def __call__(self, node):  # type: ignore[override]
+        node = super().__call__(node)
+        if isinstance(node, (Expr, Node)) and getattr(node, "dtype", None) == F32:
+            node = dataclasses.replace(node, dtype=F64)
+        return node
+
+
+def promote_f32(fn: Function) -> Function:
+    """``fn`` with every f32 made f64: the interpreter's stand-in for real arithmetic."""
+    return _PromoteF32()(fn)
+
+
+def _promote_values(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: (v.astype(np.float64) if v.dtype == np.float32 else v) for k, v in values.items()}
+
+
+def _differences(fn: Function, out_a: Mapping[str, np.ndarray],
+                 out_b: Mapping[str, np.ndarray], real: bool) -> list[Difference]:
+    diffs: list[Difference] = []
+    for b in fn.outputs:
+        x = out_a[b.name]
+        y = out_b[b.name].reshape(-1).view(x.dtype).reshape(x.shape) \
+            if out_b[b.name].dtype.itemsize == x.dtype.itemsize else out_b[b.name].reshape(x.shape)
+        if x.dtype.kind in "iub" and y.dtype.kind in "iub":
+            bad = x != y
+        else:
+            xf, yf = x.astype(np.float64), y.astype(np.float64)
+            both_nan = np.isnan(xf) & np.isnan(yf)
+            if real:
+                bad = ~(np.isclose(xf, yf, rtol=1e-9, atol=1e-7) | both_nan)
+            else:
+                same_bits = np.all(x.view(np.uint8).reshape(x.shape + (-1,)) ==
+                                   y.view(np.uint8).reshape(y.shape + (-1,)), axis=-1) \
+                    if x.dtype == y.dtype else (xf == yf)
+                bad = ~(same_bits | both_nan)
+        for where in np.argwhere(bad)[:8]:
+            idx = tuple(int(i) for i in where)
+            diffs.append(Difference(b.name, idx, _fmt(x[idx]), _fmt(y[idx])))
+    return diffs
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, (np.floating,)) or type(v).__name__ == "bfloat16":
+        return repr(float(v))  # type: ignore[arg-type]
+    if isinstance(v, (np.integer, np.bool_)):
+        return str(v.item())
+    return str(v)
+
+
+def plain_values(values: Mapping[str, np.ndarray]) -> dict[str, list]:
+    """Arrays as flat lists of Python numbers (for JSON)."""
+    return {k: [v.item() if hasattr(v, "item") else float(v) for v in
+                np.asarray(arr).astype(np.float64 if np.asarray(arr).dtype.kind == "V" or
+                                       "bfloat16" in str(np.asarray(arr).dtype)
+                                       else np.asarray(arr).dtype).reshape(-1)]
+            for k, arr in values.items()}
+
+
+def render_array(arr: np.ndarray, limit: int = 64) -> str:
+    """An array as compact text, abbreviated past ``limit`` elements."""
+    flat = arr.reshape(-1)
+    items = [_fmt(v) for v in flat[:limit]]
+    more = f", ... ({flat.size} elements)" if flat.size > limit else ""
+    return f"{list(arr.shape)} [{', '.join(items)}{more}]"
+
+
+def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
+                        sizes_b: Mapping[str, int], library: Mapping[str, Function],
+                        mode: str, seed: int = 0, randoms: int = 4) -> Counterexample | None:
+    """A counterexample found by running both sides, or None if every run agreed."""
+    real = mode == "real"
+    run_a, run_b = (promote_f32(a), promote_f32(b)) if real else (a, b)
+    for values in input_sets(a, sizes_a, seed, randoms):
+        va = _promote_values(values) if real else values
+        vb = translate_inputs(values, b, sizes_b)
+        vb = _promote_values(vb) if real else vb
+        ins_a = {k: v for k, v in va.items() if run_a.buffer(k).mode in ("in", "inout")}
+        ins_b = {k: v for k, v in vb.items() if run_b.buffer(k).mode in ("in", "inout")}
+        outs_a = {k: v for k, v in va.items() if run_a.buffer(k).mode == "out"}
+        outs_b = {k: v for k, v in vb.items() if run_b.buffer(k).mode == "out"}
+        try:
+            out_a = interp.run(run_a, ins_a, sizes=sizes_a, library=library, outputs=outs_a)
+        except interp.InterpError:
+            continue  # the left side rejects these inputs (a broken assumption, say)
+        try:
+            out_b = interp.run(run_b, ins_b, sizes=sizes_b, library=library, outputs=outs_b)
+        except interp.InterpError as exc:
+            return Counterexample(
+                {k: render_array(v) for k, v in values.items()},
+                (Difference("<run>", (), "runs", f"fails: {exc.message}"),), "execution")
+        diffs = _differences(run_a, out_a, out_b, real)
+        if diffs:
+            shown = {k: v for k, v in values.items() if a.buffer(k).mode != "out"}
+            return Counterexample({k: render_array(v) for k, v in shown.items()},
+                                  tuple(diffs), "execution", values=plain_values(shown))
+    return None

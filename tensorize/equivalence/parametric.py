@@ -1,0 +1,358 @@
+"""Per-element proofs with symbolic indices: the cost does not grow with tensor sizes.
+
+Both sides must be in reduction normal form (:mod:`tensorize.ir.reduction`) with the
+same reorderable operator. The prover solves the index equations of the written buffer
+for a map ``sigma`` from the left's spatial points to the right's, and those of the loads
+for a map ``pi`` between reduction points; checks with linear integer arithmetic that
+both are bijections between the iteration domains; and asks Z3 whether, at a symbolic
+point, the per-iteration terms (and the init values) can differ, with memory as
+uninterpreted functions of element offsets. ``unsat`` proves every output element equal.
+
+A term-by-term difference does not prove the sums differ, so a failed attempt returns
+None (not applicable), and the caller goes on to the exact unrolled proof.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from tensorize.equivalence.results import Proved, Result, Unknown
+from tensorize.equivalence.smt import Translator
+from tensorize.equivalence.solver import make_solver
+from tensorize.equivalence.unroll import strides
+from tensorize.ir.affine import Linear, linear_form
+from tensorize.ir.interp import shapes_of
+from tensorize.ir.nodes import Expr, Function, Load
+from tensorize.ir.reduction import Reduction, reduction_form
+from tensorize.ir.traverse import loads
+
+MAX_PAIRINGS = 64
+
+Affine = tuple[dict[str, Fraction], Fraction]  # coefficients over left variables, constant
+
+
+def _flat(index: tuple[Expr, ...], shape: tuple[int, ...], sizes: Mapping[str, int]
+          ) -> Linear | None:
+    forms = [linear_form(e, sizes) for e in index]
+    if any(f is None for f in forms):
+        return None
+    coeffs: dict[str, int] = {}
+    const = 0
+    for f, s in zip(forms, strides(shape)):
+        assert f is not None
+        for v, c in f.coeffs:
+            coeffs[v] = coeffs.get(v, 0) + c * s
+        const += f.const * s
+    return Linear(tuple(sorted((v, c) for v, c in coeffs.items() if c)), const)
+
+
+def _equations(idx_a: tuple[Expr, ...], shape_a: tuple[int, ...], sa: Mapping[str, int],
+               idx_b: tuple[Expr, ...], shape_b: tuple[int, ...], sb: Mapping[str, int]
+               ) -> list[tuple[Linear, Linear]] | None:
+    """Equations left = right: per dimension when the shapes agree, else flat offsets."""
+    if shape_a == shape_b:
+        pairs = []
+        for ea, eb in zip(idx_a, idx_b):
+            fa, fb = linear_form(ea, sa), linear_form(eb, sb)
+            if fa is None or fb is None:
+                return None
+            pairs.append((fa, fb))
+        return pairs
+    fa, fb = _flat(idx_a, shape_a, sa), _flat(idx_b, shape_b, sb)
+    if fa is None or fb is None:
+        return None
+    return [(fa, fb)]
+
+
+def _solve(equations: list[tuple[Linear, Linear]], unknowns: tuple[str, ...],
+           known: Mapping[str, Affine]) -> dict[str, Affine] | None:
+    """Solve ``left(x) = right(u)`` for the unknowns ``u`` as affine functions of ``x``.
+
+    ``known`` gives right-side variables already expressed in left variables.
+    """
+    rows: list[tuple[list[Fraction], Affine]] = []
+    for left, right in equations:
+        coeffs = [Fraction(right.coeff(u)) for u in unknowns]
+        rhs: dict[str, Fraction] = {v: Fraction(c) for v, c in left.coeffs}
+        const = Fraction(left.const - right.const)
+        for v, c in right.coeffs:
+            if v in unknowns:
+                continue
+            if v not in known:
+                return None
+            kc, kconst = known[v]
+            for w, cw in kc.items():
+                rhs[w] = rhs.get(w, Fraction(0)) - c * cw
+            const -= c * kconst
+        rows.append((coeffs, (rhs, const)))
+    n = len(unknowns)
+    pivots: dict[int, int] = {}
+    pivot_row = 0
+    for col in range(n):
+        pivot = next((r for r in range(pivot_row, len(rows)) if rows[r][0][col] != 0), None)
+        if pivot is None:
+            return None  # this unknown is not determined
+        rows[pivot_row], rows[pivot] = rows[pivot], rows[pivot_row]
+        coeffs, (rhs, const) = rows[pivot_row]
+        p = coeffs[col]
+        coeffs = [c / p for c in coeffs]
+        rhs = {v: c / p for v, c in rhs.items()}
+        const = const / p
+        rows[pivot_row] = (coeffs, (rhs, const))
+        for r in range(len(rows)):
+            if r == pivot_row or rows[r][0][col] == 0:
+                continue
+            f = rows[r][0][col]
+            rc, (rr, rk) = rows[r]
+            rc = [a - f * b for a, b in zip(rc, coeffs)]
+            rr = dict(rr)
+            for v, c in rhs.items():
+                rr[v] = rr.get(v, Fraction(0)) - f * c
+            rows[r] = (rc, (rr, rk - f * const))
+        pivots[col] = pivot_row
+        pivot_row += 1
+    for _coeffs, (rhs, const) in rows[pivot_row:]:  # leftover rows must hold identically
+        if any(rhs.get(v, 0) for v in rhs) or const != 0:
+            return None
+    out = {}
+    for col, row in pivots.items():
+        _coeffs, (rhs, const) = rows[row]
+        if any(c.denominator != 1 for c in rhs.values()) or const.denominator != 1:
+            return None
+        out[unknowns[col]] = ({v: c for v, c in rhs.items() if c}, const)
+    return out
+
+
+def _det(matrix: list[list[Fraction]]) -> Fraction:
+    m = [row[:] for row in matrix]
+    n = len(m)
+    det = Fraction(1)
+    for c in range(n):
+        p = next((r for r in range(c, n) if m[r][c] != 0), None)
+        if p is None:
+            return Fraction(0)
+        if p != c:
+            m[c], m[p] = m[p], m[c]
+            det = -det
+        det *= m[c][c]
+        for r in range(c + 1, n):
+            f = m[r][c] / m[c][c]
+            m[r] = [a - f * b for a, b in zip(m[r], m[c])]
+    return det
+
+
+def _bijective(mapping: Mapping[str, Affine], src: tuple[str, ...], dst: tuple[str, ...]
+               ) -> bool:
+    if len(src) != len(dst):
+        return False
+    if not src:
+        return True
+    matrix = [[mapping[d][0].get(s, Fraction(0)) for s in src] for d in dst]
+    return _det(matrix) != 0
+
+
+def _z3_affine(a: Affine, env: Mapping[str, z3.ArithRef]) -> z3.ArithRef:
+    coeffs, const = a
+    term: Any = z3.IntVal(int(const))
+    for v, c in coeffs.items():
+        term = term + int(c) * env[v]
+    return term
+
+
+def _in_box(value: z3.ArithRef, lo: int, hi: int) -> z3.BoolRef:
+    return z3.And(value >= lo, value < hi)
+
+
+class _SymbolicMemory:
+    """Buffers as uninterpreted functions of the element offset."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.funcs: dict[tuple[str, str], z3.FuncDeclRef] = {}
+        self.assumed: list[z3.BoolRef] = []
+
+    def load(self, buf: str, offset: z3.ArithRef, fn: Function) -> z3.ExprRef:
+        decl = fn.buffer(buf)
+        assert decl is not None
+        t = decl.dtype
+        if t.is_float and self.mode == "real":
+            kind, rng = f"real{t}", z3.RealSort()
+        elif t.is_bool:
+            kind, rng = "bool", z3.BoolSort()
+        else:
+            kind, rng = f"bits{t.bits}", z3.BitVecSort(t.bits)
+        f = self.funcs.get((buf, kind))
+        if f is None:
+            f = z3.Function(f"mem_{buf}_{kind}", z3.IntSort(), rng)
+            self.funcs[(buf, kind)] = f
+        value = f(offset)
+        if t.is_float and self.mode == "ieee":
+            value = z3.fpBVToFP(value, z3.FPSort(*t.float_format))
+        for a in fn.assumes:
+            if a.buf == buf:
+                from tensorize.equivalence.memory import Memory
+
+                tmp = Memory(self.mode)
+                tmp.assume(a, 0, value, t, 0)
+                self.assumed.extend(tmp.constraints.values())
+        return value
+
+
+def prove_parametric(a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
+                     opts: Any, start: float) -> Result | None:
+    """A per-element proof when both sides are single reductions; None when not applicable."""
+    ra, rb = reduction_form(a, sa), reduction_form(b, sb)
+    if ra is None or rb is None or ra.buf != rb.buf or ra.op != rb.op:
+        return None
+    if (ra.init is None) != (rb.init is None):
+        return None
+    t = a.buffer(ra.buf).dtype  # type: ignore[union-attr]
+    if t != b.buffer(rb.buf).dtype:  # type: ignore[union-attr]
+        return None
+    if t.is_float and (opts.fp == "ieee" or t.float_format[1] < 24):
+        return None  # IEEE sums (and f16/bf16 accumulators) may not be reordered
+    if t.is_bool:
+        return None
+    for r in (ra, rb):
+        if r.init is not None:
+            init_bounds = {x.var: (x.lo, x.hi) for x in r.init_loops}
+            if r.init_index != r.index or any(
+                    init_bounds.get(v) != (r.loop(v).lo, r.loop(v).hi) for v in r.spatial):
+                return None
+    shapes_a, shapes_b = shapes_of(a, sa), shapes_of(b, sb)
+    # sigma: the right's spatial variables in terms of the left's
+    eqs = _equations(ra.index, shapes_a[ra.buf], sa, rb.index, shapes_b[rb.buf], sb)
+    if eqs is None:
+        return None
+    sigma = _solve(eqs, rb.spatial, {})
+    if sigma is None or not _bijective(sigma, ra.spatial, rb.spatial):
+        return None
+    count = _count(ra.loops, ra.spatial), _count(rb.loops, rb.spatial)
+    rcount = _count(ra.loops, ra.reduction), _count(rb.loops, rb.reduction)
+    if count[0] != count[1] or rcount[0] != rcount[1]:
+        return None
+    for pi in _reduction_maps(ra, rb, sigma, a, sa, b, sb, shapes_a, shapes_b):
+        result = _check(ra, rb, sigma, pi, a, sa, b, sb, shapes_a, shapes_b, opts, start)
+        if result is not None:
+            return result
+    return None
+
+
+def _count(loops: tuple, names: tuple[str, ...]) -> int:
+    n = 1
+    for x in loops:
+        if x.var in names:
+            n *= x.extent
+    return n
+
+
+def _reduction_maps(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], a: Function,
+                    sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
+                    shapes_a: Mapping[str, tuple[int, ...]],
+                    shapes_b: Mapping[str, tuple[int, ...]]):
+    """Candidate maps pi, from pairings of the loads of the two bodies."""
+    loads_a: dict[str, list[Load]] = {}
+    loads_b: dict[str, list[Load]] = {}
+    for x in loads(ra.body):
+        loads_a.setdefault(x.buf, []).append(x)
+    for x in loads(rb.body):
+        loads_b.setdefault(x.buf, []).append(x)
+    if {k: len(v) for k, v in loads_a.items()} != {k: len(v) for k, v in loads_b.items()}:
+        return
+    names = sorted(loads_a)
+    choices = [list(itertools.permutations(loads_b[n])) for n in names]
+    seen = 0
+    for combo in itertools.product(*choices):
+        seen += 1
+        if seen > MAX_PAIRINGS:
+            return
+        eqs: list[tuple[Linear, Linear]] = []
+        ok = True
+        for name, perm in zip(names, combo):
+            for la, lb in zip(loads_a[name], perm):
+                e = _equations(la.index, shapes_a[name], sa, lb.index, shapes_b[name], sb)
+                if e is None:
+                    ok = False
+                    break
+                eqs.extend(e)
+        if not ok:
+            continue
+        pi = _solve(eqs, rb.reduction, sigma)
+        if pi is not None and _bijective_given(pi, ra.reduction, rb.reduction):
+            yield pi
+
+
+def _bijective_given(pi: dict[str, Affine], src: tuple[str, ...], dst: tuple[str, ...]) -> bool:
+    return _bijective(pi, src, dst)
+
+
+def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str, Affine],
+           a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
+           shapes_a: Mapping[str, tuple[int, ...]], shapes_b: Mapping[str, tuple[int, ...]],
+           opts: Any, start: float) -> Result | None:
+    env_a = {x.var: z3.Int(f"L_{x.var}") for x in ra.loops}
+    env_b = {v: _z3_affine(sigma[v], env_a) for v in rb.spatial}
+    env_b.update({v: _z3_affine(pi[v], env_a) for v in rb.reduction})
+    domain = [_in_box(env_a[x.var], x.lo, x.hi) for x in ra.loops]
+    outside = [z3.Not(_in_box(env_b[x.var], x.lo, x.hi)) for x in rb.loops]
+    memory = _SymbolicMemory(opts.fp)
+
+    def reader(fn: Function, shapes: Mapping[str, tuple[int, ...]]):
+        def read(load: Load, idx: tuple[Any, ...]) -> z3.ExprRef:
+            offset: Any = z3.IntVal(0)
+            for i, s in zip(idx, strides(shapes[load.buf])):
+                offset = offset + (i if z3.is_expr(i) else z3.IntVal(int(i))) * s
+            return memory.load(load.buf, offset, fn)
+        return read
+
+    tr_a = Translator(opts.fp, reader(a, shapes_a))
+    tr_b = Translator(opts.fp, reader(b, shapes_b))
+    full_a = {**{k: v for k, v in sa.items()}, **env_a}
+    full_b = {**{k: v for k, v in sb.items()}, **env_b}
+    body_a, body_b = tr_a(ra.body, full_a), tr_b(rb.body, full_b)
+    differ = [body_a != body_b]
+    if ra.init is not None and rb.init is not None:
+        differ.append(tr_a(ra.init, full_a) != tr_b(rb.init, full_b))
+    assertions = [*domain, *memory.assumed, z3.Or(*outside, *differ)]
+    from tensorize.equivalence.prove import Obligation
+
+    ob = Obligation(f"{a.name}_vs_{b.name}_per_element", assertions, method="per-element")
+    if opts.smtlib_dir:
+        from pathlib import Path
+
+        from tensorize.equivalence.smtlib import export
+
+        export(ob, Path(opts.smtlib_dir))
+    solver = make_solver(opts.solver)
+    solver.add(*assertions)
+    verdict = solver.check()
+    if opts.cross_check:
+        from tensorize.equivalence.smtlib import cross_check
+
+        cross_check(ob, verdict, opts.solver)
+    if verdict == z3.unsat:
+        desc = ", ".join(f"{v}' = {_show(pi.get(v) or sigma[v])}" for v in rb.spatial + rb.reduction)
+        used = tuple(f"assume {x.buf} in {x.lo}..{'=' if x.inclusive else ''}{x.hi}"
+                     for x in a.assumes + b.assumes)
+        return Proved(opts.fp, time.perf_counter() - start,
+                      f"per element of {ra.buf}: {desc}", "per-element", used)
+    if verdict == z3.unknown:
+        return Unknown(opts.fp, time.perf_counter() - start,
+                       f"solver: {solver.reason_unknown()}")
+    return None
+
+
+def _show(a: Affine) -> str:
+    coeffs, const = a
+    parts = [f"{'' if c == 1 else ('-' if c == -1 else str(c) + '*')}{v}"
+             for v, c in sorted(coeffs.items())]
+    if const or not parts:
+        parts.append(str(const))
+    return " + ".join(parts).replace("+ -", "- ")
+

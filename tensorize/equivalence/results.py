@@ -1,0 +1,102 @@
+"""Three-valued results of an equivalence question, each carrying its evidence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FpMode = Literal["ieee", "real"]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One output element on which the two sides differ."""
+
+    buffer: str
+    index: tuple[int, ...]
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """Concrete inputs on which the two sides differ, and where they differ.
+
+    ``inputs`` maps each input buffer to its values (rendered as text, abbreviated for
+    large buffers); ``relevant`` lists the input elements the differing output reads.
+    """
+
+    inputs: dict[str, str]
+    differences: tuple[Difference, ...]
+    found_by: Literal["execution", "solver"]
+    relevant: dict[str, str] = field(default_factory=dict)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    """The input values themselves, flattened row-major (JSON numbers)."""
+
+    def describe(self) -> str:
+        """A readable account: which output differs, with which inputs."""
+        lines = []
+        for d in self.differences[:4]:
+            where = ", ".join(map(str, d.index))
+            lines.append(f"  {d.buffer}[{where}]: left = {d.left}, "
+                         f"right = {d.right}")
+        if len(self.differences) > 4:
+            lines.append(f"  ... and {len(self.differences) - 4} more differing elements")
+        lines.append(f"  on inputs (found by {self.found_by}):")
+        shown = self.relevant or self.inputs
+        for name, text in shown.items():
+            lines.append(f"    {name} = {text}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Proved:
+    """The two sides are equal for every input meeting the assumptions."""
+
+    mode: FpMode
+    time: float
+    obligation: str
+    method: str
+    assumptions: tuple[str, ...] = ()
+    status: Literal["proved"] = "proved"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Refuted:
+    """The two sides differ; the counterexample shows where."""
+
+    mode: FpMode
+    time: float
+    counterexample: Counterexample
+    status: Literal["refuted"] = "refuted"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """No answer (timeout, resource limit, unsupported form). Never a proof."""
+
+    mode: FpMode
+    time: float
+    reason: str
+    status: Literal["unknown"] = "unknown"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+Result = Proved | Refuted | Unknown
+
+
+def to_json_text(result: Result) -> str:
+    """The result as indented JSON text."""
+    return json.dumps(result.to_json(), indent=2, sort_keys=True)

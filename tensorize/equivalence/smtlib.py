@@ -1,0 +1,102 @@
+"""SMT-LIB 2 export of proof obligations, and a cross-check with a second solver (cvc5).
+
+Export goes through pysmt (parsed and printed back in its normal form) for the theories
+pysmt supports (bit-vectors, integers, reals, uninterpreted functions); obligations over
+IEEE floats, which pysmt does not model, are written with Z3's own printer. The
+cross-check hands the same SMT-LIB text to cvc5 and reports any disagreement as an error.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import z3
+
+from tensorize.equivalence.solver import SolverConfig
+from tensorize.errors import EquivalenceError
+
+if TYPE_CHECKING:
+    from tensorize.equivalence.prove import Obligation
+
+
+def _z3_text(ob: Obligation) -> str:
+    return ob.smt2()
+
+
+def to_smtlib(ob: Obligation) -> tuple[str, str]:
+    """(SMT-LIB text, the printer used: 'pysmt' or 'z3')."""
+    raw = _z3_text(ob)
+    if "FloatingPoint" not in raw and "RoundingMode" not in raw:
+        try:
+            from pysmt.smtlib.parser import SmtLibParser
+            from pysmt.smtlib.printers import to_smtlib as pysmt_print
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                script = SmtLibParser().get_script(io.StringIO(raw))
+                formula = script.get_last_formula()
+                decls = [cmd for cmd in script.commands if cmd.name in
+                         ("declare-fun", "declare-const")]
+                out = io.StringIO()
+                for cmd in decls:
+                    cmd.serialize(outstream=out, daggify=False)
+                    out.write("\n")
+                body = pysmt_print(formula, daggify=True)
+            return f"{out.getvalue()}(assert {body})\n(check-sat)\n", "pysmt"
+        except Exception:  # pysmt cannot read every construct Z3 prints; keep Z3's text
+            pass
+    return raw, "z3"
+
+
+def export(ob: Obligation, directory: Path) -> Path:
+    """Write one obligation as ``<directory>/<name>.smt2``; returns the path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text, printer = to_smtlib(ob)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", ob.name)
+    path = directory / f"{name}.smt2"
+    header = (f"; tensorize proof obligation: {ob.name} ({ob.method})\n"
+              f"; unsat means the two sides are equal; printed by {printer}\n")
+    tmp = path.with_suffix(".smt2.tmp")
+    tmp.write_text(header + text)
+    tmp.replace(path)
+    return path
+
+
+def solve_with_cvc5(text: str, config: SolverConfig) -> str:
+    """'sat', 'unsat' or 'unknown' from cvc5 on an SMT-LIB script."""
+    try:
+        import cvc5
+    except ImportError as exc:
+        raise EquivalenceError("--cross-check needs cvc5: pip install 'tensorize[cvc5]'") \
+            from exc
+    tm = cvc5.TermManager()
+    solver = cvc5.Solver(tm)
+    solver.setOption("fp-exp", "true")  # f16/bf16 need the experimental FP solver
+    solver.setOption("tlimit-per", str(config.timeout_ms))
+    solver.setLogic("ALL")
+    parser = cvc5.InputParser(solver)
+    parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6,
+                          text.replace("(check-sat)", ""), "obligation")
+    symbols = parser.getSymbolManager()
+    while True:
+        cmd = parser.nextCommand()
+        if cmd.isNull():
+            break
+        cmd.invoke(solver, symbols)
+    result = solver.checkSat()
+    return "unsat" if result.isUnsat() else "sat" if result.isSat() else "unknown"
+
+
+def cross_check(ob: Obligation, z3_verdict: z3.CheckSatResult, config: SolverConfig) -> str:
+    """Re-solve with cvc5; raise :class:`EquivalenceError` if the solvers disagree."""
+    text, _ = to_smtlib(ob)
+    other = solve_with_cvc5(text, config)
+    mine = str(z3_verdict)
+    if "unknown" not in (other, mine) and other != mine:
+        raise EquivalenceError(f"solvers disagree on {ob.name}: z3 says {mine}, cvc5 says "
+                               f"{other}")
+    return other
