@@ -155,8 +155,9 @@ def _differences(fn: Function, out_a: Mapping[str, np.ndarray],
             if real:
                 bad = ~(np.isclose(xf, yf, rtol=1e-9, atol=1e-7) | both_nan)
             else:
-                same_bits = np.all(x.view(np.uint8).reshape(x.shape + (-1,)) ==
-                                   y.view(np.uint8).reshape(y.shape + (-1,)), axis=-1) \
+                same_bits = np.all(x.reshape(-1).view(np.uint8).reshape(x.shape + (-1,)) ==
+                                   y.reshape(-1).view(np.uint8).reshape(y.shape + (-1,)),
+                                   axis=-1) \
                     if x.dtype == y.dtype else (xf == yf)
                 bad = ~(same_bits | both_nan)
         for where in np.argwhere(bad)[:8]:

@@ -26,6 +26,8 @@ class Memory:
     variables: dict[tuple[str, int, str], z3.ExprRef] = field(default_factory=dict)
     constraints: dict[tuple[str, int, str, int], z3.BoolRef] = field(default_factory=dict)
     types: dict[tuple[str, int, str], DType] = field(default_factory=dict)
+    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Assumed integer ranges, by the Z3 id of the element's variable."""
 
     def initial(self, buf: str, offset: int, t: DType) -> z3.ExprRef:
         """The value element ``offset`` of ``buf`` holds before either side runs."""
@@ -56,6 +58,9 @@ class Memory:
         if key in self.constraints:
             return
         if t.is_int:
+            top = int(a.hi) if a.inclusive else int(a.hi) - 1
+            old = self.ranges.get(value.get_id(), (t.min, t.max))
+            self.ranges[value.get_id()] = (max(old[0], int(a.lo)), min(old[1], top))
             lo, hi = z3.BitVecVal(int(a.lo), t.bits), z3.BitVecVal(int(a.hi), t.bits)
             if t.is_signed:
                 ok = z3.And(value >= lo, value <= hi if a.inclusive else value < hi)

@@ -22,6 +22,7 @@ from typing import Any
 
 import z3
 
+from tensorize.equivalence.obligation import Obligation, assumptions_used
 from tensorize.equivalence.results import Proved, Result, Unknown
 from tensorize.equivalence.smt import Translator
 from tensorize.equivalence.solver import make_solver
@@ -320,8 +321,6 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
     if ra.init is not None and rb.init is not None:
         differ.append(tr_a(ra.init, full_a) != tr_b(rb.init, full_b))
     assertions = [*domain, *memory.assumed, z3.Or(*outside, *differ)]
-    from tensorize.equivalence.prove import Obligation
-
     ob = Obligation(f"{a.name}_vs_{b.name}_per_element", assertions, method="per-element")
     if opts.smtlib_dir:
         from pathlib import Path
@@ -337,11 +336,10 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
 
         cross_check(ob, verdict, opts.solver)
     if verdict == z3.unsat:
-        desc = ", ".join(f"{v}' = {_show(pi.get(v) or sigma[v])}" for v in rb.spatial + rb.reduction)
-        used = tuple(f"assume {x.buf} in {x.lo}..{'=' if x.inclusive else ''}{x.hi}"
-                     for x in a.assumes + b.assumes)
+        maps = {**sigma, **pi}
+        desc = ", ".join(f"{v}' = {_show(maps[v])}" for v in rb.spatial + rb.reduction)
         return Proved(opts.fp, time.perf_counter() - start,
-                      f"per element of {ra.buf}: {desc}", "per-element", used)
+                      f"per element of {ra.buf}: {desc}", "per-element", assumptions_used(a, b))
     if verdict == z3.unknown:
         return Unknown(opts.fp, time.perf_counter() - start,
                        f"solver: {solver.reason_unknown()}")

@@ -13,13 +13,15 @@ import z3
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
     _differences,
-    refute_by_execution,
     plain_values,
+    refute_by_execution,
     render_array,
     translate_inputs,
     work,
 )
 from tensorize.equivalence.memory import Memory
+from tensorize.equivalence.obligation import Obligation, assumptions_used
+from tensorize.equivalence.ranges import RangeSimplifier
 from tensorize.equivalence.results import (
     Counterexample,
     FpMode,
@@ -48,23 +50,6 @@ class ProveOptions:
     smtlib_dir: str | None = None
     cross_check: bool = False
     parametric: bool = True
-
-
-@dataclass
-class Obligation:
-    """One solver query: its assertions, and how to read a model back."""
-
-    name: str
-    assertions: list[z3.BoolRef]
-    memory: Memory | None = None
-    outputs: list[tuple[str, int, z3.ExprRef, z3.ExprRef]] = field(default_factory=list)
-    method: str = "unroll"
-
-    def smt2(self) -> str:
-        """The obligation as an SMT-LIB 2 script."""
-        s = z3.Solver()
-        s.add(*self.assertions)
-        return s.to_smt2()
 
 
 def check_signatures(a: Function, sa: Mapping[str, int], b: Function,
@@ -130,22 +115,33 @@ def unrolled_obligation(a: Function, sa: Mapping[str, int], b: Function,
     budget = Budget(opts.unroll_budget)
     left = SymExec(a, sa, memory, library, budget, side=0).run()
     right = SymExec(b, sb, memory, library, budget, side=1).run()
+    simplify = _range_simplifier(memory)
     outputs = []
     for buf in a.outputs:
         t_a = buf.dtype
         t_b = b.buffer(buf.name).dtype  # type: ignore[union-attr]
         offsets = set(left.state.get(buf.name, {})) | set(right.state.get(buf.name, {}))
         for off in sorted(offsets):
-            x = final_value(left, buf.name, off, t_a)
-            y = final_value(right, buf.name, off, t_b)
-            if t_a != t_b and t_a.bits == t_b.bits and not t_a.is_float:
-                pass  # same bits, different signedness: compare bits
+            x = simplify(final_value(left, buf.name, off, t_a))
+            y = simplify(final_value(right, buf.name, off, t_b))
             if not x.eq(y):
                 outputs.append((buf.name, off, x, y))
     differ = [_differs(x, y) for _, _, x, y in outputs]
     assertions = list(memory.constraints.values())
     assertions.append(z3.Or(*differ) if differ else z3.BoolVal(False))
     return Obligation(f"{a.name}_vs_{b.name}", assertions, memory, outputs)
+
+
+def _range_simplifier(memory: Memory) -> RangeSimplifier:
+    """A simplifier that knows the assumed ranges of the input elements."""
+    signed, unsigned = {}, {}
+    for key, var in memory.variables.items():
+        t = memory.types[key]
+        r = memory.ranges.get(var.get_id())
+        if r is None or not t.is_int:
+            continue
+        (signed if t.is_signed else unsigned)[var.get_id()] = r
+    return RangeSimplifier(signed, unsigned)
 
 
 def _differs(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
@@ -163,24 +159,123 @@ def solve(ob: Obligation, a: Function, sa: Mapping[str, int], b: Function,
         from tensorize.equivalence.smtlib import export
 
         export(ob, Path(opts.smtlib_dir))
+    solver = make_solver(opts.solver)
     if not ob.outputs and ob.method == "unroll":
         verdict = z3.unsat  # every output term is identical on both sides
+    elif ob.memory is not None and _abstract_proof(ob, opts):
+        verdict = z3.unsat
     else:
-        solver = make_solver(opts.solver)
-        solver.add(*ob.assertions)
-        verdict = solver.check()
+        verdict = _check_each(solver, ob)
     if opts.cross_check and ob.outputs:
         from tensorize.equivalence.smtlib import cross_check
 
         cross_check(ob, verdict, opts.solver)
     elapsed = time.perf_counter() - start
     if verdict == z3.unsat:
-        used = tuple(f"assume {x.buf} in {x.lo}..{'=' if x.inclusive else ''}{x.hi}"
-                     for x in a.assumes + b.assumes)
-        return Proved(opts.fp, elapsed, ob.name, ob.method, used)
+        return Proved(opts.fp, elapsed, ob.name, ob.method, assumptions_used(a, b))
     if verdict == z3.unknown:
         return Unknown(opts.fp, elapsed, f"solver: {solver.reason_unknown()}")
     return _counterexample(ob, solver.model(), a, sa, b, sb, library, opts, elapsed)
+
+
+def _check_each(solver: z3.Solver, ob: Obligation) -> z3.CheckSatResult:
+    """Check the outputs one by one, each with only the constraints it mentions.
+
+    ``solver`` ends holding the query of the first output that may differ, so its model
+    (or its reason for unknown) can be read.
+    """
+    if ob.memory is None or not ob.outputs:
+        solver.add(*ob.assertions)
+        return solver.check()
+    constraints = list(ob.memory.constraints.values())
+    for _, _, x, y in ob.outputs:
+        claim = _differs(x, y)
+        solver.reset()
+        solver.add(*_relevant(constraints, claim), claim)
+        verdict = solver.check()
+        if verdict != z3.unsat:
+            return verdict
+    return z3.unsat
+
+
+def _operand_range(x: z3.ExprRef, memory: Memory) -> tuple[int, int] | None:
+    """The signed value range of an extended operand (assumed ranges included)."""
+    if not (z3.is_app_of(x, z3.Z3_OP_SIGN_EXT) or z3.is_app_of(x, z3.Z3_OP_ZERO_EXT)):
+        return None
+    inner = x.arg(0)
+    w = inner.size()
+    if z3.is_app_of(x, z3.Z3_OP_SIGN_EXT):
+        lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
+    else:
+        lo, hi = 0, (1 << w) - 1
+    assumed = memory.ranges.get(inner.get_id())
+    if assumed is not None:
+        lo, hi = max(lo, assumed[0]), min(hi, assumed[1])
+    return lo, hi
+
+
+def _abstract_proof(ob: Obligation, opts: ProveOptions) -> bool:
+    """Try the proof with every product of extended values replaced by a fresh variable.
+
+    Each product becomes an unknown constrained only to its value range, a weaker
+    formula: if it cannot differ, the original cannot either (a sound shortcut that
+    spares the solver its multipliers). False means "no conclusion", not a refutation.
+    """
+    assert ob.memory is not None
+    products: dict[int, z3.ExprRef] = {}
+    stack = [t for _, _, x, y in ob.outputs for t in (x, y)]
+    seen: set[int] = set()
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_app_of(t, z3.Z3_OP_BMUL) and t.num_args() == 2:
+            products[t.get_id()] = t
+        stack.extend(t.children())
+    if not products:
+        return False
+    pairs, side = [], []
+    for k, m in enumerate(products.values()):
+        ra, rb = _operand_range(m.arg(0), ob.memory), _operand_range(m.arg(1), ob.memory)
+        if ra is None or rb is None:
+            continue
+        corners = [p * q for p in ra for q in rb]
+        fresh = z3.BitVec(f"product!{k}", m.size())
+        pairs.append((m, fresh))
+        side += [fresh >= z3.BitVecVal(min(corners), m.size()),
+                 fresh <= z3.BitVecVal(max(corners), m.size())]
+    if not pairs:
+        return False
+    constraints = list(ob.memory.constraints.values()) + side
+    for _, _, x, y in ob.outputs:  # one output element at a time: many small queries
+        claim = _differs(z3.substitute(x, *pairs), z3.substitute(y, *pairs))
+        solver = make_solver(opts.solver)
+        solver.add(*_relevant(constraints, claim), claim)
+        if solver.check() != z3.unsat:
+            return False
+    return True
+
+
+def _constants(term: z3.ExprRef) -> set[int]:
+    """Ids of the uninterpreted constants (the input variables) in a term."""
+    out: set[int] = set()
+    stack, seen = [term], set()
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(t.get_id())
+        stack.extend(t.children())
+    return out
+
+
+def _relevant(constraints: list[z3.BoolRef], claim: z3.ExprRef) -> list[z3.BoolRef]:
+    """The constraints that mention a variable of ``claim`` (each is over one variable)."""
+    names = _constants(claim)
+    return [c for c in constraints if _constants(c) & names]
 
 
 def _counterexample(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, int],

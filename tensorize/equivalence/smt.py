@@ -273,6 +273,45 @@ def _index_op(op: str, a: Term, b: Term) -> Term:
             "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
 
 
+def _range(x: z3.ExprRef) -> tuple[int, int] | None:
+    """The value range of an extended narrower bit-vector, read as signed."""
+    if z3.is_app_of(x, z3.Z3_OP_SIGN_EXT):
+        w = x.arg(0).size()
+        return -(1 << (w - 1)), (1 << (w - 1)) - 1
+    if z3.is_app_of(x, z3.Z3_OP_ZERO_EXT):
+        w = x.arg(0).size()
+        return 0, (1 << w) - 1
+    return None
+
+
+def _narrow_product(x: z3.ExprRef, y: z3.ExprRef) -> z3.ExprRef | None:
+    """``x * y`` computed at the width the exact product needs, then sign-extended.
+
+    Sound because the exact product of two extended narrow values fits that width, so
+    the product modulo 2**width equals the exact product; it keeps multipliers small
+    for the solver (an 8x8-bit product needs 17 bits, not 32).
+    """
+    rx, ry = _range(x), _range(y)
+    if rx is None or ry is None:
+        return None
+    corners = [p * q for p in rx for q in ry]
+    lo, hi = min(corners), max(corners)
+    width = max(lo.bit_length(), hi.bit_length()) + 1
+    if width >= x.size():
+        return None
+
+    def narrow(v: z3.ExprRef) -> z3.ExprRef:
+        inner = v.arg(0)
+        grow = width - inner.size()
+        if grow <= 0:
+            return z3.Extract(width - 1, 0, inner)
+        return z3.SignExt(grow, inner) if z3.is_app_of(v, z3.Z3_OP_SIGN_EXT) else \
+            z3.ZeroExt(grow, inner)
+
+    nx, ny = ordered(narrow(x), narrow(y))
+    return z3.SignExt(x.size() - width, nx * ny)
+
+
 def _int_op(op: str, a: z3.ExprRef, b: z3.ExprRef, t: DType) -> z3.ExprRef:
     if op == "+":
         return canonical_sum([a, b])
@@ -280,7 +319,8 @@ def _int_op(op: str, a: z3.ExprRef, b: z3.ExprRef, t: DType) -> z3.ExprRef:
         return canonical_sum([a, -b])
     if op == "*":
         x, y = ordered(a, b)
-        return x * y
+        narrow = _narrow_product(x, y)
+        return x * y if narrow is None else narrow
     if op == "/":
         return a / b if t.is_signed else z3.UDiv(a, b)
     if op == "%":

@@ -20,7 +20,7 @@ from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import EquivalenceError
 
 if TYPE_CHECKING:
-    from tensorize.equivalence.prove import Obligation
+    from tensorize.equivalence.obligation import Obligation
 
 
 def _z3_text(ob: Obligation) -> str:

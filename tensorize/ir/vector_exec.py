@@ -284,7 +284,7 @@ class VectorExec:
         arr = self.mem[buf]
         value = np.asarray(value)
         if not any(np.ndim(i) for i in idx):
-            arr[tuple(int(i) for i in idx)] = value
+            arr[tuple(int(i) for i in idx)] = value.reshape(()) if value.size == 1 else value
             return
         parts = np.broadcast_arrays(*idx, value)
         arr[tuple(parts[:-1])] = parts[-1]

@@ -1,0 +1,33 @@
+"""A proof obligation: one solver query, with what is needed to read a model back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import z3
+
+from tensorize.equivalence.memory import Memory
+from tensorize.ir.nodes import Function
+
+
+@dataclass
+class Obligation:
+    """Assertions whose satisfiability means "the two sides differ"."""
+
+    name: str
+    assertions: list[z3.BoolRef]
+    memory: Memory | None = None
+    outputs: list[tuple[str, int, z3.ExprRef, z3.ExprRef]] = field(default_factory=list)
+    method: str = "unroll"
+
+    def smt2(self) -> str:
+        """The obligation as an SMT-LIB 2 script (Z3's printer)."""
+        s = z3.Solver()
+        s.add(*self.assertions)
+        return s.to_smt2()
+
+
+def assumptions_used(*fns: Function) -> tuple[str, ...]:
+    """The ``assume`` statements of the functions, as text, for a proof's record."""
+    return tuple(f"assume {x.buf} in {x.lo}..{'=' if x.inclusive else ''}{x.hi}"
+                 for fn in fns for x in fn.assumes)
