@@ -1,0 +1,50 @@
+"""Soundness: the solver never proves what execution refutes (generated kernel pairs)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tensorize.equivalence.execute import refute_by_execution
+from tensorize.equivalence.prove import ProveOptions, prove
+from tensorize.equivalence.results import Proved
+from tensorize.ir.check import check_module
+from tensorize.ir.nodes import Binary, Const, Load, Module, Var
+from tensorize.ir.traverse import Transformer
+from tests.strategies import kernels
+
+
+class _Mutate(Transformer):
+    """One small change: reverse k in X's index, bump a constant, or swap operands."""
+
+    def __init__(self, which: int) -> None:
+        self.which = which
+
+    def visit_Load(self, node: Load):
+        if self.which == 0 and node.buf == "X":
+            k = Binary("-", Binary("-", Var("N"), Const(1)), Var("k"))
+            return dataclasses.replace(node, index=(node.index[0], k))
+        return self.generic(node)
+
+    def visit_Const(self, node: Const):
+        if self.which == 1 and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return dataclasses.replace(node, value=node.value + 1)
+        return node
+
+    def visit_Binary(self, node: Binary):
+        node = self.generic(node)
+        if self.which == 2 and node.op in ("+", "*", "-"):
+            return dataclasses.replace(node, lhs=node.rhs, rhs=node.lhs)
+        return node
+
+
+@given(kernels(), st.integers(0, 2), st.sampled_from(["ieee", "real"]))
+def test_no_proof_of_a_refutable_pair(k, which: int, fp: str) -> None:
+    a = check_module(Module((k,))).kernels[0]
+    b = check_module(Module((_Mutate(which)(k),))).kernels[0]
+    result = prove(a, b, options=ProveOptions(fp=fp, execution=False, unroll_budget=5000))
+    if isinstance(result, Proved):
+        cex = refute_by_execution(a, {}, b, {}, {}, fp, seed=3, randoms=6)
+        assert cex is None, (result, cex.describe())
