@@ -44,7 +44,7 @@ def main() -> None:
 
     def case(label: str, a: str, b: str, **kw) -> None:
         opts = ProveOptions(**kw)
-        t, r = _median(lambda: prove(tiles.get(a), tiles.get(b), options=opts), args.repeat)
+        t, r = _median(lambda: prove(tiles.get(a), tiles.get(b), options=opts), args.repeat)  # noqa: B023
         rows.append((label, r.status, getattr(r, "method", ""), t))
 
     case("VNNI 16x4 tile", "vnni_spec", "vnni_prog")
@@ -60,7 +60,7 @@ def main() -> None:
     for n in (64, 4096):
         sizes = {"M": n, "N": n, "K": n}
         opts = ProveOptions(execution=False)
-        t, r = _median(lambda: prove(a, b, sizes_a=sizes, sizes_b=sizes, options=opts),
+        t, r = _median(lambda s=sizes, o=opts: prove(a, b, sizes_a=s, sizes_b=s, options=o),
                        args.repeat)
         proof_times[n] = t
         rows.append((f"matmul {n}^3 (proof only)", r.status, getattr(r, "method", ""), t))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from tensorize.equivalence.execute import refute_by_execution
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved
+from tensorize.errors import TensorizeError
 from tensorize.ir.check import check_module
 from tensorize.ir.nodes import Binary, Const, Load, Module, Var
 from tensorize.ir.traverse import Transformer
@@ -44,7 +45,10 @@ class _Mutate(Transformer):
 def test_no_proof_of_a_refutable_pair(k, which: int, fp: str) -> None:
     a = check_module(Module((k,))).kernels[0]
     b = check_module(Module((_Mutate(which)(k),))).kernels[0]
-    result = prove(a, b, options=ProveOptions(fp=fp, execution=False, unroll_budget=5000))
+    try:
+        result = prove(a, b, options=ProveOptions(fp=fp, execution=False, unroll_budget=5000))
+    except TensorizeError:
+        return  # the mutant reads out of bounds: bad input, rightly rejected
     if isinstance(result, Proved):
         cex = refute_by_execution(a, {}, b, {}, {}, fp, seed=3, randoms=6)
         assert cex is None, (result, cex.describe())

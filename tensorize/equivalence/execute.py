@@ -4,27 +4,27 @@ Most wrong candidates differ on the first input set, in microseconds, without a 
 Inputs are made for the left side's signature and handed to the right side as the same
 bytes (so a flattened buffer or a u8/i8 reinterpretation sees the same memory).
 
-In ``real`` mode the interpreter's IEEE results are not the semantics: there both sides
-run with f32 promoted to f64 (close to real arithmetic, while f16/bf16 arithmetic and
-narrowing conversions still round), and only differences well beyond f64 reassociation
-error count.
+In ``real`` mode both sides run in the exact real-mode interpreter
+(:mod:`tensorize.ir.real_exec`), whose results are the semantics, so a difference there
+is a true counterexample; it is slower, so it is tried on smaller fragments only.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 
 from tensorize.equivalence.results import Counterexample, Difference
 from tensorize.ir import interp
-from tensorize.ir.nodes import Expr, Function, Node
-from tensorize.ir.traverse import Transformer
-from tensorize.ir.types import F32, F64, DType
+from tensorize.ir.nodes import Function
+from tensorize.ir.types import DType
 
 EXECUTION_LIMIT = 4_000_000
 """Most statement instances a side may take for execution to be tried."""
+
+REAL_EXECUTION_LIMIT = 20_000
+"""The same for real mode, whose exact arithmetic is slower."""
 
 
 def work(fn: Function, sizes: Mapping[str, int]) -> int:
@@ -123,23 +123,6 @@ def translate_inputs(values: Mapping[str, np.ndarray], fn: Function,
     return out
 
 
-class _PromoteF32(Transformer):
-    def __call__(self, node):  # type: ignore[override]
-        node = super().__call__(node)
-        if isinstance(node, (Expr, Node)) and getattr(node, "dtype", None) == F32:
-            node = dataclasses.replace(node, dtype=F64)
-        return node
-
-
-def promote_f32(fn: Function) -> Function:
-    """``fn`` with every f32 made f64: the interpreter's stand-in for real arithmetic."""
-    return _PromoteF32()(fn)
-
-
-def _promote_values(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: (v.astype(np.float64) if v.dtype == np.float32 else v) for k, v in values.items()}
-
-
 def _differences(fn: Function, out_a: Mapping[str, np.ndarray],
                  out_b: Mapping[str, np.ndarray], real: bool) -> list[Difference]:
     diffs: list[Difference] = []
@@ -149,6 +132,8 @@ def _differences(fn: Function, out_a: Mapping[str, np.ndarray],
             if out_b[b.name].dtype.itemsize == x.dtype.itemsize else out_b[b.name].reshape(x.shape)
         if x.dtype.kind in "iub" and y.dtype.kind in "iub":
             bad = x != y
+        elif x.dtype == object or y.dtype == object:  # real mode: exact rationals
+            bad = np.asarray(x != y, dtype=bool)
         else:
             xf, yf = x.astype(np.float64), y.astype(np.float64)
             both_nan = np.isnan(xf) & np.isnan(yf)
@@ -167,6 +152,10 @@ def _differences(fn: Function, out_a: Mapping[str, np.ndarray],
 
 
 def _fmt(v: object) -> str:
+    from fractions import Fraction
+
+    if isinstance(v, Fraction):
+        return repr(float(v)) if float(v) == v else f"{float(v)!r} (exactly {v})"
     if isinstance(v, (np.floating,)) or type(v).__name__ == "bfloat16":
         return repr(float(v))  # type: ignore[arg-type]
     if isinstance(v, (np.integer, np.bool_)):
@@ -195,27 +184,36 @@ def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
                         sizes_b: Mapping[str, int], library: Mapping[str, Function],
                         mode: str, seed: int = 0, randoms: int = 4) -> Counterexample | None:
     """A counterexample found by running both sides, or None if every run agreed."""
+    from tensorize.ir.real_exec import NotReal
+
     real = mode == "real"
-    run_a, run_b = (promote_f32(a), promote_f32(b)) if real else (a, b)
+    run_mode: interp.Mode = "real" if real else "vector"
     for values in input_sets(a, sizes_a, seed, randoms):
-        va = _promote_values(values) if real else values
+        if real and any(v.dtype.kind == "f" or "bfloat16" in str(v.dtype)
+                        for v in values.values()):
+            if not all(np.isfinite(v.astype(np.float64)).all() for v in values.values()
+                       if v.dtype.kind == "f" or "bfloat16" in str(v.dtype)):
+                continue
         vb = translate_inputs(values, b, sizes_b)
-        vb = _promote_values(vb) if real else vb
-        ins_a = {k: v for k, v in va.items() if run_a.buffer(k).mode in ("in", "inout")}
-        ins_b = {k: v for k, v in vb.items() if run_b.buffer(k).mode in ("in", "inout")}
-        outs_a = {k: v for k, v in va.items() if run_a.buffer(k).mode == "out"}
-        outs_b = {k: v for k, v in vb.items() if run_b.buffer(k).mode == "out"}
+        ins_a = {k: v for k, v in values.items() if a.buffer(k).mode in ("in", "inout")}
+        ins_b = {k: v for k, v in vb.items() if b.buffer(k).mode in ("in", "inout")}
+        outs_a = {k: v for k, v in values.items() if a.buffer(k).mode == "out"}
+        outs_b = {k: v for k, v in vb.items() if b.buffer(k).mode == "out"}
         try:
-            out_a = interp.run(run_a, ins_a, sizes=sizes_a, library=library, outputs=outs_a)
-        except interp.InterpError:
+            out_a = interp.run(a, ins_a, sizes=sizes_a, library=library, outputs=outs_a,
+                               mode=run_mode)
+        except (interp.InterpError, NotReal):
             continue  # the left side rejects these inputs (a broken assumption, say)
         try:
-            out_b = interp.run(run_b, ins_b, sizes=sizes_b, library=library, outputs=outs_b)
+            out_b = interp.run(b, ins_b, sizes=sizes_b, library=library, outputs=outs_b,
+                               mode=run_mode)
+        except NotReal:
+            continue
         except interp.InterpError as exc:
             return Counterexample(
                 {k: render_array(v) for k, v in values.items()},
                 (Difference("<run>", (), "runs", f"fails: {exc.message}"),), "execution")
-        diffs = _differences(run_a, out_a, out_b, real)
+        diffs = _differences(a, out_a, out_b, real)
         if diffs:
             shown = {k: v for k, v in values.items() if a.buffer(k).mode != "out"}
             return Counterexample({k: render_array(v) for k, v in shown.items()},

@@ -312,6 +312,14 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
             return memory.load(load.buf, offset, fn)
         return read
 
+    for fn, shapes, r, env in ((a, shapes_a, ra, env_a), (b, shapes_b, rb, env_b)):
+        full = {**(sa if fn is a else sb), **env}
+        exprs = [r.body] + ([r.init] if r.init is not None else [])
+        for x in (x for e in exprs for x in loads(e)):  # every load stays in bounds
+            for e, n in zip(x.index, shapes[x.buf]):
+                value = Translator(opts.fp, lambda *_: None)(e, full)
+                value = value if z3.is_expr(value) else z3.IntVal(int(value))
+                outside.append(z3.Not(_in_box(value, 0, n)))
     tr_a = Translator(opts.fp, reader(a, shapes_a))
     tr_b = Translator(opts.fp, reader(b, shapes_b))
     full_a = {**{k: v for k, v in sa.items()}, **env_a}

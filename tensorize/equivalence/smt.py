@@ -249,6 +249,15 @@ class Translator:
             less = self._compare("<", b, a, t) if e.fn == "min" else \
                 self._compare(">", b, a, t)
             return z3.If(less, b, a)
+        if e.fn == "fma":
+            if self.mode == "ieee":
+                return z3.fpFMA(RNE, args[0], args[1], args[2])
+            result = canonical_sum([args[0] * args[1], args[2]])
+            return self.round_to(result, t) if t.float_format[1] < 24 else result
+        if e.fn == "rint":
+            if self.mode == "ieee":
+                return z3.fpRoundToIntegral(RNE, args[0])
+            return self.func(f"rint_{t}", [z3.RealSort()], z3.RealSort())(args[0])
         if e.fn == "abs":
             if t.is_float:
                 return z3.fpAbs(args[0]) if self.mode == "ieee" else \

@@ -17,9 +17,9 @@ from tensorize.ir.affine import is_affine
 from tensorize.ir.nodes import (
     ARITH_OPS,
     BIT_OPS,
+    BUILTIN_FUNCS,
     CMP_OPS,
     LOGIC_OPS,
-    MATH_FUNCS,
     META_KEYS,
     Arg,
     Assign,
@@ -427,8 +427,8 @@ class _Checker:
 
     def call(self, e: Call, scope: _Scope, expected: DType | None) -> Expr:
         fn, args = e.fn, e.args
-        arity = {"min": 2, "max": 2, "abs": 1, "select": 3}.get(fn, 1)
-        if fn not in ("min", "max", "abs", "select") and fn not in MATH_FUNCS:
+        arity = {"min": 2, "max": 2, "abs": 1, "select": 3, "fma": 3}.get(fn, 1)
+        if fn not in BUILTIN_FUNCS:
             self.error(f"unknown function '{fn}'", e.span)
             return replace(e, dtype=ERROR)
         if len(args) != arity:
@@ -445,6 +445,17 @@ class _Checker:
             if t is None:
                 return replace(e, args=(cond, a, b))
             return replace(e, args=(cond, a, b), dtype=t)
+        if fn == "fma":
+            a, b, t = self._pair(args[0], args[1], scope, expected, e.span, fn)
+            c = self.expr(args[2], scope, t)
+            if t is not None and t != ERROR and c.dtype not in (t, ERROR):
+                self.error(f"mixed types {t} and {c.dtype} in 'fma'; add a cast", e.span)
+                t = ERROR
+            if t is not None and t != ERROR and not t.is_float:
+                self.error(f"'fma' applies to floats, not {t}", e.span)
+                t = ERROR
+            return replace(e, args=(a, b, c), dtype=t) if t is not None else \
+                replace(e, args=(a, b, c))
         if fn in ("min", "max"):
             a, b, t = self._pair(args[0], args[1], scope, expected, e.span, fn)
             if t is not None and t not in (ERROR,) and not t.is_numeric:

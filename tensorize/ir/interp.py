@@ -21,7 +21,7 @@ from tensorize.ir.scalar_exec import ScalarExec
 from tensorize.ir.types import DType
 from tensorize.ir.vector_exec import MAX_AXES, VectorExec
 
-Mode = Literal["vector", "scalar"]
+Mode = Literal["vector", "scalar", "real"]
 Executor = ScalarExec | VectorExec
 
 
@@ -155,6 +155,8 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
     """
     bound = bind_sizes(fn, sizes)
     shapes = shapes_of(fn, bound)
+    if mode == "real":
+        return _run_real(fn, inputs, bound, shapes, library or {}, outputs)
     mem: dict[str, np.ndarray] = {}
     for b in fn.buffers:
         if b.mode in ("in", "inout"):
@@ -173,6 +175,26 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
     executor_cls = ScalarExec if mode == "scalar" else VectorExec
     executor = executor_cls(fn, bound, mem, shapes, library or {}, _call)
     executor.run()
+    return {b.name: mem[b.name] for b in fn.outputs}
+
+
+def _run_real(fn: Function, inputs: Mapping[str, np.ndarray], bound: dict[str, int],
+              shapes: dict[str, tuple[int, ...]], library: Mapping[str, Function],
+              outputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """Run in real mode: floats as exact rationals (object arrays)."""
+    from tensorize.ir.real_exec import RealExec, to_object_array
+
+    check_assumptions(fn, inputs)
+    mem: dict[str, np.ndarray] = {}
+    for b in fn.buffers:
+        if b.mode in ("in", "inout"):
+            arr = np.asarray(inputs[b.name])
+        elif outputs is not None and b.name in outputs:
+            arr = np.asarray(outputs[b.name])
+        else:
+            arr = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
+        mem[b.name] = to_object_array(arr) if b.dtype.is_float else np.array(arr, copy=True)
+    RealExec(fn, bound, mem, shapes, library, _call).run()
     return {b.name: mem[b.name] for b in fn.outputs}
 
 
@@ -233,7 +255,8 @@ def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
                              executor)
         parent = executor.mem[view.buf]
         values = parent[idx] if idx else np.broadcast_to(parent[()], idx_shape(batch, ()))
-        mem[b.name] = np.array(values.reshape(batch + shapes[b.name]), dtype=b.dtype.np_dtype)
+        dtype = object if parent.dtype == object else b.dtype.np_dtype
+        mem[b.name] = np.array(values.reshape(batch + shapes[b.name]), dtype=dtype)
         if b.mode == "out":
             mem[b.name][...] = 0
         where[b.name] = (view.buf, idx)
@@ -241,6 +264,10 @@ def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
     check_assumptions(callee, mem)
     if batch:
         sub: Executor = VectorExec(callee, bound, mem, shapes, executor.library, _call, batch)
+    elif any(m.dtype == object for m in mem.values()):
+        from tensorize.ir.real_exec import RealExec
+
+        sub = RealExec(callee, bound, mem, shapes, executor.library, _call)
     else:
         sub = type(executor)(callee, bound, mem, shapes, executor.library, _call)
     sub.run()

@@ -106,7 +106,9 @@ BIT_OPS = ("&", "|", "^", "<<", ">>")
 LOGIC_OPS = ("&&", "||")
 CMP_OPS = ("==", "!=", "<", "<=", ">", ">=")
 MATH_FUNCS = ("exp", "exp2", "log", "log2", "sqrt", "tanh", "sin", "cos", "floor", "ceil")
-BUILTIN_FUNCS = ("min", "max", "abs", "select") + MATH_FUNCS
+EXACT_FUNCS = ("fma", "rint")
+"""Float functions with exact IEEE semantics: fused multiply-add, round to nearest even."""
+BUILTIN_FUNCS = ("min", "max", "abs", "select") + EXACT_FUNCS + MATH_FUNCS
 
 
 class Stmt(Node):

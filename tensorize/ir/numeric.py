@@ -134,3 +134,29 @@ def float_binop(op: str, a: float, b: float, t: DType) -> float:
     if result == 0.0:  # underflow keeps the sign of the exact value
         return -0.0 if exact < 0 else 0.0
     return result
+
+
+def fma(a: float, b: float, c: float, t: DType) -> float:
+    """``a * b + c`` with a single rounding to float type ``t`` (IEEE fusedMultiplyAdd)."""
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c if not (math.isinf(a) and b == 0 or math.isinf(b) and a == 0) \
+            else math.nan
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        product_negative = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)
+        both_negative = product_negative and math.copysign(1.0, c) < 0
+        if a * b == 0 and c == 0:
+            return -0.0 if both_negative else 0.0
+        return 0.0
+    result = round_to_float(exact, t)
+    if result == 0.0:
+        return -0.0 if exact < 0 else 0.0
+    return result
+
+
+def rint(x: float) -> float:
+    """Round to the nearest integer, ties to even; keeps the sign of zero."""
+    if not math.isfinite(x):
+        return x
+    r = float(round(Fraction(x)))
+    return math.copysign(r, x) if r == 0 else r

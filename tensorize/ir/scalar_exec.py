@@ -186,6 +186,10 @@ class ScalarExec:
             return args[1] if args[1] < args[0] else args[0]  # type: ignore[operator]
         if fn == "max":
             return args[1] if args[1] > args[0] else args[0]  # type: ignore[operator]
+        if fn == "fma":
+            return numeric.fma(float(args[0]), float(args[1]), float(args[2]), t)
+        if fn == "rint":
+            return numeric.rint(float(args[0]))
         if fn == "abs":
             if t.is_float:
                 return math.fabs(float(args[0]))

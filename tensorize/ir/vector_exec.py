@@ -323,6 +323,10 @@ class VectorExec:
                 return vo.maximum(args[0], args[1])
             if e.fn == "abs":
                 return np.abs(args[0])
+            if e.fn == "fma":
+                return vo.fma(args[0], args[1], args[2], t)
+            if e.fn == "rint":
+                return vo.rint(np.asarray(args[0]))
             return getattr(np, e.fn)(np.asarray(args[0], dtype=t.np_dtype))
         raise AssertionError(type(e).__name__)
 

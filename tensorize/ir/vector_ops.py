@@ -151,3 +151,32 @@ def minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def maximum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``max(a, b)`` = ``select(b > a, b, a)``."""
     return np.where(b > a, b, a)
+
+
+def _round_to_odd_sum(p: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``p + c`` in float64 rounded to odd (exact TwoSum error decides the last bit)."""
+    s = p + c
+    bb = s - p
+    err = (p - (s - bb)) + (c - bb)
+    inexact = np.isfinite(s) & (err != 0)
+    other = np.nextafter(s, s + np.where(err > 0, np.inf, -np.inf))
+    s_odd = (s.view(np.uint64) & np.uint64(1)) == 1
+    return np.where(inexact & ~s_odd, other, s)
+
+
+def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, t: DType) -> np.ndarray:
+    """Fused multiply-add with one rounding to ``t`` (exact for f16, bf16, f32; f64 too)."""
+    a, b, c = np.broadcast_arrays(np.asarray(a), np.asarray(b), np.asarray(c))
+    if t.bits == 64:
+        flat = [numeric.fma(float(x), float(y), float(z), t)
+                for x, y, z in zip(a.reshape(-1), b.reshape(-1), c.reshape(-1))]
+        return np.asarray(flat, dtype=np.float64).reshape(a.shape)
+    p = a.astype(np.float64) * b.astype(np.float64)  # exact: 2 x 24 bits < 53
+    with np.errstate(all="ignore"):
+        odd = _round_to_odd_sum(p, c.astype(np.float64))
+    return to_float(odd, t) if t == BF16 else odd.astype(t.np_dtype)
+
+
+def rint(x: np.ndarray) -> np.ndarray:
+    """Round to nearest integer, ties to even."""
+    return np.rint(x)

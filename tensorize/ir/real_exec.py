@@ -1,0 +1,120 @@
+"""The interpreter of ``real`` mode: floats as exact rationals.
+
+This is DESIGN.md's real-mode semantics made executable, the ground truth that real-mode
+refutations are checked against: f32 and f64 arithmetic is exact; f16 and bf16
+arithmetic, and every narrowing conversion, round to nearest even. Values are
+:class:`fractions.Fraction`; NaN, infinities and division by zero have no real meaning and
+raise :class:`NotReal`.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from tensorize.ir import numeric
+from tensorize.ir.nodes import Const, Expr, Load
+from tensorize.ir.scalar_exec import ScalarExec, Value
+from tensorize.ir.types import DType
+
+
+class NotReal(ArithmeticError):
+    """A value with no meaning in real arithmetic (NaN, infinity, x / 0)."""
+
+
+def narrow(t: DType) -> bool:
+    """Whether arithmetic in float type ``t`` rounds in real mode (f16, bf16)."""
+    return t.float_format[1] < 24
+
+
+def to_real(x: float | Fraction) -> Fraction:
+    """A finite float as an exact rational."""
+    if isinstance(x, Fraction):
+        return x
+    if not math.isfinite(x):
+        raise NotReal(f"{x} is not a real number")
+    return Fraction(x)
+
+
+def round_real(x: Fraction, t: DType) -> Fraction:
+    """Round to float type ``t`` (a rounding point of real mode)."""
+    value = numeric.round_to_float(x, t)
+    if not math.isfinite(value):
+        raise NotReal(f"{float(x)} overflows {t}")
+    return Fraction(value)
+
+
+def _fits(src: DType, t: DType) -> bool:
+    return src.bits - (1 if src.is_signed else 0) <= t.float_format[1]
+
+
+def _widening(src: DType, t: DType) -> bool:
+    return src.float_format[0] <= t.float_format[0] and src.float_format[1] <= t.float_format[1]
+
+
+class RealExec(ScalarExec):
+    """:class:`ScalarExec` with float values as exact rationals (real mode)."""
+
+    def eval(self, e: Expr, env: dict[str, int]) -> Value:
+        t = e.dtype
+        if isinstance(e, Const) and t is not None and t.is_float:
+            return to_real(numeric.round_to_float(e.value, t))
+        if isinstance(e, Load) and t is not None and t.is_float:
+            idx = self.index(e.index, env, e.buf, self.shapes[e.buf], e.span)
+            return to_real(self.mem[e.buf][idx])
+        return super().eval(e, env)
+
+    @staticmethod
+    def cast(x: Value, src: DType, t: DType, saturate: bool) -> Value:
+        if t.is_float and not src.is_float:
+            value = Fraction(int(x))
+            return value if src.is_index or _fits(src, t) else round_real(value, t)
+        if t.is_float:
+            return x if _widening(src, t) else round_real(x, t)  # type: ignore[arg-type]
+        if src.is_float:
+            return numeric.saturate(math.trunc(x), t)  # type: ignore[arg-type]
+        return ScalarExec.cast(x, src, t, saturate)
+
+    @staticmethod
+    def binary(op: str, a: Value, b: Value, t: DType, span: Any) -> Value:
+        if not t.is_float or op in ("==", "!=", "<", "<=", ">", ">="):
+            return ScalarExec.binary(op, a, b, t, span)
+        if op == "/" and b == 0:
+            raise NotReal("division by zero")
+        value = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,  # type: ignore
+                 "/": lambda: a / b}[op]()  # type: ignore[operator]
+        return round_real(value, t) if narrow(t) else value
+
+    @staticmethod
+    def unary(op: str, x: Value, t: DType) -> Value:
+        if t.is_float:
+            return -x  # type: ignore[operator]
+        return ScalarExec.unary(op, x, t)
+
+    @staticmethod
+    def call_builtin(fn: str, args: list[Value], t: DType) -> Value:
+        if not t.is_float:
+            return ScalarExec.call_builtin(fn, args, t)
+        if fn in ("select", "min", "max"):
+            return ScalarExec.call_builtin(fn, args, t)
+        if fn == "abs":
+            return abs(args[0])  # type: ignore[arg-type]
+        if fn == "fma":
+            value = args[0] * args[1] + args[2]  # type: ignore[operator]
+            return round_real(value, t) if narrow(t) else value
+        if fn == "rint":
+            return Fraction(round(args[0]))  # type: ignore[arg-type]
+        with np.errstate(all="ignore"):  # uninterpreted in proofs; any function will do
+            out = float(getattr(np, fn)(np.float64(float(args[0]))))  # type: ignore[arg-type]
+        return to_real(out)
+
+
+def to_object_array(arr: np.ndarray) -> np.ndarray:
+    """A float array as an object array of exact rationals."""
+    flat = [to_real(float(v)) for v in np.asarray(arr).reshape(-1)]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(np.asarray(arr).shape)
