@@ -200,6 +200,43 @@ def describe_result(result: Result, left: str, right: str) -> str:
         f"{result.reason}\n  (unknown is never a proof)"
 
 
+def cmd_check_spec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Parse, type-check, lint and run intrinsic specs."""
+    from tensorize.intrinsics.check_spec import check_spec, format_report
+
+    library = load_library(args.specs or (), bundled=not args.no_bundled)
+    total = problems = 0
+    for path in args.files:
+        module = check_module(parse_file(path), library)
+        callees = dict(library)
+        callees.update({f.name: f for f in module.intrinsics})
+        reports = [check_spec(fn, callees) for fn in module.functions]
+        for r in reports:
+            for finding in r.findings:
+                err.write(finding.render() + "\n")
+            total += 1
+            problems += 0 if r.ok else 1
+        out.write(format_report(path, reports) + "\n")
+    out.write(f"{total} checked, {problems} with problems\n")
+    return EXIT_OK if problems == 0 else EXIT_NEGATIVE
+
+
+def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """List the intrinsic library as a table."""
+    library = _library(args)
+    rows = [fn for fn in library if not args.target or fn.target == args.target
+            or fn.target.startswith(args.target + ".")]
+    if args.target and not rows:
+        raise UsageError(f"no intrinsics for target '{args.target}' (targets: "
+                         f"{', '.join(library.targets)})")
+    out.write(f"{'name':44} {'target':18} {'cost':>6}  summary\n")
+    for fn in sorted(rows, key=lambda f: (f.target, f.name)):
+        out.write(f"{fn.name:44} {fn.target:18} {fn.cost:6g}  {fn.summary}\n")
+    targets = sorted({fn.target for fn in rows})
+    out.write(f"{len(rows)} intrinsics over {len(targets)} targets\n")
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -249,6 +286,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-solve every obligation with cvc5; a disagreement is an error")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_prove)
+
+    p = sub.add_parser("check-spec", help="parse, type-check, lint and run intrinsic specs",
+                       description="Check intrinsic spec files: parse, type-check, lint "
+                       "(unused parameter, inout never read, output never written, loop "
+                       "body not depending on its variable, missing metadata) and run on "
+                       "random inputs. Exit 1 if any spec has a problem.")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".tz spec files")
+    p.add_argument("--specs", action="append", default=[], metavar="PATH",
+                   help="further specs the checked ones may call")
+    p.add_argument("--no-bundled", action="store_true",
+                   help="do not load the bundled library first")
+    p.set_defaults(func=cmd_check_spec)
+
+    p = sub.add_parser("intrinsics", help="list the intrinsic library",
+                       description="List the intrinsic library as a table.")
+    p.add_argument("--target", help="only this target (or target family, e.g. x86)")
+    p.add_argument("--specs", action="append", default=[], metavar="PATH",
+                   help="extra spec file or directory (repeatable)")
+    p.set_defaults(func=cmd_intrinsics)
     return parser
 
 

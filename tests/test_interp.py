@@ -26,8 +26,8 @@ def assert_same(a: np.ndarray, b: np.ndarray) -> None:
         return
     wide_a, wide_b = a.astype(np.float64), b.astype(np.float64)
     both_nan = np.isnan(wide_a) & np.isnan(wide_b)
-    bits_a = a.view(np.uint8).reshape(a.shape + (-1,))
-    bits_b = b.view(np.uint8).reshape(b.shape + (-1,))
+    bits_a = a.reshape(-1).view(np.uint8).reshape(a.shape + (-1,))
+    bits_b = b.reshape(-1).view(np.uint8).reshape(b.shape + (-1,))
     same = np.all(bits_a == bits_b, axis=-1) | both_nan
     where = np.argwhere(~same)[:5].tolist()
     assert same.all(), f"differ at {where}: {a[~same][:5]} vs {b[~same][:5]}"

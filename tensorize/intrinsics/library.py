@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +22,12 @@ def bundled_specs_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Library(Mapping[str, Function]):
-    """Checked intrinsics by name, with the file each came from."""
+class Library:
+    """Checked intrinsics by name, with the file each came from.
+
+    Iterating gives the intrinsics themselves (each a :class:`Function` with ``name``,
+    ``target``, ``cost`` and ``summary``); ``library[name]`` looks one up.
+    """
 
     intrinsics: dict[str, Function] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
@@ -31,11 +35,35 @@ class Library(Mapping[str, Function]):
     def __getitem__(self, name: str) -> Function:
         return self.intrinsics[name]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.intrinsics)
+    def __iter__(self) -> Iterator[Function]:
+        return iter(self.intrinsics.values())
 
     def __len__(self) -> int:
         return len(self.intrinsics)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.intrinsics
+
+    def get(self, name: str, default: Function | None = None) -> Function | None:
+        """The intrinsic called ``name``, or ``default``."""
+        return self.intrinsics.get(name, default)
+
+    def keys(self) -> Iterable[str]:
+        """The names (so that ``dict(library)`` maps names to intrinsics)."""
+        return self.intrinsics.keys()
+
+    def as_dict(self) -> dict[str, Function]:
+        """A plain name -> intrinsic dict."""
+        return dict(self.intrinsics)
+
+    def with_functions(self, functions: Iterable[Function], origin: str) -> Library:
+        """A new library with these intrinsics added (a file's own, say)."""
+        intrinsics = dict(self.intrinsics)
+        origins = dict(self.origins)
+        for fn in functions:
+            intrinsics[fn.name] = fn
+            origins[fn.name] = origin
+        return Library(intrinsics, origins)
 
     def for_target(self, target: str) -> list[Function]:
         """Intrinsics of a target (``x86.avx512_vnni``) or a target family (``x86``)."""

@@ -338,8 +338,12 @@ def _lark(source: Source) -> Lark:
     """The one LALR parser, its inline transformer pointed at ``source``."""
     if not _PARSER:
         build = _Build(source)
-        parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=True,
-                      transformer=build)
+        try:  # the parse table is cached on disk: 5 ms to load instead of 80 ms to build
+            parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual",
+                          maybe_placeholders=True, transformer=build, cache=True)
+        except OSError:  # an unwritable temp directory: build it every time
+            parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual",
+                          maybe_placeholders=True, transformer=build)
         _PARSER.append((parser, build))
     parser, build = _PARSER[0]
     build.source = source
