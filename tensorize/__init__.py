@@ -8,10 +8,19 @@ The library interface::
     outputs = tensorize.run(module.kernels[0], library=lib)
 """
 
-from tensorize.api import Library, find_function, load, load_library, parse, prove, run
+from tensorize.api import (
+    Library,
+    find_function,
+    load,
+    load_library,
+    parse,
+    prove,
+    run,
+    tensorize,
+)
 from tensorize.errors import TensorizeError
 
 __version__ = "0.1.0"
 
 __all__ = ["Library", "TensorizeError", "find_function", "load", "load_library", "parse",
-           "prove", "run", "__version__"]
+           "prove", "run", "tensorize", "__version__"]

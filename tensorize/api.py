@@ -15,7 +15,8 @@ from tensorize.ir.nodes import Function, Module
 from tensorize.ir.parser import parse as parse_text
 from tensorize.ir.parser import parse_file
 
-__all__ = ["Library", "load_library", "parse", "load", "run", "find_function", "prove"]
+__all__ = ["Library", "load_library", "parse", "load", "run", "find_function", "prove",
+           "tensorize"]
 
 
 def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | None = None,
@@ -69,3 +70,22 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
     opts = ProveOptions(fp=fp, solver=SolverConfig(timeout_ms=int(timeout * 1000)),
                         **options)  # type: ignore[arg-type]
     return _prove(a, b, sizes_a=own_a, sizes_b=own_b, library=library, options=opts)
+
+
+def tensorize(kernel: Function, library: Mapping[str, Function] | Library | None = None, *,
+              targets: tuple[str, ...] | list[str] = (), intrinsics: tuple[str, ...] = (),
+              fp: str = "ieee", sizes: Mapping[str, int] | None = None, timeout: float = 10.0):
+    """Rewrite a checked kernel with the intrinsics of ``library`` (the bundled one if None).
+
+    Returns a frozen :class:`TensorizeResult`: ``.rewritten`` (a kernel whose sizes are
+    fixed to ``sizes`` or the defaults), ``.fragments`` (per fragment: the chosen match,
+    its proof, the alternatives and why the rest were rejected), ``.coverage``, ``.cost``
+    and ``.to_json()``.
+    """
+    from tensorize.equivalence.solver import SolverConfig
+    from tensorize.rewrite.engine import TensorizePass
+
+    lib = library if library is not None else load_library()
+    pass_ = TensorizePass(targets=tuple(targets), intrinsics=tuple(intrinsics),
+                          fp=fp, solver=SolverConfig(timeout_ms=int(timeout * 1000)))  # type: ignore[arg-type]
+    return pass_.run(kernel, lib, sizes)

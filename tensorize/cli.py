@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -26,10 +27,11 @@ from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
 from tensorize.ir.check import check_module
-from tensorize.ir.nodes import Function
+from tensorize.ir.nodes import Function, Module
 from tensorize.ir.parser import parse as parse_source
 from tensorize.ir.parser import parse_file, read_source
 from tensorize.ir.printer import format_module
+from tensorize.rewrite.engine import TensorizePass, TensorizeResult
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
@@ -237,6 +239,133 @@ def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _pass(args: argparse.Namespace) -> TensorizePass:
+    return TensorizePass(targets=tuple(args.target), intrinsics=tuple(args.intrinsic),
+                         fp=args.fp, solver=SolverConfig(timeout_ms=int(args.timeout * 1000)))
+
+
+def _apply_file(path: str, specs: tuple[str, ...], tpass: TensorizePass,
+                sizes: dict[str, int]) -> tuple[str, list[dict], list[str]]:
+    """Tensorize every kernel of one file: (new text, JSON reports, summary lines)."""
+    library = load_library(specs)
+    module = check_module(parse_file(path), library)
+    callees = dict(library)
+    callees.update({f.name: f for f in module.intrinsics})
+    functions, reports, lines = [], [], []
+    for fn in module.functions:
+        if fn.kind != "kernel":
+            functions.append(fn)
+            continue
+        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
+        result = tpass.run(fn, callees, own)
+        functions.append(result.rewritten)
+        report = result.to_json()
+        report["file"] = path
+        reports.append(report)
+        lines.append(_summary_line(path, result))
+    text = format_module(Module(tuple(functions)))
+    return text, reports, lines
+
+
+def _summary_line(path: str, result: TensorizeResult) -> str:
+    parts = []
+    for f in result.fragments:
+        if f.chosen is None:
+            parts.append(f"statement {f.position}: not rewritten")
+            continue
+        c = f.chosen
+        proof = c.proof
+        how = f"{proof.method}, {proof.time * 1e3:.0f} ms" if isinstance(proof, Proved) else ""
+        tail = f", scalar tail of {c.tail} instances" if c.tail else ""
+        parts.append(f"statement {f.position}: {c.intrinsic} x {c.calls} calls{tail} "
+                     f"(proved: {how}; cost {c.cost:g} vs scalar {f.scalar_cost:g})")
+    if not parts:
+        parts.append("no reduction fragment to tensorize")
+    return (f"{path}: {result.kernel.name}: coverage {result.coverage:.0%}, "
+            f"{result.seconds:.2f} s\n    " + "\n    ".join(parts))
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Rewrite kernels into intrinsic calls; write them and a report."""
+    if args.output and len(args.files) != 1:
+        raise UsageError("-o takes one input file; use --out-dir for several")
+    sizes = _parse_sets(args.set)
+    targets = [Path(args.output)] if args.output else \
+        [Path(args.out_dir) / Path(f).name for f in args.files] if args.out_dir else []
+    for src, dst in zip(args.files, targets):
+        if Path(src).resolve() == dst.resolve():
+            raise UsageError(f"{dst}: refusing to overwrite an input file")
+    load_library(args.specs)  # report a bad spec before any work
+    tpass = _pass(args)
+    jobs = [(f, tuple(args.specs), tpass, sizes) for f in args.files]
+    if args.jobs > 1 and len(jobs) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(min(args.jobs, len(jobs))) as pool:
+            results = pool.starmap(_apply_file, jobs)
+    else:
+        results = [_apply_file(*job) for job in jobs]
+    all_reports = []
+    changed = False
+    for i, (text, reports, lines) in enumerate(results):
+        all_reports.extend(reports)
+        changed |= any(r["changed"] for r in reports)
+        for line in lines:
+            err.write(line + "\n")
+        if targets:
+            targets[i].parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(targets[i], text)
+        else:
+            out.write(text)
+    if args.report:
+        write_atomic(args.report, json.dumps({"kernels": all_reports}, indent=2) + "\n")
+    if args.intrinsic and not changed:
+        err.write("tensorize: nothing matched the requested intrinsics\n")
+        return EXIT_NEGATIVE
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Every candidate considered for one intrinsic, and why each was or was not used."""
+    library = load_library(args.specs)
+    module = check_module(parse_file(args.file), library)
+    callees = dict(library)
+    callees.update({f.name: f for f in module.intrinsics})
+    if args.intrinsic not in callees:
+        raise UsageError(f"no intrinsic '{args.intrinsic}' (see `tensorize intrinsics`)")
+    tpass = TensorizePass(intrinsics=(args.intrinsic,), fp=args.fp,
+                          solver=SolverConfig(timeout_ms=int(args.timeout * 1000)))
+    sizes = _parse_sets(args.set)
+    kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
+    if args.kernel and kernels[0] is None:
+        raise UsageError(f"{args.file}: no kernel '{args.kernel}'")
+    used = False
+    for fn in kernels:
+        assert fn is not None
+        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
+        result = tpass.run(fn, callees, own)
+        out.write(f"kernel {fn.name} ({', '.join(f'{k}={v}' for k, v in result.sizes.items())}"
+                  f"), intrinsic {args.intrinsic}, {args.fp} mode\n")
+        if not result.fragments:
+            out.write("  no fragment in reduction form (init, then W[I] = W[I] op term)\n")
+        for f in result.fragments:
+            out.write(f"  statement {f.position} ({f.instances} update instances):\n")
+            for _name, kind, message in f.rejected:
+                out.write(f"    no candidate: {kind}: {message}\n")
+            attempts = ([f.chosen] if f.chosen else []) + list(f.alternatives)
+            for a in attempts:
+                mark = "USED" if a is f.chosen else a.status
+                out.write(f"    candidate [{mark}] {a.mapping}: {a.calls} calls, cost "
+                          f"{a.cost:g} (scalar {f.scalar_cost:g})\n")
+                if a.reason:
+                    for line in a.reason.splitlines():
+                        out.write(f"      {line}\n")
+                elif a is not f.chosen and a.status == "proved":
+                    out.write("      proved, but another candidate costs less\n")
+            used |= f.chosen is not None
+    return EXIT_OK if used else EXIT_NEGATIVE
+
+
 # -- wiring ---------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -305,6 +434,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--specs", action="append", default=[], metavar="PATH",
                    help="extra spec file or directory (repeatable)")
     p.set_defaults(func=cmd_intrinsics)
+
+    p = sub.add_parser("apply", help="rewrite kernels into intrinsic calls",
+                       description="Find the fragments of each kernel that intrinsics "
+                       "compute, prove each match, rewrite into calls, and choose the "
+                       "cheapest. Writes the rewritten .tz (to stdout, -o or --out-dir) and "
+                       "prints a summary; --report writes the details as JSON.")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".tz files")
+    p.add_argument("--target", action="append", default=[],
+                   help="use this target's intrinsics (repeatable; default: all)")
+    p.add_argument("--intrinsic", action="append", default=[], metavar="NAME",
+                   help="use only these intrinsics (repeatable); exit 1 if none matches")
+    p.add_argument("--specs", action="append", default=[], metavar="PATH",
+                   help="extra intrinsic spec file or directory (repeatable)")
+    p.add_argument("-o", "--output", help="write the rewritten file here (one input)")
+    p.add_argument("--out-dir", help="write each rewritten file into this directory")
+    p.add_argument("--report", metavar="FILE.json", help="write a JSON report")
+    p.add_argument("--fp", choices=["ieee", "real"], default="ieee",
+                   help="float semantics for the proofs (real allows reordering sums)")
+    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="size parameter values (the rewrite is specialised to them)")
+    p.add_argument("--jobs", type=int, default=1, help="files processed in parallel")
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("explain", help="why an intrinsic was or was not used",
+                       description="List every candidate considered for one intrinsic and "
+                       "why it was rejected (extent, kind, dtype, order, or the "
+                       "counterexample of the tile proof). Exit 1 if it is not used.")
+    p.add_argument("file", help="the .tz file")
+    p.add_argument("--intrinsic", required=True, help="the intrinsic to explain")
+    p.add_argument("--kernel", help="only this kernel")
+    p.add_argument("--specs", action="append", default=[], metavar="PATH",
+                   help="extra intrinsic spec file or directory (repeatable)")
+    p.add_argument("--fp", choices=["ieee", "real"], default="ieee")
+    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    p.set_defaults(func=cmd_explain)
     return parser
 
 

@@ -1,0 +1,341 @@
+"""Candidate mappings of a fragment onto an intrinsic.
+
+A candidate is decided from the intrinsic's *signature*, not its loops: every dimension
+of every intrinsic parameter is assigned a program loop (or a group of reduction loops
+fused into one), each program buffer the fragment reads is paired with an input
+parameter of the same type, and the written buffer with the intrinsic's output. The
+assigned loops form the *tile*; a call computes one tile. Whether the intrinsic really
+computes what the program does on a tile is then a question for the equivalence engine:
+the *tile kernel* (the program's own update over one tile, with its loads renamed to
+the intrinsic's parameters) must be proved equal to the intrinsic.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from tensorize.ir.nodes import (
+    Assume,
+    Binary,
+    BufferDecl,
+    Call,
+    Const,
+    Expr,
+    For,
+    Function,
+    Load,
+)
+from tensorize.ir.reduction import Loop, Reduction
+from tensorize.ir.traverse import Transformer, free_vars, loads
+from tensorize.ir.types import INDEX
+from tensorize.matcher.fragments import Fragment
+
+MAX_CANDIDATES = 64
+"""Most candidates tried per (fragment, intrinsic) pair."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Program loops fused into one tile dimension (outer to inner), and its tile extent."""
+
+    vars: tuple[str, ...]
+    extent: int
+
+    @property
+    def name(self) -> str:
+        """The name of the tile dimension (the loops' names joined)."""
+        return "_".join(self.vars)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to compute a fragment with an intrinsic (before any proof)."""
+
+    intrinsic: str
+    fragment: int
+    pairing: tuple[tuple[str, str], ...]
+    dims: tuple[tuple[str, tuple[Group, ...]], ...]
+    """For each intrinsic parameter, the group of each of its dimensions."""
+    groups: tuple[Group, ...]
+    """The tile's groups, in the program's loop order."""
+    tail: tuple[str, int, int] | None = None
+    """(loop, start, stop) of the iterations left to scalar code, if any."""
+    calls: int = 0
+
+    def describe(self) -> str:
+        """The mapping in words."""
+        parts = [f"{p} <- {x}" for p, x in self.pairing]
+        loops = [f"{g.name}:{g.extent}" for g in self.groups]
+        text = f"{', '.join(parts)}; tile {' x '.join(loops)}"
+        if self.tail:
+            text += f"; scalar tail {self.tail[0]} in {self.tail[1]}..{self.tail[2]}"
+        return text
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why no candidate (or a particular one) exists."""
+
+    kind: str
+    message: str
+
+
+@dataclass
+class Enumeration:
+    """The candidates of one (fragment, intrinsic) pair, and the reasons for the rest."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def _output(intr: Function) -> BufferDecl | None:
+    outs = [b for b in intr.buffers if b.mode in ("out", "inout")]
+    return outs[0] if len(outs) == 1 else None
+
+
+def _program_loads(form: Reduction) -> dict[str, tuple[Expr, ...]] | None:
+    """Each buffer the body reads, with its one index tuple (None if read two ways)."""
+    out: dict[str, tuple[Expr, ...]] = {}
+    for x in loads(form.body):
+        if x.buf in out and out[x.buf] != x.index:
+            return None
+        out[x.buf] = x.index
+    return out
+
+
+def _vars_of(index: tuple[Expr, ...]) -> set[str]:
+    return set().union(*(free_vars(e) for e in index)) if index else set()
+
+
+def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: str
+                         ) -> Enumeration:
+    """Every candidate mapping of ``frag`` onto ``intr``, cheap filters first."""
+    result = Enumeration()
+    form = frag.form
+    reject = result.rejections.append
+    if any(p.default is None for p in intr.params):
+        reject(Rejection("signature", "intrinsics with size parameters are not matched yet"))
+        return result
+    out = _output(intr)
+    if out is None or out.mode != "inout":
+        reject(Rejection("signature", "the intrinsic must have exactly one inout output "
+                         "to accumulate into"))
+        return result
+    w_type = kernel.buffer(form.buf).dtype  # type: ignore[union-attr]
+    if out.dtype != w_type:
+        reject(Rejection("dtype", f"the fragment accumulates {w_type} into '{form.buf}'; "
+                         f"the intrinsic accumulates {out.dtype}"))
+        return result
+    if form.op not in ("+", "min", "max"):
+        reject(Rejection("kind", f"'{form.op}' reductions cannot be reordered"))
+        return result
+    if w_type.is_float and (fp == "ieee" or w_type.float_format[1] < 24):
+        reject(Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
+                         "tiles; with --fp real it can"))
+        return result
+    reads = _program_loads(form)
+    if reads is None:
+        reject(Rejection("access", "the body reads one buffer at two different indices"))
+        return result
+    if form.buf in reads:
+        reject(Rejection("access", "the body reads the buffer it accumulates into"))
+        return result
+    body_vars = free_vars(form.body) - set().union(*(free_vars(x) for x in loads(form.body)))
+    if body_vars & {x.var for x in form.loops}:
+        reject(Rejection("access", "the body uses a loop variable as a value"))
+        return result
+    inputs = [b for b in intr.buffers if b.mode == "in"]
+    prog_types = sorted(str(kernel.buffer(x).dtype) for x in reads)  # type: ignore[union-attr]
+    intr_types = sorted(str(b.dtype) for b in inputs)
+    if prog_types != intr_types:
+        reject(Rejection("dtype", f"the intrinsic reads {', '.join(intr_types)}; the fragment "
+                         f"reads {', '.join(prog_types) or 'nothing'}"))
+        return result
+    found = 0
+    for pairing in _pairings(inputs, reads, kernel):
+        for cand in _assignments(frag, intr, out, pairing, reads, result):
+            result.candidates.append(cand)
+            found += 1
+            if found >= MAX_CANDIDATES:
+                return result
+    if not result.candidates and not result.rejections:
+        reject(Rejection("extent", "no assignment of the intrinsic's dimensions to the "
+                         "fragment's loops fits"))
+    return result
+
+
+def _pairings(inputs: list[BufferDecl], reads: dict[str, tuple[Expr, ...]],
+              kernel: Function) -> Iterator[tuple[tuple[str, str], ...]]:
+    names = list(reads)
+    for perm in itertools.permutations(names):
+        pairs = tuple(zip((b.name for b in inputs), perm))
+        if all(kernel.buffer(x).dtype == b.dtype  # type: ignore[union-attr]
+               for b, (_, x) in zip(inputs, pairs)):
+            yield pairs
+
+
+def _choices(index: tuple[Expr, ...], rank: int, form: Reduction
+             ) -> list[tuple[tuple[str, ...], ...]]:
+    """Ways to give each of ``rank`` dimensions a group of the loops ``index`` uses."""
+    used = [x.var for x in form.loops if x.var in _vars_of(index)]
+    groups: list[tuple[str, ...]] = [(v,) for v in used]
+    red = [v for v in used if v in form.reduction]
+    for size in range(2, len(red) + 1):  # fused suffixes of the reduction loops
+        groups.append(tuple(red[-size:]))
+    out = []
+    for combo in itertools.permutations(groups, rank):
+        flat = [v for g in combo for v in g]
+        if len(flat) == len(set(flat)):
+            out.append(combo)
+    return out
+
+
+def _assignments(frag: Fragment, intr: Function, out: BufferDecl,
+                 pairing: tuple[tuple[str, str], ...], reads: dict[str, tuple[Expr, ...]],
+                 result: Enumeration) -> Iterator[Candidate]:
+    form = frag.form
+    params = [(out.name, form.buf, form.index)] + \
+        [(p, x, reads[x]) for p, x in pairing]
+    decls = {b.name: b for b in intr.buffers}
+    shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
+    options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
+    for combo in itertools.product(*options):
+        extents: dict[tuple[str, ...], int] = {}
+        ok = True
+        for (p, _x, index), groups in zip(params, combo):
+            for axis, g in enumerate(groups):
+                e = shapes[p][axis]
+                if extents.setdefault(g, e) != e:
+                    ok = False
+            mapped = {v for g in groups for v in g}
+            if not ok:
+                break
+            tile_vars = {v for g in extents for v in g}
+            if (_vars_of(index) & tile_vars) - mapped:
+                ok = False
+                break
+        if not ok:
+            continue
+        tile_vars = {v for g in extents for v in g}
+        # every access's tile loops must be covered by its own dimensions
+        if any((_vars_of(index) & tile_vars) - {v for g in groups for v in g}
+               for (p, _x, index), groups in zip(params, combo)):
+            continue
+        # output lanes must be spatial, reduction groups must not reach the output
+        if any(v not in form.spatial for g in combo[0] for v in g):
+            continue
+        groups_sorted = _in_loop_order(extents, form)
+        if groups_sorted is None:
+            continue
+        built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result)
+        if built is not None:
+            yield built
+    del decls
+
+
+def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list[Group] | None:
+    order = [x.var for x in form.loops]
+    groups = [Group(g, e) for g, e in extents.items()]
+    for g in groups:
+        positions = [order.index(v) for v in g.vars]
+        if positions != sorted(positions):
+            return None
+    return sorted(groups, key=lambda g: order.index(g.vars[0]))
+
+
+def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
+           params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple,
+           groups: list[Group], result: Enumeration) -> Candidate | None:
+    form = frag.form
+    tails = []
+    calls = 1
+    for g in groups:
+        total = 1
+        for v in g.vars:
+            total *= form.loop(v).extent
+        if total < g.extent:
+            result.rejections.append(Rejection(
+                "extent", f"loop {g.name} has {total} iterations; the intrinsic needs "
+                f"{g.extent}"))
+            return None
+        if total % g.extent:
+            if len(g.vars) > 1:
+                result.rejections.append(Rejection(
+                    "extent", f"fused loops {g.name} ({total}) are not a multiple of "
+                    f"{g.extent}"))
+                return None
+            loop = form.loop(g.vars[0])
+            start = loop.lo + (total // g.extent) * g.extent
+            tails.append((g.vars[0], start, loop.hi))
+        calls *= total // g.extent
+    if len(tails) > 1:
+        result.rejections.append(Rejection(
+            "extent", f"more than one loop needs a tail ({', '.join(t[0] for t in tails)})"))
+        return None
+    tile_vars = {v for g in groups for v in g.vars}
+    for x in form.loops:
+        if x.var not in tile_vars:
+            calls *= x.extent
+    dims = tuple((p, groups_) for (p, _x, _i), groups_ in zip(params, combo))
+    dims_groups = tuple((p, tuple(next(g for g in groups if g.vars == gv) for gv in gs))
+                        for p, gs in dims)
+    return Candidate(name, frag.position, pairing, dims_groups, tuple(groups),
+                     tails[0] if tails else None, calls)
+
+
+def _const(e: Expr) -> int:
+    assert isinstance(e, Const) and isinstance(e.value, int), "intrinsic shapes are constants"
+    return e.value
+
+
+# -- the tile kernel -------------------------------------------------------------------
+class _Rename(Transformer):
+    def __init__(self, mapping: dict[str, tuple[str, tuple[Group, ...]]]) -> None:
+        self.mapping = mapping
+
+    def visit_Load(self, node: Load) -> Expr:
+        param, groups = self.mapping[node.buf]
+        return Load(param, tuple(Var_(g.name) for g in groups), node.dtype)
+
+
+def Var_(name: str) -> Expr:  # noqa: N802 - a typed index variable
+    """A typed index variable."""
+    from tensorize.ir.nodes import Var
+
+    return Var(name, INDEX)
+
+
+def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Function) -> Function:
+    """The program's update over one tile, on the intrinsic's own parameters."""
+    form = frag.form
+    dims = dict(cand.dims)
+    out = _output(intr)
+    assert out is not None
+    mapping = {x: (p, dims[p]) for p, x in cand.pairing}
+    body = _Rename(mapping)(form.body)
+    target = tuple(Var_(g.name) for g in dims[out.name])
+    current = Load(out.name, target, out.dtype)
+    if form.op == "+":
+        value: Expr = Binary("+", current, body, out.dtype)
+    else:
+        value = Call(form.op, (current, body), out.dtype)
+    from tensorize.ir.nodes import Assign
+
+    stmt: object = Assign(out.name, target, value)
+    for g in reversed(cand.groups):
+        stmt = For(g.name, Const(0, INDEX), Const(g.extent, INDEX), (stmt,))
+    assumes = []
+    for p, x in cand.pairing:
+        for a in kernel.assumes:
+            if a.buf == x:
+                assumes.append(Assume(p, a.lo, a.hi, a.inclusive))
+    buffers = tuple(b if b.mode != "out" else b for b in intr.buffers if b.mode != "local")
+    return Function("kernel", f"tile_of_{kernel.name}", (), buffers, tuple(assumes), (),
+                    (stmt,))  # type: ignore[arg-type]
+
+
+def loop_of(form: Reduction, var: str) -> Loop:
+    """The fragment's loop of ``var``."""
+    return form.loop(var)

@@ -1,0 +1,176 @@
+"""Apply a candidate: split the tile loops, put a ``call`` with views in the nest, keep
+the left-over iterations as a scalar tail, and move the init statement out in front.
+
+The loop variables of the rewritten nest are the program's own for loops outside the
+tile, ``<name>o`` for the tile loops (which tile), and the views' dimensions (the
+position inside a tile, named after the tile loop). :func:`program_point` gives each
+original loop variable as an expression of these: the map the validator checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from tensorize.ir.nodes import (
+    Arg,
+    Assign,
+    Binary,
+    CallStmt,
+    Const,
+    Expr,
+    For,
+    Function,
+    Stmt,
+    Var,
+    View,
+)
+from tensorize.ir.reduction import Reduction
+from tensorize.ir.traverse import Transformer, substitute
+from tensorize.ir.types import INDEX
+from tensorize.matcher.candidates import Candidate, Group
+from tensorize.matcher.fragments import Fragment
+
+
+def _i(value: int) -> Expr:
+    return Const(value, INDEX)
+
+
+def _v(name: str) -> Expr:
+    return Var(name, INDEX)
+
+
+def _add(a: Expr, b: Expr) -> Expr:
+    if isinstance(b, Const) and b.value == 0:
+        return a
+    if isinstance(a, Const) and a.value == 0:
+        return b
+    return Binary("+", a, b, INDEX)
+
+
+def _mul(k: int, a: Expr) -> Expr:
+    return a if k == 1 else Binary("*", _i(k), a, INDEX)
+
+
+def tile_loop(g: Group) -> str:
+    """The name of the loop over tiles of group ``g``."""
+    return f"{g.name}o"
+
+
+def program_point(cand: Candidate, form: Reduction) -> dict[str, Expr]:
+    """Each tile loop's program variable in terms of the tile loop and the view dims."""
+    out: dict[str, Expr] = {}
+    for g in cand.groups:
+        fused = _add(_mul(g.extent, _v(tile_loop(g))), _v(g.name))
+        inner = 1
+        for v in reversed(g.vars):
+            loop = form.loop(v)
+            part = fused
+            if inner > 1:
+                part = Binary("/", part, _i(inner), INDEX)
+            if v != g.vars[0]:
+                part = Binary("%", part, _i(loop.extent), INDEX)
+            out[v] = _add(part, _i(loop.lo))
+            inner *= loop.extent
+    return out
+
+
+def _view(index: tuple[Expr, ...], groups: tuple[Group, ...], buf: str,
+          point: Mapping[str, Expr]) -> View:
+    return View(tuple(g.name for g in groups), buf,
+                tuple(substitute(e, point) for e in index))
+
+
+def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[Stmt, ...]:
+    """The statements that replace the fragment: init nest, call nest, scalar tail."""
+    form = frag.form
+    point = program_point(cand, form)
+    dims = dict(cand.dims)
+    out_param = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
+    reads = {x.buf: x.index for x in _loads(form.body)}
+    args = [Arg(out_param, _view(form.index, dims[out_param], form.buf, point))]
+    for p, x in cand.pairing:
+        args.append(Arg(p, _view(reads[x], dims[p], x, point)))
+    stmt: Stmt = CallStmt(intr.name, tuple(args))
+    first_of = {g.vars[0]: g for g in cand.groups}
+    in_tile = {v for g in cand.groups for v in g.vars}
+    for loop in reversed(form.loops):
+        if loop.var in first_of:
+            g = first_of[loop.var]
+            total = 1
+            for v in g.vars:
+                total *= form.loop(v).extent
+            stmt = For(tile_loop(g), _i(0), _i(total // g.extent), (stmt,))
+        elif loop.var not in in_tile:
+            stmt = For(loop.var, _i(loop.lo), _i(loop.hi), (stmt,))
+    statements: list[Stmt] = []
+    if form.init is not None:
+        init: Stmt = Assign(form.buf, form.init_index or form.index, form.init)
+        for loop in reversed(form.init_loops):
+            init = For(loop.var, _i(loop.lo), _i(loop.hi), (init,))
+        statements.append(init)
+    statements.append(stmt)
+    if cand.tail is not None:
+        var, start, stop = cand.tail
+        update: Stmt = Assign(form.buf, form.index, _update_value(form))
+        for loop in reversed(form.loops):
+            lo, hi = (start, stop) if loop.var == var else (loop.lo, loop.hi)
+            update = For(loop.var, _i(lo), _i(hi), (update,))
+        statements.append(update)
+    return tuple(statements)
+
+
+def _update_value(form: Reduction) -> Expr:
+    from tensorize.ir.nodes import Call, Load
+
+    current = Load(form.buf, form.index, form.body.dtype)
+    if form.op == "+":
+        return Binary("+", current, form.body, form.body.dtype)
+    return Call(form.op, (current, form.body), form.body.dtype)
+
+
+def _loads(e: Expr):
+    from tensorize.ir.traverse import loads
+
+    return loads(e)
+
+
+class _Bake(Transformer):
+    def __init__(self, sizes: Mapping[str, int]) -> None:
+        self.sizes = sizes
+
+    def visit_Var(self, node: Var) -> Expr:
+        if node.name in self.sizes:
+            return Const(self.sizes[node.name], INDEX, span=node.span)
+        return node
+
+    def visit_Binary(self, node: Binary) -> Expr:
+        node = self.generic(node)
+        if node.dtype == INDEX:  # fold what became constant: 18 - 3 + 1 -> 16
+            from tensorize.ir.affine import linear_form
+
+            form = linear_form(node)
+            if form is not None and not form.coeffs:
+                return Const(form.const, INDEX, span=node.span)
+        return node
+
+
+def bake_sizes(kernel: Function, sizes: Mapping[str, int]) -> Function:
+    """``kernel`` with its size parameters replaced by their values (and dropped)."""
+    baked = _Bake(sizes)(replace(kernel, params=()))
+    return baked
+
+
+def rewrite_kernel(kernel: Function, sizes: Mapping[str, int],
+                   chosen: Mapping[int, tuple[Candidate, Fragment, Function]]) -> Function:
+    """The kernel with each chosen fragment (by position) replaced by its rewrite."""
+    base = bake_sizes(kernel, sizes)
+    body: list[Stmt] = []
+    for position, stmt in enumerate(base.body):
+        if position in chosen:
+            cand, frag, intr = chosen[position]
+            baked_frag = replace(frag, stmt=stmt)
+            body.extend(rewrite_fragment(cand, baked_frag, intr))
+        else:
+            body.append(stmt)
+    return replace(base, body=tuple(body))

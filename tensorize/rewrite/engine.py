@@ -1,0 +1,235 @@
+"""The tensorize pass: find candidates, prove them, validate the rewrites, choose.
+
+``TensorizePass(...).run(kernel, library)`` is what ``tensorize apply`` and
+``tensorize.tensorize`` call. Every rewrite it emits has a tile proof (the intrinsic
+equals the program on one tile), a validated loop structure, and agreed with the
+original in the interpreter where the sizes allowed a run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
+from tensorize.equivalence.prove import ProveOptions, prove
+from tensorize.equivalence.results import FpMode, Proved, Refuted, Result
+from tensorize.equivalence.solver import SolverConfig
+from tensorize.ir.check import check_function
+from tensorize.ir.interp import bind_sizes
+from tensorize.ir.nodes import Function
+from tensorize.ir.printer import format_function
+from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
+from tensorize.matcher.fragments import Fragment, fragments
+from tensorize.rewrite.apply import bake_sizes, rewrite_fragment, rewrite_kernel
+from tensorize.rewrite.validate import validate, views_of
+
+SCALAR_COST = 1.0
+"""Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One candidate and what became of it."""
+
+    intrinsic: str
+    mapping: str
+    status: str  # proved | refuted | unknown | invalid
+    cost: float
+    calls: int
+    tail: int
+    reason: str = ""
+    proof: Result | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        out = {"intrinsic": self.intrinsic, "mapping": self.mapping, "status": self.status,
+               "cost": self.cost, "calls": self.calls, "tail_instances": self.tail,
+               "reason": self.reason}
+        if self.proof is not None:
+            out["proof"] = self.proof.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class FragmentReport:
+    """What happened to one fragment: the rewrite chosen, the alternatives, the rejections."""
+
+    position: int
+    instances: int
+    scalar_cost: float
+    chosen: Attempt | None
+    alternatives: tuple[Attempt, ...]
+    rejected: tuple[tuple[str, str, str], ...]
+    """(intrinsic, kind, message) for pairs with no candidate."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "statement": self.position, "instances": self.instances,
+            "scalar_cost": self.scalar_cost,
+            "chosen": self.chosen.to_json() if self.chosen else None,
+            "alternatives": [a.to_json() for a in self.alternatives],
+            "rejected": [{"intrinsic": i, "kind": k, "reason": m} for i, k, m in self.rejected],
+        }
+
+
+@dataclass(frozen=True)
+class TensorizeResult:
+    """The rewritten kernel with its matches, proofs and alternatives."""
+
+    kernel: Function
+    rewritten: Function
+    fragments: tuple[FragmentReport, ...]
+    sizes: dict[str, int]
+    seconds: float
+    checked_by_execution: bool
+
+    @property
+    def coverage(self) -> float:
+        """Share of the kernel's update instances computed by intrinsic calls."""
+        total = sum(f.instances for f in self.fragments) or 0
+        done = sum(f.instances - (f.chosen.tail if f.chosen else f.instances)
+                   for f in self.fragments)
+        return done / total if total else 0.0
+
+    @property
+    def cost(self) -> float:
+        """The chosen total cost of the tensorizable fragments."""
+        return sum(f.chosen.cost if f.chosen else f.scalar_cost for f in self.fragments)
+
+    @property
+    def changed(self) -> bool:
+        """Whether any fragment was rewritten."""
+        return any(f.chosen for f in self.fragments)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the `apply --report` format)."""
+        return {"kernel": self.kernel.name, "sizes": self.sizes, "changed": self.changed,
+                "coverage": round(self.coverage, 6), "cost": self.cost,
+                "seconds": round(self.seconds, 6),
+                "checked_by_execution": self.checked_by_execution,
+                "fragments": [f.to_json() for f in self.fragments]}
+
+
+@dataclass(frozen=True)
+class TensorizePass:
+    """Options of the pass; the CLI and the library build the same object."""
+
+    targets: tuple[str, ...] = ()
+    intrinsics: tuple[str, ...] = ()
+    fp: FpMode = "ieee"
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    execution_check: bool = True
+
+    def selected(self, library: Iterable[Function]) -> list[Function]:
+        """The intrinsics this pass may use."""
+        out = []
+        for fn in library:
+            if self.intrinsics and fn.name not in self.intrinsics:
+                continue
+            if self.targets and not any(fn.target == t or fn.target.startswith(t + ".")
+                                        for t in self.targets):
+                continue
+            out.append(fn)
+        return out
+
+    def run(self, kernel: Function, library: Mapping[str, Function] | Any,
+            sizes: Mapping[str, int] | None = None) -> TensorizeResult:
+        """Tensorize one checked kernel."""
+        start = time.perf_counter()
+        bound = bind_sizes(kernel, sizes)
+        baked = bake_sizes(kernel, bound)
+        lib = dict(library)
+        intrinsics = self.selected(lib.values())
+        proofs: dict[tuple[str, str], Result] = {}
+        reports = []
+        chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
+        for frag in fragments(baked, {}):
+            report, pick = self._fragment(frag, baked, intrinsics, proofs)
+            reports.append(report)
+            if pick is not None:
+                chosen[frag.position] = pick
+        rewritten = rewrite_kernel(baked, {}, chosen)
+        rewritten = check_function(rewritten, lib)  # the IR is checked again
+        executed = False
+        if chosen and self.execution_check and work(baked, {}) <= EXECUTION_LIMIT:
+            cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp)
+            executed = True
+            if cex is not None:  # never emitted: report and keep the original
+                reports = [_drop(r, "the rewritten kernel disagrees with the original in "
+                                 f"the interpreter:\n{cex.describe()}") for r in reports]
+                rewritten = baked
+        return TensorizeResult(kernel, rewritten, tuple(reports), bound,
+                               time.perf_counter() - start, executed)
+
+    def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
+                  proofs: dict[tuple[str, str], Result]
+                  ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
+        attempts: list[tuple[Attempt, Candidate | None, Function]] = []
+        rejected = []
+        for intr in intrinsics:
+            enum = enumerate_candidates(frag, intr, kernel, self.fp)
+            if not enum.candidates:
+                for r in enum.rejections[:1]:
+                    rejected.append((intr.name, r.kind, r.message))
+                continue
+            for cand in enum.candidates:
+                attempts.append((self._attempt(cand, frag, intr, kernel, proofs), cand, intr))
+        scalar = frag.instances * SCALAR_COST
+        good = [(a, c, i) for a, c, i in attempts if a.status == "proved"]
+        best = min(good, key=lambda x: (x[0].cost, -len(x[1].groups[-1].vars) if x[1] else 0),
+                   default=None)
+        pick = None
+        if best is not None and best[0].cost < scalar:
+            pick = (best[1], frag, best[2])
+        chosen = best[0] if pick else None
+        others = tuple(a for a, _c, _i in attempts if a is not chosen)
+        return FragmentReport(frag.position, frag.instances, scalar, chosen, others,
+                              tuple(rejected)), pick
+
+    def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
+                 proofs: dict[tuple[str, str], Result]) -> Attempt:
+        tail = 0
+        if cand.tail is not None:
+            var, lo, hi = cand.tail
+            tail = frag.instances // frag.form.loop(var).extent * (hi - lo)
+        cost = cand.calls * intr.cost + tail * SCALAR_COST
+        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
+                    calls=cand.calls, tail=tail)
+        tile = tile_kernel(cand, frag, intr, kernel)
+        key = (format_function(tile), intr.name)
+        result = proofs.get(key)
+        if result is None:
+            opts = ProveOptions(fp=self.fp, solver=self.solver)
+            result = prove(tile, intr, options=opts)
+            proofs[key] = result
+        if isinstance(result, Refuted):
+            return Attempt(status="refuted", reason="the intrinsic differs from the program "
+                           "on a tile:\n" + result.counterexample.describe(),
+                           proof=result, **base)  # type: ignore[arg-type]
+        if not isinstance(result, Proved):
+            return Attempt(status="unknown", reason=f"tile proof: {result.reason}",
+                           proof=result, **base)  # type: ignore[arg-type, union-attr]
+        for a in intr.assumes:  # the intrinsic's own preconditions must hold
+            if not any(x.buf == a.buf and a.contains(x.lo, x.hi) for x in tile.assumes):
+                return Attempt(status="invalid", reason=f"the intrinsic assumes "
+                               f"{a.buf} in {a.lo}..{a.hi}; the program does not",
+                               proof=result, **base)  # type: ignore[arg-type]
+        stmts = rewrite_fragment(cand, frag, intr)
+        check = validate(cand, frag, views_of(stmts, intr), self.solver)
+        if not check.ok:
+            return Attempt(status="invalid", reason="; ".join(check.failures), proof=result,
+                           **base)  # type: ignore[arg-type]
+        return Attempt(status="proved", proof=result, **base)  # type: ignore[arg-type]
+
+
+def _drop(report: FragmentReport, reason: str) -> FragmentReport:
+    if report.chosen is None:
+        return report
+    from dataclasses import replace
+
+    failed = replace(report.chosen, status="invalid", reason=reason)
+    return replace(report, chosen=None, alternatives=(failed,) + report.alternatives)
