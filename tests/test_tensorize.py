@@ -212,3 +212,20 @@ def test_cli_apply_out_dir_jobs_and_exit_codes(cli, tmp_path: Path) -> None:
     assert none.code == 1
     assert cli(["apply", files[0], files[1], "-o", str(tmp_path / "x.tz")]).code == 2
     assert cli(["apply", files[0], "-o", files[0]]).code == 2
+
+
+def test_f16_matmul_uses_mma_in_real_mode_only() -> None:
+    hgemm = kernel("""kernel hgemm(M = 16, N = 8, K = 32) {
+      in  A: f16[M, K]
+      in  B: f16[K, N]
+      out C: f32[M, N]
+      for i in 0..M { for j in 0..N { C[i, j] = 0
+        for k in 0..K { C[i, j] += f32(A[i, k]) * f32(B[k, j]) } } } }""")
+    mma = "nvidia.mma.m16n8k16_f16_f32"
+    ieee = tensorize.tensorize(hgemm, LIB, intrinsics=(mma,))
+    assert not ieee.changed
+    assert ieee.fragments[0].rejected[0][1] == "order"
+    real = tensorize.tensorize(hgemm, LIB, intrinsics=(mma,), fp="real")
+    chosen = real.fragments[0].chosen
+    assert chosen is not None and chosen.calls == 2
+    assert chosen.proof.mode == "real"

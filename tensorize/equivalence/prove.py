@@ -12,7 +12,6 @@ import z3
 
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
-    REAL_EXECUTION_LIMIT,
     _differences,
     plain_values,
     refute_by_execution,
@@ -90,8 +89,7 @@ def prove(a: Function, b: Function, *, sizes_a: Mapping[str, int] | None = None,
     sb = interp.bind_sizes(b, sizes_b)
     start = time.perf_counter()
     check_signatures(a, sa, b, sb)
-    limit = REAL_EXECUTION_LIMIT if opts.fp == "real" else EXECUTION_LIMIT
-    if opts.execution and max(work(a, sa), work(b, sb)) <= limit:
+    if opts.execution and max(work(a, sa), work(b, sb)) <= EXECUTION_LIMIT:
         cex = refute_by_execution(a, sa, b, sb, library, opts.fp, opts.seed, opts.randoms)
         if cex is not None:
             return Refuted(opts.fp, time.perf_counter() - start, cex)
