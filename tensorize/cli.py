@@ -186,18 +186,8 @@ def describe_result(result: Result, left: str, right: str) -> str:
         return "\n".join(lines)
     if isinstance(result, Refuted):
         cex = result.counterexample
-        lines = [f"refuted: {left} != {right}  ({result.mode} mode, counterexample found by "
-                 f"{cex.found_by}, {result.time:.3f} s)"]
-        for d in cex.differences[:4]:
-            where = ", ".join(map(str, d.index))
-            lines.append(f"  {d.buffer}[{where}]: {left} gives {d.left}, {right} gives "
-                         f"{d.right}")
-        if len(cex.differences) > 4:
-            lines.append(f"  ... {len(cex.differences) - 4} more differing elements")
-        lines.append("  on inputs:")
-        for name, text in (cex.relevant or cex.inputs).items():
-            lines.append(f"    {name} = {text}")
-        return "\n".join(lines)
+        return (f"refuted: {left} != {right}  ({result.mode} mode, {result.time:.3f} s)\n"
+                + cex.describe(left, right))
     return f"unknown: {left} vs {right}  ({result.mode} mode, {result.time:.3f} s): " \
         f"{result.reason}\n  (unknown is never a proof)"
 
@@ -367,6 +357,23 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 # -- wiring ---------------------------------------------------------------------------
+def _specs_option(p: argparse.ArgumentParser, help_text: str = "extra intrinsic spec file "
+                  "or directory (repeatable)") -> None:
+    p.add_argument("--specs", action="append", default=[], metavar="PATH", help=help_text)
+
+
+def _sizes_option(p: argparse.ArgumentParser, help_text: str = "override a size parameter "
+                  "(repeatable)") -> None:
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=help_text)
+
+
+def _proof_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fp", choices=["ieee", "real"], default="ieee",
+                   help="float semantics: bit-exact IEEE (default) or real arithmetic, "
+                   "which lets sums be reordered")
+    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="tensorize", description="Auto-tensorize engine: prove and rewrite "
@@ -389,10 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the .tz file")
     p.add_argument("--kernel", help="run only this kernel")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a size parameter (repeatable)")
-    p.add_argument("--specs", action="append", default=[], metavar="PATH",
-                   help="extra intrinsic spec file or directory (repeatable)")
+    _sizes_option(p)
+    _specs_option(p)
     p.add_argument("--scalar", action="store_true",
                    help="use the scalar reference interpreter (slow)")
     p.set_defaults(func=cmd_run)
@@ -403,13 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "2 bad input, 3 unknown (never a proof).")
     p.add_argument("left", metavar="A.tz[:KERNEL]", help="the first kernel")
     p.add_argument("right", metavar="B.tz[:KERNEL]", help="the second kernel")
-    p.add_argument("--fp", choices=["ieee", "real"], default="ieee",
-                   help="float semantics: bit-exact IEEE (default) or real arithmetic")
-    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a size parameter of both sides (repeatable)")
-    p.add_argument("--specs", action="append", default=[], metavar="PATH",
-                   help="extra intrinsic spec file or directory (repeatable)")
+    _proof_options(p)
+    _sizes_option(p, "override a size parameter of both sides (repeatable)")
+    _specs_option(p)
     p.add_argument("--smtlib", metavar="DIR", help="write each obligation as SMT-LIB 2 here")
     p.add_argument("--cross-check", action="store_true",
                    help="re-solve every obligation with cvc5; a disagreement is an error")
@@ -422,8 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "body not depending on its variable, missing metadata) and run on "
                        "random inputs. Exit 1 if any spec has a problem.")
     p.add_argument("files", nargs="+", metavar="FILE", help=".tz spec files")
-    p.add_argument("--specs", action="append", default=[], metavar="PATH",
-                   help="further specs the checked ones may call")
+    _specs_option(p, "further specs the checked ones may call")
     p.add_argument("--no-bundled", action="store_true",
                    help="do not load the bundled library first")
     p.set_defaults(func=cmd_check_spec)
@@ -431,8 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("intrinsics", help="list the intrinsic library",
                        description="List the intrinsic library as a table.")
     p.add_argument("--target", help="only this target (or target family, e.g. x86)")
-    p.add_argument("--specs", action="append", default=[], metavar="PATH",
-                   help="extra spec file or directory (repeatable)")
+    _specs_option(p)
     p.set_defaults(func=cmd_intrinsics)
 
     p = sub.add_parser("apply", help="rewrite kernels into intrinsic calls",
@@ -445,16 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use this target's intrinsics (repeatable; default: all)")
     p.add_argument("--intrinsic", action="append", default=[], metavar="NAME",
                    help="use only these intrinsics (repeatable); exit 1 if none matches")
-    p.add_argument("--specs", action="append", default=[], metavar="PATH",
-                   help="extra intrinsic spec file or directory (repeatable)")
+    _specs_option(p)
     p.add_argument("-o", "--output", help="write the rewritten file here (one input)")
     p.add_argument("--out-dir", help="write each rewritten file into this directory")
     p.add_argument("--report", metavar="FILE.json", help="write a JSON report")
-    p.add_argument("--fp", choices=["ieee", "real"], default="ieee",
-                   help="float semantics for the proofs (real allows reordering sums)")
-    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="size parameter values (the rewrite is specialised to them)")
+    _proof_options(p)
+    _sizes_option(p, "size parameter values (the rewrite is specialised to them)")
     p.add_argument("--jobs", type=int, default=1, help="files processed in parallel")
     p.set_defaults(func=cmd_apply)
 
@@ -465,11 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the .tz file")
     p.add_argument("--intrinsic", required=True, help="the intrinsic to explain")
     p.add_argument("--kernel", help="only this kernel")
-    p.add_argument("--specs", action="append", default=[], metavar="PATH",
-                   help="extra intrinsic spec file or directory (repeatable)")
-    p.add_argument("--fp", choices=["ieee", "real"], default="ieee")
-    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    _specs_option(p)
+    _proof_options(p)
+    _sizes_option(p)
     p.set_defaults(func=cmd_explain)
     return parser
 

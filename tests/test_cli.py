@@ -48,7 +48,8 @@ def test_version(cli) -> None:
     assert result.code == 0 and __version__ in result.out
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["fmt"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["fmt"], ["prove"], ["check-spec"],
+                                     ["intrinsics"], ["apply"], ["explain"]])
 def test_help_for_every_subcommand(cli, command) -> None:
     result = cli(command + ["--help"])
     assert result.code == 0

@@ -34,13 +34,13 @@ class Counterexample:
     values: dict[str, list[Any]] = field(default_factory=dict)
     """The input values themselves, flattened row-major (JSON numbers)."""
 
-    def describe(self) -> str:
+    def describe(self, left: str = "left", right: str = "right") -> str:
         """A readable account: which output differs, with which inputs."""
         lines = []
         for d in self.differences[:4]:
             where = ", ".join(map(str, d.index))
-            lines.append(f"  {d.buffer}[{where}]: left = {d.left}, "
-                         f"right = {d.right}")
+            lines.append(f"  {d.buffer}[{where}]: {left} gives {d.left}, {right} gives "
+                         f"{d.right}")
         if len(self.differences) > 4:
             lines.append(f"  ... and {len(self.differences) - 4} more differing elements")
         lines.append(f"  on inputs (found by {self.found_by}):")
@@ -50,8 +50,16 @@ class Counterexample:
         return "\n".join(lines)
 
 
+class _Json:
+    """``to_json`` for the result dataclasses."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class Proved:
+class Proved(_Json):
     """The two sides are equal for every input meeting the assumptions."""
 
     mode: FpMode
@@ -61,13 +69,9 @@ class Proved:
     assumptions: tuple[str, ...] = ()
     status: Literal["proved"] = "proved"
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Refuted:
+class Refuted(_Json):
     """The two sides differ; the counterexample shows where."""
 
     mode: FpMode
@@ -75,23 +79,15 @@ class Refuted:
     counterexample: Counterexample
     status: Literal["refuted"] = "refuted"
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Unknown:
+class Unknown(_Json):
     """No answer (timeout, resource limit, unsupported form). Never a proof."""
 
     mode: FpMode
     time: float
     reason: str
     status: Literal["unknown"] = "unknown"
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
 
 
 Result = Proved | Refuted | Unknown
