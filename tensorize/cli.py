@@ -20,6 +20,8 @@ from typing import TextIO
 import numpy as np
 
 from tensorize import __version__
+from tensorize.equivalence.cache import ProofCache
+from tensorize.equivalence.cache import default_path as default_cache_path
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved, Refuted, Result, to_json_text
 from tensorize.equivalence.solver import SolverConfig
@@ -230,13 +232,15 @@ def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _pass(args: argparse.Namespace) -> TensorizePass:
+    cache = None if args.no_cache else ProofCache(default_cache_path())
     return TensorizePass(targets=tuple(args.target), intrinsics=tuple(args.intrinsic),
-                         fp=args.fp, solver=SolverConfig(timeout_ms=int(args.timeout * 1000)))
+                         fp=args.fp, solver=SolverConfig(timeout_ms=int(args.timeout * 1000)),
+                         cache=cache)
 
 
 def _apply_file(path: str, specs: tuple[str, ...], tpass: TensorizePass,
-                sizes: dict[str, int]) -> tuple[str, list[dict], list[str]]:
-    """Tensorize every kernel of one file: (new text, JSON reports, summary lines)."""
+                sizes: dict[str, int]) -> tuple[str, list[dict], list[str], tuple[int, int]]:
+    """Tensorize every kernel of one file: (text, JSON reports, summary, cache hits/misses)."""
     library = load_library(specs)
     module = check_module(parse_file(path), library)
     callees = dict(library)
@@ -254,7 +258,8 @@ def _apply_file(path: str, specs: tuple[str, ...], tpass: TensorizePass,
         reports.append(report)
         lines.append(_summary_line(path, result))
     text = format_module(Module(tuple(functions)))
-    return text, reports, lines
+    stats = (tpass.cache.hits, tpass.cache.misses) if tpass.cache else (0, 0)
+    return text, reports, lines, stats
 
 
 def _summary_line(path: str, result: TensorizeResult) -> str:
@@ -297,7 +302,11 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         results = [_apply_file(*job) for job in jobs]
     all_reports = []
     changed = False
-    for i, (text, reports, lines) in enumerate(results):
+    hits = sum(r[3][0] for r in results)
+    misses = sum(r[3][1] for r in results)
+    if args.jobs <= 1 and tpass.cache is not None:  # one process: counts are cumulative
+        hits, misses = tpass.cache.hits, tpass.cache.misses
+    for i, (text, reports, lines, _stats) in enumerate(results):
         all_reports.extend(reports)
         changed |= any(r["changed"] for r in reports)
         for line in lines:
@@ -308,7 +317,10 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             out.write(text)
     if args.report:
-        write_atomic(args.report, json.dumps({"kernels": all_reports}, indent=2) + "\n")
+        cache = {"enabled": tpass.cache is not None, "hits": hits, "misses": misses,
+                 "hit_rate": round(hits / (hits + misses), 4) if hits + misses else 0.0}
+        write_atomic(args.report, json.dumps({"kernels": all_reports, "proof_cache": cache},
+                                             indent=2) + "\n")
     if args.intrinsic and not changed:
         err.write("tensorize: nothing matched the requested intrinsics\n")
         return EXIT_NEGATIVE
@@ -451,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     _proof_options(p)
     _sizes_option(p, "size parameter values (the rewrite is specialised to them)")
     p.add_argument("--jobs", type=int, default=1, help="files processed in parallel")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not use the persistent proof cache")
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("explain", help="why an intrinsic was or was not used",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 GOLDEN = TESTS / "golden"
 EXAMPLES = ROOT / "examples"
+
+# the proof cache of tests lives in a fresh directory, never in the user's cache
+os.environ["TENSORIZE_CACHE_DIR"] = tempfile.mkdtemp(prefix="tensorize-test-cache-")
 
 settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -229,3 +229,19 @@ def test_f16_matmul_uses_mma_in_real_mode_only() -> None:
     chosen = real.fragments[0].chosen
     assert chosen is not None and chosen.calls == 2
     assert chosen.proof.mode == "real"
+
+
+def test_proof_cache_hits_on_the_second_run(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TENSORIZE_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["apply", str(EXAMPLES / "qmatmul.tz"), "--target", "x86.avx512_vnni",
+            "--out-dir", str(tmp_path / "out")]
+    first = cli(args + ["--report", str(tmp_path / "r1.json")])
+    second = cli(args + ["--report", str(tmp_path / "r2.json")])
+    assert first.code == second.code == 0
+    r1 = json.loads((tmp_path / "r1.json").read_text())["proof_cache"]
+    r2 = json.loads((tmp_path / "r2.json").read_text())["proof_cache"]
+    assert r1["hits"] == 0 and r1["misses"] > 0
+    assert r2["hits"] > 0 and r2["hit_rate"] > r1["hit_rate"]
+    off = cli(args + ["--no-cache", "--report", str(tmp_path / "r3.json")])
+    assert json.loads((tmp_path / "r3.json").read_text())["proof_cache"]["enabled"] is False
+    assert off.code == 0

@@ -332,7 +332,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
             if a.buf == x:
                 assumes.append(Assume(p, a.lo, a.hi, a.inclusive))
     buffers = tuple(b if b.mode != "out" else b for b in intr.buffers if b.mode != "local")
-    return Function("kernel", f"tile_of_{kernel.name}", (), buffers, tuple(assumes), (),
+    return Function("kernel", "tile", (), buffers, tuple(assumes), (),
                     (stmt,))  # type: ignore[arg-type]
 
 

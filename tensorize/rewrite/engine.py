@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tensorize.equivalence.cache import ProofCache, obligation_key
 from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import FpMode, Proved, Refuted, Result
@@ -123,6 +124,8 @@ class TensorizePass:
     fp: FpMode = "ieee"
     solver: SolverConfig = field(default_factory=SolverConfig)
     execution_check: bool = True
+    cache: ProofCache | None = None
+    """A persistent proof cache for tile proofs (None: no cache)."""
 
     def selected(self, library: Iterable[Function]) -> list[Function]:
         """The intrinsics this pass may use."""
@@ -202,10 +205,16 @@ class TensorizePass:
         tile = tile_kernel(cand, frag, intr, kernel)
         key = (format_function(tile), intr.name)
         result = proofs.get(key)
+        if result is None and self.cache is not None:
+            disk_key = obligation_key(key[0], format_function(intr), self.fp)
+            result = self.cache.get(disk_key)
         if result is None:
             opts = ProveOptions(fp=self.fp, solver=self.solver)
             result = prove(tile, intr, options=opts)
-            proofs[key] = result
+            if self.cache is not None and isinstance(result, Proved):
+                self.cache.put(obligation_key(key[0], format_function(intr), self.fp),
+                               result)
+        proofs[key] = result
         if isinstance(result, Refuted):
             return Attempt(status="refuted", reason="the intrinsic differs from the program "
                            "on a tile:\n" + result.counterexample.describe(),
