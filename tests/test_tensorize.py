@@ -240,8 +240,8 @@ def test_proof_cache_hits_on_the_second_run(cli, tmp_path: Path, monkeypatch) ->
     assert first.code == second.code == 0
     r1 = json.loads((tmp_path / "r1.json").read_text())["proof_cache"]
     r2 = json.loads((tmp_path / "r2.json").read_text())["proof_cache"]
-    assert r1["hits"] == 0 and r1["misses"] > 0
-    assert r2["hits"] > 0 and r2["hit_rate"] > r1["hit_rate"]
+    assert r1["misses"] > 0
+    assert r2["hits"] > r1["hits"] and r2["hit_rate"] > r1["hit_rate"]
     off = cli(args + ["--no-cache", "--report", str(tmp_path / "r3.json")])
     assert json.loads((tmp_path / "r3.json").read_text())["proof_cache"]["enabled"] is False
     assert off.code == 0
