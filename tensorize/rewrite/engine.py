@@ -87,6 +87,8 @@ class TensorizeResult:
     sizes: dict[str, int]
     seconds: float
     checked_by_execution: bool
+    stages: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per stage: candidates, proofs, validation, execution."""
 
     @property
     def coverage(self) -> float:
@@ -112,7 +114,24 @@ class TensorizeResult:
                 "coverage": round(self.coverage, 6), "cost": self.cost,
                 "seconds": round(self.seconds, 6),
                 "checked_by_execution": self.checked_by_execution,
+                "stages": {k: round(v, 6) for k, v in self.stages.items()},
+                "counts": self.counts(),
                 "fragments": [f.to_json() for f in self.fragments]}
+
+    def counts(self) -> dict[str, int]:
+        """Candidates by outcome (refutations split by how they were found)."""
+        out = {"candidates": 0, "refuted_by_execution": 0, "refuted_by_solver": 0,
+               "proved": 0, "unknown": 0, "invalid": 0}
+        for f in self.fragments:
+            for a in ([f.chosen] if f.chosen else []) + list(f.alternatives):
+                out["candidates"] += 1
+                if a.status == "refuted":
+                    found = getattr(getattr(a.proof, "counterexample", None), "found_by", "")
+                    out["refuted_by_execution" if found == "execution"
+                        else "refuted_by_solver"] += 1
+                elif a.status in out:
+                    out[a.status] += 1
+        return out
 
 
 @dataclass(frozen=True)
@@ -143,6 +162,7 @@ class TensorizePass:
             sizes: Mapping[str, int] | None = None) -> TensorizeResult:
         """Tensorize one checked kernel."""
         start = time.perf_counter()
+        stages = {"candidates": 0.0, "proofs": 0.0, "validation": 0.0, "execution": 0.0}
         bound = bind_sizes(kernel, sizes)
         baked = bake_sizes(kernel, bound)
         lib = dict(library)
@@ -151,7 +171,7 @@ class TensorizePass:
         reports = []
         chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
         for frag in fragments(baked, {}):
-            report, pick = self._fragment(frag, baked, intrinsics, proofs)
+            report, pick = self._fragment(frag, baked, intrinsics, proofs, stages)
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
@@ -159,28 +179,33 @@ class TensorizePass:
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         executed = False
         if chosen and self.execution_check and work(baked, {}) <= EXECUTION_LIMIT:
+            t0 = time.perf_counter()
             cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp)
+            stages["execution"] += time.perf_counter() - t0
             executed = True
             if cex is not None:  # never emitted: report and keep the original
                 reports = [_drop(r, "the rewritten kernel disagrees with the original in "
                                  f"the interpreter:\n{cex.describe()}") for r in reports]
                 rewritten = baked
         return TensorizeResult(kernel, rewritten, tuple(reports), bound,
-                               time.perf_counter() - start, executed)
+                               time.perf_counter() - start, executed, stages)
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
-                  proofs: dict[tuple[str, str], Result]
+                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]
                   ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
         attempts: list[tuple[Attempt, Candidate | None, Function]] = []
         rejected = []
         for intr in intrinsics:
+            t0 = time.perf_counter()
             enum = enumerate_candidates(frag, intr, kernel, self.fp)
+            stages["candidates"] += time.perf_counter() - t0
             if not enum.candidates:
                 for r in enum.rejections[:1]:
                     rejected.append((intr.name, r.kind, r.message))
                 continue
             for cand in enum.candidates:
-                attempts.append((self._attempt(cand, frag, intr, kernel, proofs), cand, intr))
+                attempts.append((self._attempt(cand, frag, intr, kernel, proofs, stages),
+                                 cand, intr))
         scalar = frag.instances * SCALAR_COST
         good = [(a, c, i) for a, c, i in attempts if a.status == "proved"]
         best = min(good, key=lambda x: (x[0].cost, -len(x[1].groups[-1].vars) if x[1] else 0),
@@ -194,7 +219,7 @@ class TensorizePass:
                               tuple(rejected)), pick
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
-                 proofs: dict[tuple[str, str], Result]) -> Attempt:
+                 proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
         tail = 0
         if cand.tail is not None:
             var, lo, hi = cand.tail
@@ -210,7 +235,9 @@ class TensorizePass:
             result = self.cache.get(disk_key)
         if result is None:
             opts = ProveOptions(fp=self.fp, solver=self.solver)
+            t0 = time.perf_counter()
             result = prove(tile, intr, options=opts)
+            stages["proofs"] += time.perf_counter() - t0
             if self.cache is not None and isinstance(result, Proved):
                 self.cache.put(obligation_key(key[0], format_function(intr), self.fp),
                                result)
@@ -228,7 +255,9 @@ class TensorizePass:
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
                                proof=result, **base)  # type: ignore[arg-type]
         stmts = rewrite_fragment(cand, frag, intr)
+        t0 = time.perf_counter()
         check = validate(cand, frag, views_of(stmts, intr), self.solver)
+        stages["validation"] += time.perf_counter() - t0
         if not check.ok:
             return Attempt(status="invalid", reason="; ".join(check.failures), proof=result,
                            **base)  # type: ignore[arg-type]

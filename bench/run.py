@@ -1,0 +1,134 @@
+"""Run the benchmark corpus against the intrinsic library and compare with the manifest.
+
+Run: .venv/bin/python -m bench.run [--jobs N] [--no-cache] [--out DIR] [--slice N]
+(also: tensorize bench ...). Writes DIR/corpus.json and DIR/corpus.md; exits 1 if any
+outcome differs from bench/corpus/manifest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+
+
+def _run_group(entries: list[dict[str, Any]], cache_dir: str | None) -> list[dict[str, Any]]:
+    """Run the entries of one file (in a worker process)."""
+    import os
+
+    if cache_dir:
+        os.environ["TENSORIZE_CACHE_DIR"] = cache_dir
+    import tensorize
+    from tensorize.equivalence.cache import ProofCache, default_path
+    from tensorize.rewrite.engine import TensorizePass
+
+    lib = tensorize.load_library()
+    module = tensorize.load(CORPUS / entries[0]["file"], lib)
+    cache = ProofCache(default_path()) if cache_dir is not None else None
+    out = []
+    for e in entries:
+        kernel = module.get(e["kernel"])
+        tpass = TensorizePass(targets=(e["target"],), fp=e["fp"], cache=cache)
+        hits0 = cache.hits if cache else 0
+        misses0 = cache.misses if cache else 0
+        start = time.perf_counter()
+        result = tpass.run(kernel, lib)
+        seconds = time.perf_counter() - start
+        chosen = sorted({f.chosen.intrinsic for f in result.fragments if f.chosen})
+        got = chosen[0] if len(chosen) == 1 else (None if not chosen else ",".join(chosen))
+        out.append({**e, "got": got, "ok": got == e["expect"], "seconds": seconds,
+                    "coverage": result.coverage, "counts": result.counts(),
+                    "stages": result.stages,
+                    "cache_hits": (cache.hits - hits0) if cache else 0,
+                    "cache_misses": (cache.misses - misses0) if cache else 0})
+    return out
+
+
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    head = ("| kernel | target | fp | chosen | expected | ok | coverage | candidates | "
+            "refuted (exec) | proved | unknown | candidates s | proofs s | validation s | "
+            "execution s | total s |")
+    lines = [head, "|" + "---|" * 16]
+    for r in rows:
+        c, s = r["counts"], r["stages"]
+        lines.append(
+            f"| {r['kernel']} | {r['target']} | {r['fp']} | {r['got'] or '-'} | "
+            f"{r['expect'] or '-'} | {'yes' if r['ok'] else '**NO**'} | "
+            f"{r['coverage']:.0%} | {c['candidates']} | {c['refuted_by_execution']} | "
+            f"{c['proved']} | {c['unknown']} | {s['candidates']:.3f} | {s['proofs']:.3f} | "
+            f"{s['validation']:.3f} | {s['execution']:.3f} | {r['seconds']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the corpus; returns the exit code."""
+    ap = argparse.ArgumentParser(prog="tensorize bench", description=__doc__)
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--no-cache", action="store_true", help="no persistent proof cache")
+    ap.add_argument("--cache-dir", help="proof cache directory (default: the user's)")
+    ap.add_argument("--out", default=str(HERE / "results"), help="where to write results")
+    ap.add_argument("--slice", type=int, default=0, help="only the first N entries")
+    ap.add_argument("--only", help="only kernels whose name contains this")
+    args = ap.parse_args(argv)
+    entries = json.loads((CORPUS / "manifest.json").read_text())["entries"]
+    if args.only:
+        entries = [e for e in entries if args.only in e["kernel"]]
+    if args.slice:
+        entries = entries[: args.slice]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault(e["file"], []).append(e)
+    cache_dir = None if args.no_cache else (args.cache_dir or "")
+    if cache_dir == "":
+        from tensorize.equivalence.cache import default_path
+
+        cache_dir = str(default_path().parent)
+    start = time.perf_counter()
+    jobs = [(g, cache_dir) for g in groups.values()]
+    if args.jobs > 1 and len(jobs) > 1:
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+            results = pool.starmap(_run_group, jobs)
+    else:
+        results = [_run_group(*j) for j in jobs]
+    total = time.perf_counter() - start
+    rows = [r for group in results for r in group]
+    bad = [r for r in rows if not r["ok"]]
+    hits = sum(r["cache_hits"] for r in rows)
+    misses = sum(r["cache_misses"] for r in rows)
+    times = sorted(r["seconds"] for r in rows)
+    summary = {
+        "entries": len(rows), "mismatches": len(bad), "total_seconds": total,
+        "median_seconds": statistics.median(times) if times else 0.0,
+        "p99_seconds": times[min(len(times) - 1, int(0.99 * (len(times) - 1) + 0.5))]
+        if times else 0.0,
+        "cache": {"enabled": cache_dir is not None, "hits": hits, "misses": misses,
+                  "hit_rate": hits / (hits + misses) if hits + misses else 0.0},
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "corpus.json").write_text(json.dumps({"summary": summary, "rows": rows},
+                                                indent=1) + "\n")
+    (out / "corpus.md").write_text(_markdown(rows))
+    print(f"{len(rows)} (kernel, target) entries in {total:.1f} s with {args.jobs} job(s); "
+          f"decision time median {summary['median_seconds'] * 1e3:.0f} ms, p99 "
+          f"{summary['p99_seconds'] * 1e3:.0f} ms; proof cache hit rate "
+          f"{summary['cache']['hit_rate']:.0%}")
+    for r in bad:
+        print(f"MISMATCH {r['kernel']} on {r['target']} ({r['fp']}): got {r['got']}, "
+              f"expected {r['expect']} ({r['why']})")
+    print(f"{len(rows) - len(bad)} matched the manifest, {len(bad)} mismatched; "
+          f"results in {out}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
