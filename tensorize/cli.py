@@ -368,6 +368,21 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if used else EXIT_NEGATIVE
 
 
+def cmd_bench(argv: list[str], out: TextIO, err: TextIO) -> int:
+    """Run the benchmark corpus (bench/run.py of a source checkout)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+    if not path.exists():
+        raise UsageError("tensorize bench needs a source checkout (bench/ is not installed)")
+    spec = importlib.util.spec_from_file_location("tensorize_bench_run", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with contextlib.redirect_stdout(out):
+        return int(module.main(argv))
+
+
 # -- wiring ---------------------------------------------------------------------------
 def _specs_option(p: argparse.ArgumentParser, help_text: str = "extra intrinsic spec file "
                   "or directory (repeatable)") -> None:
@@ -478,6 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
     _proof_options(p)
     _sizes_option(p)
     p.set_defaults(func=cmd_explain)
+
+    sub.add_parser("bench", help="run the benchmark corpus against the library",
+                   description="Run bench/corpus against the library and compare with the "
+                   "manifest (see `tensorize bench --help`).", add_help=False)
     return parser
 
 
@@ -491,10 +510,16 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
     err = stderr or sys.stderr
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv[:1] == ["bench"]:  # its own options, parsed by bench/run.py
+            try:
+                return cmd_bench(argv[1:], out, err)
+            except SystemExit as exc:
+                return int(exc.code or 0)
         try:
             with contextlib.redirect_stdout(out):
-                args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+                args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version
             return int(exc.code or 0)
         if not getattr(args, "func", None):

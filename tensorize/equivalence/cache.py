@@ -50,6 +50,7 @@ class ProofCache:
             self._db = sqlite3.connect(self.path, timeout=10)
             self._db.execute("CREATE TABLE IF NOT EXISTS proofs (key TEXT PRIMARY KEY, "
                              "mode TEXT, method TEXT, obligation TEXT, seconds REAL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY)")
             self._db.commit()
         except (OSError, sqlite3.Error):
             self._db = None  # an unusable cache is no cache, never an error
@@ -76,6 +77,28 @@ class ProofCache:
             self._db.execute("INSERT OR REPLACE INTO proofs VALUES (?, ?, ?, ?, ?)",
                              (key, result.mode, result.method.replace(" (cached)", ""),
                               result.obligation, result.time))
+            self._db.commit()
+        except sqlite3.Error:
+            pass
+
+    def has_fact(self, key: str) -> bool:
+        """Whether a checked fact (a validated rewrite, say) is recorded under ``key``."""
+        if self._db is None:
+            self.misses += 1
+            return False
+        found = self._db.execute("SELECT 1 FROM facts WHERE key = ?", (key,)).fetchone()
+        if found:
+            self.hits += 1
+        else:
+            self.misses += 1
+        return bool(found)
+
+    def add_fact(self, key: str) -> None:
+        """Record a checked fact."""
+        if self._db is None:
+            return
+        try:
+            self._db.execute("INSERT OR IGNORE INTO facts VALUES (?)", (key,))
             self._db.commit()
         except sqlite3.Error:
             pass

@@ -21,11 +21,11 @@ from tensorize.equivalence.solver import SolverConfig
 from tensorize.ir.check import check_function
 from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import Function
-from tensorize.ir.printer import format_function
+from tensorize.ir.printer import format_function, format_stmt
 from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import bake_sizes, rewrite_fragment, rewrite_kernel
-from tensorize.rewrite.validate import validate, views_of
+from tensorize.rewrite.validate import Validation, validate, views_of
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
@@ -180,7 +180,9 @@ class TensorizePass:
         executed = False
         if chosen and self.execution_check and work(baked, {}) <= EXECUTION_LIMIT:
             t0 = time.perf_counter()
-            cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp)
+            # a sanity run: the tile proofs and the validation are the guarantee
+            cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
+                                      patterns=("mix", "max"))
             stages["execution"] += time.perf_counter() - t0
             executed = True
             if cex is not None:  # never emitted: report and keep the original
@@ -256,7 +258,14 @@ class TensorizePass:
                                proof=result, **base)  # type: ignore[arg-type]
         stmts = rewrite_fragment(cand, frag, intr)
         t0 = time.perf_counter()
-        check = validate(cand, frag, views_of(stmts, intr), self.solver)
+        fact = obligation_key(format_stmt(frag.stmt), "\n".join(map(format_stmt, stmts)),
+                              "valid-rewrite")
+        if self.cache is not None and self.cache.has_fact(fact):
+            check = Validation(())
+        else:
+            check = validate(cand, frag, views_of(stmts, intr), self.solver)
+            if check.ok and self.cache is not None:
+                self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
         if not check.ok:
             return Attempt(status="invalid", reason="; ".join(check.failures), proof=result,
