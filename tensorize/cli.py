@@ -169,7 +169,7 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     sizes = _parse_sets(args.set)
     own_a = {k: v for k, v in sizes.items() if any(p.name == k for p in a.params)}
     own_b = {k: v for k, v in sizes.items() if any(p.name == k for p in b.params)}
-    options = ProveOptions(fp=args.fp, solver=SolverConfig(timeout_ms=int(args.timeout * 1000)),
+    options = ProveOptions(fp=args.fp, solver=_solver_config(args),
                            smtlib_dir=args.smtlib, cross_check=args.cross_check)
     result = prove(a, b, sizes_a=own_a, sizes_b=own_b, library=lib_a, options=options)
     if args.json:
@@ -231,10 +231,14 @@ def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _solver_config(args: argparse.Namespace) -> SolverConfig:
+    return SolverConfig(timeout_ms=int(args.timeout * 1000), rlimit=args.rlimit)
+
+
 def _pass(args: argparse.Namespace) -> TensorizePass:
     cache = None if args.no_cache else ProofCache(default_cache_path())
     return TensorizePass(targets=tuple(args.target), intrinsics=tuple(args.intrinsic),
-                         fp=args.fp, solver=SolverConfig(timeout_ms=int(args.timeout * 1000)),
+                         fp=args.fp, solver=_solver_config(args),
                          cache=cache)
 
 
@@ -336,7 +340,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.intrinsic not in callees:
         raise UsageError(f"no intrinsic '{args.intrinsic}' (see `tensorize intrinsics`)")
     tpass = TensorizePass(intrinsics=(args.intrinsic,), fp=args.fp,
-                          solver=SolverConfig(timeout_ms=int(args.timeout * 1000)))
+                          solver=_solver_config(args))
     sizes = _parse_sets(args.set)
     kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
     if args.kernel and kernels[0] is None:
@@ -399,6 +403,8 @@ def _proof_options(p: argparse.ArgumentParser) -> None:
                    help="float semantics: bit-exact IEEE (default) or real arithmetic, "
                    "which lets sums be reordered")
     p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
+    p.add_argument("--rlimit", type=int, default=SolverConfig().rlimit,
+                   help="solver resource limit (Z3 rlimit; deterministic, unlike time)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,26 +29,7 @@ REAL_EXECUTION_LIMIT = 20_000
 
 def work(fn: Function, sizes: Mapping[str, int]) -> int:
     """An upper estimate of the statement instances a run of ``fn`` takes."""
-    from tensorize.ir.affine import linear_form
-    from tensorize.ir.nodes import For
-
-    bound = interp.bind_sizes(fn, sizes)
-
-    def count(stmts: tuple, env_extent: int) -> int:
-        total = 0
-        for s in stmts:
-            if isinstance(s, For):
-                lo, hi = linear_form(s.lo, bound), linear_form(s.hi, bound)
-                n = (hi.const - lo.const) if lo is not None and hi is not None and \
-                    not lo.coeffs and not hi.coeffs else max(bound.values(), default=1)
-                total += count(s.body, env_extent * max(n, 0))
-            elif hasattr(s, "then"):
-                total += count(s.then, env_extent) + count(s.orelse, env_extent)
-            else:
-                total += env_extent * (64 if hasattr(s, "args") else 1)
-        return total
-
-    return count(fn.body, 1)
+    return interp.estimate_work(fn, sizes)
 
 
 def _edge_values(t: DType) -> np.ndarray:

@@ -63,6 +63,34 @@ def buffer_shape(b: BufferDecl, sizes: Mapping[str, int]) -> tuple[int, ...]:
 MAX_ELEMENTS = 1 << 28
 """Largest buffer the interpreter allocates (elements)."""
 
+MAX_WORK = 1 << 31
+"""Most statement instances the interpreter agrees to run (about a minute vectorised)."""
+
+
+def estimate_work(fn: Function, sizes: Mapping[str, int]) -> int:
+    """An upper estimate of the statement instances one run of ``fn`` takes."""
+    from tensorize.ir.nodes import For, If
+
+    bound = bind_sizes(fn, sizes)
+
+    def count(stmts: tuple, outer: int) -> int:
+        total = 0
+        for s in stmts:
+            if isinstance(s, For):
+                lo, hi = linear_form(s.lo, bound), linear_form(s.hi, bound)
+                exact = lo is not None and hi is not None and not lo.coeffs and not hi.coeffs
+                n = (hi.const - lo.const) if exact else max(bound.values(), default=1)  # type: ignore[union-attr]
+                total += count(s.body, outer * max(n, 0))
+            elif isinstance(s, If):
+                total += count(s.then, outer) + count(s.orelse, outer)
+            elif isinstance(s, CallStmt):
+                total += outer * 64
+            else:
+                total += outer
+        return total
+
+    return count(fn.body, 1)
+
 
 def shapes_of(fn: Function, sizes: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
     """Concrete shapes of every buffer of ``fn``."""
@@ -121,9 +149,10 @@ def random_inputs(fn: Function, sizes: Mapping[str, int] | None = None,
     kernels with the same signature (a kernel and its rewrite) get the same inputs.
     """
     bound = bind_sizes(fn, sizes)
+    shapes = shapes_of(fn, bound)  # refuses buffers too large to allocate
     out = {}
     for b in fn.inputs:
-        shape = buffer_shape(b, bound)
+        shape = shapes[b.name]
         rng = np.random.default_rng(_stable_seed(seed, b, shape))
         out[b.name] = random_array(b.dtype, shape, rng, _assumed(fn, b.name))
     return out
@@ -155,6 +184,11 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
     """
     bound = bind_sizes(fn, sizes)
     shapes = shapes_of(fn, bound)
+    steps = estimate_work(fn, bound)
+    if steps > MAX_WORK:
+        raise InterpError(f"'{fn.name}' would run about {steps:.3g} statement instances, more "
+                          f"than the interpreter runs ({MAX_WORK:.3g}); use smaller sizes "
+                          "(--set)", fn.span)
     if mode == "real":
         return _run_real(fn, inputs, bound, shapes, library or {}, outputs)
     mem: dict[str, np.ndarray] = {}

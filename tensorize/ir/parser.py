@@ -353,6 +353,8 @@ def _lark(source: Source) -> Lark:
 
 def decode(data: bytes, name: str) -> Source:
     """Decode file contents as UTF-8, reporting the position of the first bad byte."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark is not text
+        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -396,7 +398,8 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
             module = _lark(source).parse(source.text)
     except lark.exceptions.UnexpectedCharacters as exc:
         char = source.text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
-        raise ParseError(f"unexpected character {char!r}",
+        what = "unterminated string" if char == '"' else f"unexpected character {char!r}"
+        raise ParseError(what,
                          Span(source, exc.line, exc.column)) from None
     except lark.exceptions.UnexpectedToken as exc:
         tok = exc.token

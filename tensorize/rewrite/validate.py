@@ -73,10 +73,21 @@ class _Domain:
         self.constraints += [v >= lo, v < hi]
 
 
-def _unsat(assertions: list[z3.BoolRef], config: SolverConfig) -> bool:
-    solver = make_solver(config)
-    solver.add(*assertions)
-    return solver.check() == z3.unsat
+class _Checker:
+    """Runs the validation queries; an unknown answer is a failure, said as such."""
+
+    def __init__(self, config: SolverConfig) -> None:
+        self.config = config
+        self.unknown: list[str] = []
+
+    def holds(self, assertions: list[z3.BoolRef], what: str) -> bool:
+        """Whether the negated property ``assertions`` is unsatisfiable."""
+        solver = make_solver(self.config)
+        solver.add(*assertions)
+        verdict = solver.check()
+        if verdict == z3.unknown:
+            self.unknown.append(f"could not check {what} ({solver.reason_unknown()})")
+        return verdict == z3.unsat
 
 
 def validate(cand: Candidate, frag: Fragment, call_views: dict[str, View],
@@ -88,11 +99,13 @@ def validate(cand: Candidate, frag: Fragment, call_views: dict[str, View],
     one, two = _Domain(cand, form, "1"), _Domain(cand, form, "2")
     inside = [z3.And(one.program[x.var] >= x.lo, one.program[x.var] < x.hi)
               for x in form.loops]
-    if not _unsat(one.constraints + [z3.Not(z3.And(*inside))], config):
+    check = _Checker(config)
+    if not check.holds(one.constraints + [z3.Not(z3.And(*inside))], "the tile bounds"):
         failures.append("a tile reaches outside the original loop bounds")
     same = [one.program[x.var] == two.program[x.var] for x in form.loops]
     differ = [one.vars[k] != two.vars[k] for k in one.vars]
-    if not _unsat(one.constraints + two.constraints + same + [z3.Or(*differ)], config):
+    if not check.holds(one.constraints + two.constraints + same + [z3.Or(*differ)],
+                       "that tiles do not overlap"):
         failures.append("two tile positions compute the same original iteration")
     main = 1
     for loop in form.loops:
@@ -102,7 +115,7 @@ def validate(cand: Candidate, frag: Fragment, call_views: dict[str, View],
         var, start, stop = cand.tail
         tail_count = main // form.loop(var).extent * (stop - start)
         hits_tail = [one.program[var] >= start, one.program[var] < stop]
-        if not _unsat(one.constraints + hits_tail, config):
+        if not check.holds(one.constraints + hits_tail, "the tail"):
             failures.append("the scalar tail repeats iterations the calls compute")
     calls_count = 1
     for g in cand.groups:
@@ -119,18 +132,20 @@ def validate(cand: Candidate, frag: Fragment, call_views: dict[str, View],
         env = dict(one.vars)
         got = [_index(e, env) for e in view.index]
         want = [_index(e, one.program) for e in expected]
-        if not _unsat(one.constraints + [z3.Or(*[a != b for a, b in zip(got, want)])],
-                      config):
+        if not check.holds(one.constraints + [z3.Or(*[a != b for a, b in zip(got, want)])],
+                           f"the view for '{name}'"):
             failures.append(f"the view for '{name}' does not read what the program reads")
     out_view = call_views[next(iter(call_views))]
     env2 = {**one.vars, **{d: two.vars[d] for d in out_view.dims}}
     first = [_index(e, one.vars) for e in out_view.index]
     second = [_index(e, env2) for e in out_view.index]
     dims_differ = [one.vars[d] != two.vars[d] for d in out_view.dims]
-    if dims_differ and not _unsat(
+    if dims_differ and not check.holds(
             one.constraints + two.constraints + [a == b for a, b in zip(first, second)]
-            + [z3.Or(*dims_differ)], config):
+            + [z3.Or(*dims_differ)], "the output view"):
         failures.append("the output view writes one element twice in a call")
+    if check.unknown:  # say why, instead of a failure that did not happen
+        failures = list(dict.fromkeys(check.unknown))
     return Validation(tuple(failures))
 
 
