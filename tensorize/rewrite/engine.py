@@ -43,6 +43,8 @@ class Attempt:
     tail: int
     reason: str = ""
     proof: Result | None = None
+    tile: Function | None = field(default=None, repr=False, compare=False)
+    """The tile kernel whose equality with the intrinsic was proved (for re-checks)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -227,9 +229,9 @@ class TensorizePass:
             var, lo, hi = cand.tail
             tail = frag.instances // frag.form.loop(var).extent * (hi - lo)
         cost = cand.calls * intr.cost + tail * SCALAR_COST
-        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
-                    calls=cand.calls, tail=tail)
         tile = tile_kernel(cand, frag, intr, kernel)
+        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
+                    calls=cand.calls, tail=tail, tile=tile)
         key = (format_function(tile), intr.name)
         result = proofs.get(key)
         if result is None and self.cache is not None:
