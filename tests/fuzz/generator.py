@@ -21,6 +21,17 @@ TYPES = [  # (A, B, accumulator)
 ]
 
 
+MAX_WORK = 150_000
+"""Largest iteration count of a generated kernel, so that every check can run it."""
+
+
+def _product(values) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
 class Choices(Protocol):
     """Where the generator's decisions come from."""
 
@@ -87,6 +98,10 @@ def generate(c: Choices) -> Generated:
     ext["j"] = ext["j"] if has_j else 1
     batch_vars = [f"b{d}" for d in range(batches)]
     red = ["k", "k2"] if two_red else ["k"]
+    used = batch_vars + ["i", "j", *red]
+    while _product(ext[v] for v in used) > MAX_WORK:  # keep every kernel executable
+        big = max(used, key=lambda v: ext[v])
+        ext[big] = max(e for e in EXTENTS if e < ext[big])
     spatial = batch_vars + ["i"] + (["j"] if has_j else [])
     a_dims = [(v, ext[v]) for v in batch_vars + ["i"] + red]
     b_dims = [(v, ext[v]) for v in batch_vars + (["j"] if has_j else []) + red]
