@@ -91,7 +91,8 @@ def _access(name: str, dims: list[tuple[str, int]], layout: str) -> tuple[str, s
 def generate(c: Choices) -> Generated:
     """One kernel."""
     ta, tb, tacc = c.choice(TYPES)
-    batches = c.integer(0, 2)
+    dot = c.integer(0, 9) == 0  # a plain dot product: 1 or 2 loops deep
+    batches = 0 if dot else c.integer(0, 2)
     two_red = c.boolean() and c.boolean()
     has_j = c.integer(0, 3) > 0
     ext = {v: c.choice(EXTENTS) for v in ("i", "j", "k", "k2", "b0", "b1")}
@@ -102,14 +103,16 @@ def generate(c: Choices) -> Generated:
     while _product(ext[v] for v in used) > MAX_WORK:  # keep every kernel executable
         big = max(used, key=lambda v: ext[v])
         ext[big] = max(e for e in EXTENTS if e < ext[big])
-    spatial = batch_vars + ["i"] + (["j"] if has_j else [])
-    a_dims = [(v, ext[v]) for v in batch_vars + ["i"] + red]
-    b_dims = [(v, ext[v]) for v in batch_vars + (["j"] if has_j else []) + red]
+    spatial = [] if dot else batch_vars + ["i"] + (["j"] if has_j else [])
+    a_dims = [(v, ext[v]) for v in (red if dot else batch_vars + ["i"] + red)]
+    b_dims = [(v, ext[v]) for v in
+              (red if dot else batch_vars + (["j"] if has_j else []) + red)]
     c_dims = [(v, ext[v]) for v in spatial]
     a_shape, a_idx = _access("A", a_dims, c.choice(["plain", "plain", "transposed",
                                                     "flattened", "strided"]))
     b_shape, b_idx = _access("B", b_dims, c.choice(["plain", "transposed", "flattened"]))
     c_shape, c_idx = ", ".join(str(n) for _, n in c_dims), ", ".join(v for v, _ in c_dims)
+    c_type = f"{tacc}[{c_shape}]" if c_dims else tacc
     is_float = tacc.startswith("f")
     cast = c.choice(["wide", "wide", "wide", "narrow"]) if not is_float else "wide"
     if cast == "wide":
@@ -120,7 +123,7 @@ def generate(c: Choices) -> Generated:
     op = c.choice(["+", "+", "+", "+", "max", "min"])
     init_kind = c.choice(["zero", "zero", "none", "bias"])
     guard = c.integer(0, 9) == 0
-    target = f"C[{c_idx}]"
+    target = f"C[{c_idx}]" if c_dims else "C"
     if op == "+":
         update = f"{target} += {product}" if c.boolean() else f"{target} = {target} + {product}"
     else:
@@ -130,11 +133,12 @@ def generate(c: Choices) -> Generated:
     order = spatial + red
     if c.boolean():  # another loop order: reductions outside some spatial loops
         order = batch_vars + red + ([v for v in spatial if v not in batch_vars])
-    init_value = {"zero": "0", "bias": f"Z[{c_idx}]", "none": ""}[init_kind]
+    init_value = {"zero": "0", "bias": f"Z[{c_idx}]" if c_dims else "Z",
+                  "none": ""}[init_kind]
     buffers = [f"  in  A: {ta}[{a_shape}]", f"  in  B: {tb}[{b_shape}]"]
     if init_kind == "bias":
-        buffers.append(f"  in  Z: {tacc}[{c_shape}]")
-    buffers.append(f"  {'inout' if init_kind == 'none' else 'out'}   C: {tacc}[{c_shape}]")
+        buffers.append(f"  in  Z: {c_type}")
+    buffers.append(f"  {'inout' if init_kind == 'none' else 'out'}   C: {c_type}")
     lines = ["kernel fuzz {", *buffers]
     indent = "  "
     if init_value and order[: len(spatial)] == spatial:
