@@ -106,3 +106,13 @@ def test_a_directory_is_not_a_file(cli, tmp_path: Path) -> None:
 def test_huge_sizes_are_refused_before_allocating(cli) -> None:
     result = cli(["run", str(ROOT / "examples" / "qmatmul.tz"), "--set", "M=1099511627776"])
     assert result.code == 2 and "too large" in result.err
+
+
+def test_apply_writes_nothing_for_bad_input(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tz"
+    bad.write_text("kernel k {\n  out C: i32[4]\n  for i in 0..4 { C[i] = Q[i] }\n}\n")
+    out, report = tmp_path / "out.tz", tmp_path / "r.json"
+    result = cli(["apply", str(bad), "-o", str(out), "--report", str(report)])
+    assert result.code == 2 and "unknown buffer 'Q'" in result.err
+    assert not out.exists() and not report.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tz"]
