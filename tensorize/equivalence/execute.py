@@ -66,8 +66,9 @@ def input_sets(fn: Function, sizes: Mapping[str, int], seed: int = 0,
         rng = np.random.default_rng(seed * 7919 + r)
         yield {b.name: interp.random_array(b.dtype, interp.buffer_shape(b, bound), rng,
                                            assumes.get(b.name)) for b in buffers}
-    for pattern in patterns:
-        rng = np.random.default_rng(seed * 104729 + hash(pattern) % 1000)
+    for number, pattern in enumerate(patterns):
+        # a stable seed: str hashes change from process to process
+        rng = np.random.default_rng(seed * 104729 + 1000 + number)
         out = {}
         for b in buffers:
             shape = interp.buffer_shape(b, bound)
