@@ -102,12 +102,18 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _load(path: str, library: Library) -> tuple[Module, dict[str, Function]]:
+    """Read and check a file; its calls may use the library's and the file's intrinsics."""
+    module = check_module(parse_file(path), library)
+    callees = dict(library)
+    callees.update({f.name: f for f in module.intrinsics})
+    return module, callees
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run kernels on seeded random inputs and print a checksum per output buffer."""
     library = _library(args)
-    module = check_module(parse_file(args.file), library)
-    callable_lib = dict(library)
-    callable_lib.update({f.name: f for f in module.intrinsics})
+    module, callable_lib = _load(args.file, library)
     kernels = module.kernels
     if args.kernel:
         fn = module.get(args.kernel)
@@ -146,9 +152,7 @@ def _function_ref(ref: str, library: Library) -> tuple[Function, dict[str, Funct
     path, sep, name = ref.rpartition(":")
     if not sep or not path.endswith(".tz"):
         path, name = ref, ""
-    module = check_module(parse_file(path), library)
-    callees = dict(library)
-    callees.update({f.name: f for f in module.intrinsics})
+    module, callees = _load(path, library)
     if name:
         fn = module.get(name)
         if fn is None:
@@ -201,9 +205,7 @@ def cmd_check_spec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     library = load_library(args.specs or (), bundled=not args.no_bundled)
     total = problems = 0
     for path in args.files:
-        module = check_module(parse_file(path), library)
-        callees = dict(library)
-        callees.update({f.name: f for f in module.intrinsics})
+        module, callees = _load(path, library)
         reports = [check_spec(fn, callees) for fn in module.functions]
         for r in reports:
             for finding in r.findings:
@@ -245,10 +247,7 @@ def _pass(args: argparse.Namespace) -> TensorizePass:
 def _apply_file(path: str, specs: tuple[str, ...], tpass: TensorizePass,
                 sizes: dict[str, int]) -> tuple[str, list[dict], list[str], tuple[int, int]]:
     """Tensorize every kernel of one file: (text, JSON reports, summary, cache hits/misses)."""
-    library = load_library(specs)
-    module = check_module(parse_file(path), library)
-    callees = dict(library)
-    callees.update({f.name: f for f in module.intrinsics})
+    module, callees = _load(path, load_library(specs))
     functions, reports, lines = [], [], []
     for fn in module.functions:
         if fn.kind != "kernel":
@@ -333,10 +332,7 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Every candidate considered for one intrinsic, and why each was or was not used."""
-    library = load_library(args.specs)
-    module = check_module(parse_file(args.file), library)
-    callees = dict(library)
-    callees.update({f.name: f for f in module.intrinsics})
+    module, callees = _load(args.file, load_library(args.specs))
     if args.intrinsic not in callees:
         raise UsageError(f"no intrinsic '{args.intrinsic}' (see `tensorize intrinsics`)")
     tpass = TensorizePass(intrinsics=(args.intrinsic,), fp=args.fp,

@@ -56,15 +56,6 @@ class Library:
         """A plain name -> intrinsic dict."""
         return dict(self.intrinsics)
 
-    def with_functions(self, functions: Iterable[Function], origin: str) -> Library:
-        """A new library with these intrinsics added (a file's own, say)."""
-        intrinsics = dict(self.intrinsics)
-        origins = dict(self.origins)
-        for fn in functions:
-            intrinsics[fn.name] = fn
-            origins[fn.name] = origin
-        return Library(intrinsics, origins)
-
     def for_target(self, target: str) -> list[Function]:
         """Intrinsics of a target (``x86.avx512_vnni``) or a target family (``x86``)."""
         return [f for f in self.intrinsics.values()
