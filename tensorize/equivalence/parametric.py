@@ -285,12 +285,9 @@ def _reduction_maps(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], a: F
         if not ok:
             continue
         pi = _solve(eqs, rb.reduction, sigma)
-        if pi is not None and _bijective_given(pi, ra.reduction, rb.reduction):
+        if pi is not None and _bijective(pi, ra.reduction, rb.reduction):
             yield pi
 
-
-def _bijective_given(pi: dict[str, Affine], src: tuple[str, ...], dst: tuple[str, ...]) -> bool:
-    return _bijective(pi, src, dst)
 
 
 def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str, Affine],

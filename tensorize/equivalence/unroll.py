@@ -164,9 +164,6 @@ class SymExec:
         views = {name: (v, dict(env)) for name, v in args.items() if isinstance(v, View)}
         child = SymExec(callee, sizes, self.memory, self.library, self.budget, self.side,
                         parent=(self, views))
-        for b in callee.buffers:  # `out` parameters start from unknown contents
-            if b.mode == "out":
-                pass
         child.run()
 
 

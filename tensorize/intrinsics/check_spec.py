@@ -15,7 +15,7 @@ import numpy as np
 
 from tensorize.errors import Span, TensorizeError, render_diagnostic
 from tensorize.ir import interp
-from tensorize.ir.nodes import CallStmt, For, Function, Load, View
+from tensorize.ir.nodes import Assign, CallStmt, For, Function, Load, View
 from tensorize.ir.traverse import free_vars, walk
 
 REQUIRED_META = ("summary", "target", "cost", "manual")
@@ -62,8 +62,8 @@ def _used_buffers(fn: Function) -> tuple[set[str], set[str]]:
                 if isinstance(a.value, View):
                     read.add(a.value.buf)
                     written.add(a.value.buf)
-        elif hasattr(node, "buf") and hasattr(node, "value") and hasattr(node, "index"):
-            written.add(node.buf)  # an Assign
+        elif isinstance(node, Assign):
+            written.add(node.buf)
     return read, written
 
 

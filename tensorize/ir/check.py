@@ -96,8 +96,6 @@ class _Checker:
         for b in fn.buffers:
             if b.name in params or b.name in scope.buffers:
                 self.error(f"duplicate name '{b.name}'", b.span)
-            if b.dtype.is_bool and False:
-                pass
             shape = tuple(self.index_expr(e, scope, variables=set(), what="a buffer extent")
                           for e in b.shape)
             decl = replace(b, shape=shape)

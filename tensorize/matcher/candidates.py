@@ -27,7 +27,7 @@ from tensorize.ir.nodes import (
     Function,
     Load,
 )
-from tensorize.ir.reduction import Loop, Reduction
+from tensorize.ir.reduction import Reduction
 from tensorize.ir.traverse import Transformer, free_vars, loads
 from tensorize.ir.types import INDEX
 from tensorize.matcher.fragments import Fragment
@@ -198,24 +198,16 @@ def _assignments(frag: Fragment, intr: Function, out: BufferDecl,
     form = frag.form
     params = [(out.name, form.buf, form.index)] + \
         [(p, x, reads[x]) for p, x in pairing]
-    decls = {b.name: b for b in intr.buffers}
     shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
     options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
     for combo in itertools.product(*options):
         extents: dict[tuple[str, ...], int] = {}
         ok = True
-        for (p, _x, index), groups in zip(params, combo):
+        for (p, _x, _index), groups in zip(params, combo):
             for axis, g in enumerate(groups):
                 e = shapes[p][axis]
                 if extents.setdefault(g, e) != e:
                     ok = False
-            mapped = {v for g in groups for v in g}
-            if not ok:
-                break
-            tile_vars = {v for g in extents for v in g}
-            if (_vars_of(index) & tile_vars) - mapped:
-                ok = False
-                break
         if not ok:
             continue
         tile_vars = {v for g in extents for v in g}
@@ -232,7 +224,6 @@ def _assignments(frag: Fragment, intr: Function, out: BufferDecl,
         built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result)
         if built is not None:
             yield built
-    del decls
 
 
 def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list[Group] | None:
@@ -331,11 +322,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
         for a in kernel.assumes:
             if a.buf == x:
                 assumes.append(Assume(p, a.lo, a.hi, a.inclusive))
-    buffers = tuple(b if b.mode != "out" else b for b in intr.buffers if b.mode != "local")
+    buffers = tuple(b for b in intr.buffers if b.mode != "local")
     return Function("kernel", "tile", (), buffers, tuple(assumes), (),
                     (stmt,))  # type: ignore[arg-type]
 
-
-def loop_of(form: Reduction, var: str) -> Loop:
-    """The fragment's loop of ``var``."""
-    return form.loop(var)

@@ -26,7 +26,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.reduction import Reduction
-from tensorize.ir.traverse import Transformer, substitute
+from tensorize.ir.traverse import Transformer, loads, substitute
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Candidate, Group
 from tensorize.matcher.fragments import Fragment
@@ -65,9 +65,7 @@ def program_point(cand: Candidate, form: Reduction) -> dict[str, Expr]:
         inner = 1
         for v in reversed(g.vars):
             loop = form.loop(v)
-            part = fused
-            if inner > 1:
-                part = Binary("/", part, _i(inner), INDEX)
+            part = fused if inner == 1 else Binary("/", fused, _i(inner), INDEX)
             if v != g.vars[0]:
                 part = Binary("%", part, _i(loop.extent), INDEX)
             out[v] = _add(part, _i(loop.lo))
@@ -87,7 +85,7 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
     point = program_point(cand, form)
     dims = dict(cand.dims)
     out_param = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
-    reads = {x.buf: x.index for x in _loads(form.body)}
+    reads = {x.buf: x.index for x in loads(form.body)}
     args = [Arg(out_param, _view(form.index, dims[out_param], form.buf, point))]
     for p, x in cand.pairing:
         args.append(Arg(p, _view(reads[x], dims[p], x, point)))
@@ -129,12 +127,6 @@ def _update_value(form: Reduction) -> Expr:
     return Call(form.op, (current, form.body), form.body.dtype)
 
 
-def _loads(e: Expr):
-    from tensorize.ir.traverse import loads
-
-    return loads(e)
-
-
 class _Bake(Transformer):
     def __init__(self, sizes: Mapping[str, int]) -> None:
         self.sizes = sizes
@@ -157,20 +149,17 @@ class _Bake(Transformer):
 
 def bake_sizes(kernel: Function, sizes: Mapping[str, int]) -> Function:
     """``kernel`` with its size parameters replaced by their values (and dropped)."""
-    baked = _Bake(sizes)(replace(kernel, params=()))
-    return baked
+    return _Bake(sizes)(replace(kernel, params=()))
 
 
-def rewrite_kernel(kernel: Function, sizes: Mapping[str, int],
+def rewrite_kernel(kernel: Function,
                    chosen: Mapping[int, tuple[Candidate, Fragment, Function]]) -> Function:
-    """The kernel with each chosen fragment (by position) replaced by its rewrite."""
-    base = bake_sizes(kernel, sizes)
+    """The (size-baked) kernel with each chosen fragment, by position, replaced."""
     body: list[Stmt] = []
-    for position, stmt in enumerate(base.body):
+    for position, stmt in enumerate(kernel.body):
         if position in chosen:
             cand, frag, intr = chosen[position]
-            baked_frag = replace(frag, stmt=stmt)
-            body.extend(rewrite_fragment(cand, baked_frag, intr))
+            body.extend(rewrite_fragment(cand, frag, intr))
         else:
             body.append(stmt)
-    return replace(base, body=tuple(body))
+    return replace(kernel, body=tuple(body))

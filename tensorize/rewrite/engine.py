@@ -177,7 +177,7 @@ class TensorizePass:
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
-        rewritten = rewrite_kernel(baked, {}, chosen)
+        rewritten = rewrite_kernel(baked, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         executed = False
         if chosen and self.execution_check and work(baked, {}) <= EXECUTION_LIMIT:
