@@ -1,7 +1,8 @@
 """A persistent proof cache (SQLite), keyed by the normalised obligation.
 
-The key is a hash of the canonical text of both sides, the float mode and the tensorize
-version, so any change to either side, to the semantics or to the tool misses. Only
+The key is a hash of the canonical text of both sides, the float mode and a fingerprint of
+the engine's own source (every module and the grammar), so any change to either side, to
+the semantics or to the tool misses: a proof made by an older engine is never reused. Only
 proofs are stored: refutations are cheap to find again, and ``unknown`` must be retried.
 On by default in the user's cache directory (``$TENSORIZE_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/tensorize``, else ``~/.cache/tensorize``).
@@ -9,14 +10,25 @@ On by default in the user's cache directory (``$TENSORIZE_CACHE_DIR``, else
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from tensorize import __version__
 from tensorize.equivalence.results import Proved
+
+
+@functools.cache
+def engine_fingerprint() -> str:
+    """A hash of the engine's source files: cached proofs are valid for this engine only."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".lark") and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def default_path() -> Path:
@@ -30,7 +42,7 @@ def default_path() -> Path:
 def obligation_key(left: str, right: str, mode: str) -> str:
     """The cache key of proving ``left`` (text) equal to ``right`` (text) in ``mode``."""
     h = hashlib.sha256()
-    for part in (__version__, mode, left, "\0", right):
+    for part in (engine_fingerprint(), mode, left, "\0", right):
         h.update(part.encode())
     return h.hexdigest()
 

@@ -89,6 +89,58 @@ def _split_update(a: Assign) -> tuple[str, Expr] | None:
     return op, term
 
 
+def init_hoistable(init_index: tuple[Expr, ...], init_loops: tuple[Loop, ...],
+                   index: tuple[Expr, ...], loops: tuple[Loop, ...],
+                   sizes: Mapping[str, int]) -> bool:
+    """Whether an init may run, all of it, before every update of the reduction.
+
+    That is so when each element's init precedes each update of that element in the
+    original order. A sufficient condition, checked here exactly: the init writes the
+    same index expression as the update, under loops that are the update's outer loops
+    (same variables and bounds, in order); every one of those loops appears in the
+    index; and the index is injective over those loops, so that each element has one
+    init, run before its own updates (which are nested deeper). ``C[M-1-i] = 0`` before
+    ``C[i] += ...``, or ``Y[i+j] = 0`` with ``Y[i+j] += ...``, fail it.
+    """
+    if init_index != index or tuple(init_loops) != tuple(loops[:len(init_loops)]):
+        return False
+    index_vars = set().union(*(free_vars(e) for e in index)) - set(sizes) if index else set()
+    if index_vars != {x.var for x in init_loops}:
+        return False
+    return injective(index, init_loops, sizes)
+
+
+def injective(index: tuple[Expr, ...], loops: tuple[Loop, ...],
+              sizes: Mapping[str, int]) -> bool:
+    """Whether ``index`` maps distinct iterations of ``loops`` to distinct elements.
+
+    A sufficient condition, exact on the usual shapes (``C[i, j]``, ``C[i*N + j]``,
+    ``C[2*i]``): each index component is linear, each loop variable appears in at most one
+    component, and within a component the terms, sorted by coefficient size, form a mixed
+    radix (each coefficient exceeds the span of the smaller terms). Loops with one
+    iteration or none are irrelevant. False when the condition does not hold.
+    """
+    live = {x.var: x.extent for x in loops if x.extent > 1}
+    if any(x.extent == 0 for x in loops):
+        return True
+    seen: set[str] = set()
+    for e in index:
+        form = linear_form(e, sizes)
+        if form is None:
+            return False
+        terms = sorted((abs(c), live[v]) for v, c in form.coeffs if v in live)
+        names = {v for v, _ in form.coeffs if v in live}
+        if names & seen:
+            return False
+        seen |= names
+        span = 0
+        for coeff, extent in terms:
+            if coeff <= span:
+                return False
+            span += coeff * (extent - 1)
+    return seen == set(live)
+
+
 def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
     """The reduction normal form of ``fn`` under ``sizes``, or None."""
     found: list[tuple[Assign, tuple[Loop, ...]]] = []
@@ -109,9 +161,8 @@ def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
         first, init_loops = found[0]
         if first.buf != update.buf or any(x.buf == first.buf for x in loads(first.value)):
             return None
-        init, init_index = first.value, first.index
-        if {x.var for x in init_loops} != set().union(*(free_vars(e) for e in first.index)) \
-                - set(sizes):
+        if not init_hoistable(first.index, init_loops, update.index, loops, sizes):
             return None
+        init, init_index = first.value, first.index
     return Reduction(update.buf, update.index, op, body, loops, spatial, reduction, init,
                      init_index, init_loops)

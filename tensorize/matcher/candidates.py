@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tensorize.ir.nodes import (
     Assume,
@@ -26,9 +26,10 @@ from tensorize.ir.nodes import (
     For,
     Function,
     Load,
+    Var,
 )
 from tensorize.ir.reduction import Reduction
-from tensorize.ir.traverse import Transformer, free_vars, loads
+from tensorize.ir.traverse import Transformer, children, free_vars, loads, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.fragments import Fragment
 
@@ -38,14 +39,22 @@ MAX_CANDIDATES = 64
 
 @dataclass(frozen=True)
 class Group:
-    """Program loops fused into one tile dimension (outer to inner), and its tile extent."""
+    """Program loops fused into one tile dimension (outer to inner), and its tile extent.
+
+    ``dim`` names the position inside a tile (the views' dimension and the tile kernel's
+    loop) and ``loop`` the rewritten loop over tiles; both are chosen by
+    :func:`hygienic` so that they never collide with a name of the kernel or the
+    intrinsic.
+    """
 
     vars: tuple[str, ...]
     extent: int
+    dim: str = ""
+    loop: str = ""
 
     @property
     def name(self) -> str:
-        """The name of the tile dimension (the loops' names joined)."""
+        """The loops' names joined (how the group is described to users)."""
         return "_".join(self.vars)
 
 
@@ -105,6 +114,19 @@ def _program_loads(form: Reduction) -> dict[str, tuple[Expr, ...]] | None:
     return out
 
 
+def value_vars(expr: Expr) -> set[str]:
+    """Variables ``expr`` uses as values: anywhere except inside the index of a load."""
+    out: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Var):
+            out.add(node.name)
+        elif not isinstance(node, Load):
+            stack.extend(x for x in children(node) if isinstance(x, Expr))
+    return out
+
+
 def _vars_of(index: tuple[Expr, ...]) -> set[str]:
     return set().union(*(free_vars(e) for e in index)) if index else set()
 
@@ -142,9 +164,10 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     if form.buf in reads:
         reject(Rejection("access", "the body reads the buffer it accumulates into"))
         return result
-    body_vars = free_vars(form.body) - set().union(*(free_vars(x) for x in loads(form.body)))
-    if body_vars & {x.var for x in form.loops}:
-        reject(Rejection("access", "the body uses a loop variable as a value"))
+    as_values = value_vars(form.body) & {x.var for x in form.loops}
+    if as_values:
+        reject(Rejection("access", "the body uses loop variable "
+                         f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
     prog_types = sorted(str(kernel.buffer(x).dtype) for x in reads)  # type: ignore[union-attr]
@@ -155,7 +178,7 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         return result
     found = 0
     for pairing in _pairings(inputs, reads, kernel):
-        for cand in _assignments(frag, intr, out, pairing, reads, result):
+        for cand in _assignments(frag, intr, kernel, out, pairing, reads, result):
             result.candidates.append(cand)
             found += 1
             if found >= MAX_CANDIDATES:
@@ -192,13 +215,14 @@ def _choices(index: tuple[Expr, ...], rank: int, form: Reduction
     return out
 
 
-def _assignments(frag: Fragment, intr: Function, out: BufferDecl,
+def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDecl,
                  pairing: tuple[tuple[str, str], ...], reads: dict[str, tuple[Expr, ...]],
                  result: Enumeration) -> Iterator[Candidate]:
     form = frag.form
     params = [(out.name, form.buf, form.index)] + \
         [(p, x, reads[x]) for p, x in pairing]
     shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
+    taken = (names_in(kernel), frozenset(b.name for b in intr.buffers))
     options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
     for combo in itertools.product(*options):
         extents: dict[tuple[str, ...], int] = {}
@@ -221,9 +245,51 @@ def _assignments(frag: Fragment, intr: Function, out: BufferDecl,
         groups_sorted = _in_loop_order(extents, form)
         if groups_sorted is None:
             continue
-        built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result)
+        built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result, taken)
         if built is not None:
             yield built
+
+
+def names_in(fn: Function) -> frozenset[str]:
+    """Every name ``fn`` declares: size parameters, buffers and loop variables."""
+    out = {p.name for p in fn.params} | {b.name for b in fn.buffers}
+    for stmt in fn.body:
+        out |= {n.var for n in walk(stmt) if isinstance(n, For)}
+    return frozenset(out)
+
+
+def fresh(base: str, taken: set[str] | frozenset[str]) -> str:
+    """``base``, or ``base_1``, ``base_2``, ... : the first not in ``taken``."""
+    if base not in taken:
+        return base
+    n = 1
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def hygienic(groups: list[Group], kernel_names: frozenset[str], intr_names: frozenset[str]
+             ) -> list[Group]:
+    """``groups`` with tile-dimension and tile-loop names that collide with nothing.
+
+    A group of one loop keeps that loop's name as its dimension (the loop it replaces is
+    the only one so named in the nest) unless the intrinsic uses the name; every other
+    name is made fresh against the kernel's and the intrinsic's names and the names
+    already given.
+    """
+    used = set(kernel_names | intr_names)
+    given: set[str] = set()
+    out = []
+    for g in groups:
+        if len(g.vars) == 1 and g.name not in intr_names and g.name not in given:
+            dim = g.name
+        else:
+            dim = fresh(g.name, used)
+        loop = fresh(f"{g.name}o", used | {dim})
+        used |= {dim, loop}
+        given |= {dim, loop}
+        out.append(replace(g, dim=dim, loop=loop))
+    return out
 
 
 def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list[Group] | None:
@@ -238,7 +304,9 @@ def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list
 
 def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
            params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple,
-           groups: list[Group], result: Enumeration) -> Candidate | None:
+           groups: list[Group], result: Enumeration,
+           taken: tuple[frozenset[str], frozenset[str]]
+           ) -> Candidate | None:
     form = frag.form
     tails = []
     calls = 1
@@ -269,6 +337,7 @@ def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
     for x in form.loops:
         if x.var not in tile_vars:
             calls *= x.extent
+    groups = hygienic(groups, *taken)
     dims = tuple((p, groups_) for (p, _x, _i), groups_ in zip(params, combo))
     dims_groups = tuple((p, tuple(next(g for g in groups if g.vars == gv) for gv in gs))
                         for p, gs in dims)
@@ -288,14 +357,7 @@ class _Rename(Transformer):
 
     def visit_Load(self, node: Load) -> Expr:
         param, groups = self.mapping[node.buf]
-        return Load(param, tuple(Var_(g.name) for g in groups), node.dtype)
-
-
-def Var_(name: str) -> Expr:  # noqa: N802 - a typed index variable
-    """A typed index variable."""
-    from tensorize.ir.nodes import Var
-
-    return Var(name, INDEX)
+        return Load(param, tuple(Var(g.dim, INDEX) for g in groups), node.dtype)
 
 
 def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Function) -> Function:
@@ -306,7 +368,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
     assert out is not None
     mapping = {x: (p, dims[p]) for p, x in cand.pairing}
     body = _Rename(mapping)(form.body)
-    target = tuple(Var_(g.name) for g in dims[out.name])
+    target = tuple(Var(g.dim, INDEX) for g in dims[out.name])
     current = Load(out.name, target, out.dtype)
     if form.op == "+":
         value: Expr = Binary("+", current, body, out.dtype)
@@ -316,7 +378,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
 
     stmt: object = Assign(out.name, target, value)
     for g in reversed(cand.groups):
-        stmt = For(g.name, Const(0, INDEX), Const(g.extent, INDEX), (stmt,))
+        stmt = For(g.dim, Const(0, INDEX), Const(g.extent, INDEX), (stmt,))
     assumes = []
     for p, x in cand.pairing:
         for a in kernel.assumes:

@@ -52,16 +52,11 @@ def _mul(k: int, a: Expr) -> Expr:
     return a if k == 1 else Binary("*", _i(k), a, INDEX)
 
 
-def tile_loop(g: Group) -> str:
-    """The name of the loop over tiles of group ``g``."""
-    return f"{g.name}o"
-
-
 def program_point(cand: Candidate, form: Reduction) -> dict[str, Expr]:
     """Each tile loop's program variable in terms of the tile loop and the view dims."""
     out: dict[str, Expr] = {}
     for g in cand.groups:
-        fused = _add(_mul(g.extent, _v(tile_loop(g))), _v(g.name))
+        fused = _add(_mul(g.extent, _v(g.loop)), _v(g.dim))
         inner = 1
         for v in reversed(g.vars):
             loop = form.loop(v)
@@ -75,7 +70,7 @@ def program_point(cand: Candidate, form: Reduction) -> dict[str, Expr]:
 
 def _view(index: tuple[Expr, ...], groups: tuple[Group, ...], buf: str,
           point: Mapping[str, Expr]) -> View:
-    return View(tuple(g.name for g in groups), buf,
+    return View(tuple(g.dim for g in groups), buf,
                 tuple(substitute(e, point) for e in index))
 
 
@@ -98,7 +93,7 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
             total = 1
             for v in g.vars:
                 total *= form.loop(v).extent
-            stmt = For(tile_loop(g), _i(0), _i(total // g.extent), (stmt,))
+            stmt = For(g.loop, _i(0), _i(total // g.extent), (stmt,))
         elif loop.var not in in_tile:
             stmt = For(loop.var, _i(loop.lo), _i(loop.hi), (stmt,))
     statements: list[Stmt] = []

@@ -8,24 +8,26 @@ original in the interpreter where the sizes allowed a run.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tensorize.equivalence.cache import ProofCache, obligation_key
 from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
 from tensorize.equivalence.prove import ProveOptions, prove
-from tensorize.equivalence.results import FpMode, Proved, Refuted, Result
+from tensorize.equivalence.results import Counterexample, FpMode, Proved, Refuted, Result
 from tensorize.equivalence.solver import SolverConfig
+from tensorize.errors import UsageError
 from tensorize.ir.check import check_function
 from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import Function
 from tensorize.ir.printer import format_function, format_stmt
 from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import Fragment, fragments
-from tensorize.rewrite.apply import bake_sizes, rewrite_fragment, rewrite_kernel
-from tensorize.rewrite.validate import Validation, validate, views_of
+from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment, rewrite_kernel
+from tensorize.rewrite.validate import Validation, validate
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
@@ -45,12 +47,14 @@ class Attempt:
     proof: Result | None = None
     tile: Function | None = field(default=None, repr=False, compare=False)
     """The tile kernel whose equality with the intrinsic was proved (for re-checks)."""
+    checks: tuple[str, ...] = ()
+    """The checks this rewrite passed: the tile proof, each validation check, execution."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         out = {"intrinsic": self.intrinsic, "mapping": self.mapping, "status": self.status,
                "cost": self.cost, "calls": self.calls, "tail_instances": self.tail,
-               "reason": self.reason}
+               "reason": self.reason, "checks": list(self.checks)}
         if self.proof is not None:
             out["proof"] = self.proof.to_json()
         return out
@@ -148,6 +152,13 @@ class TensorizePass:
     cache: ProofCache | None = None
     """A persistent proof cache for tile proofs (None: no cache)."""
 
+    def __post_init__(self) -> None:
+        if self.fp not in ("ieee", "real"):
+            raise UsageError(f"unknown float mode '{self.fp}' (use ieee or real)")
+        for what, names in (("targets", self.targets), ("intrinsics", self.intrinsics)):
+            if not isinstance(names, tuple) or not all(isinstance(n, str) for n in names):
+                raise UsageError(f"{what} must be a tuple of names, got {names!r}")
+
     def selected(self, library: Iterable[Function]) -> list[Function]:
         """The intrinsics this pass may use."""
         out = []
@@ -180,19 +191,63 @@ class TensorizePass:
         rewritten = rewrite_kernel(baked, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         executed = False
-        if chosen and self.execution_check and work(baked, {}) <= EXECUTION_LIMIT:
+        if chosen and self.execution_check:
             t0 = time.perf_counter()
-            # a sanity run: the tile proofs and the validation are the guarantee
-            cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
-                                      patterns=("mix", "max"))
+            # a run in the interpreter, at full size or at reduced sizes that keep the
+            # rewrite's shape: the tile proofs and the validation are the guarantee
+            done, cex = self._execution_check(kernel, bound, baked, rewritten, chosen, lib)
             stages["execution"] += time.perf_counter() - t0
-            executed = True
+            executed = cex is None and not done.startswith("skipped")
             if cex is not None:  # never emitted: report and keep the original
-                reports = [_drop(r, "the rewritten kernel disagrees with the original in "
-                                 f"the interpreter:\n{cex.describe()}") for r in reports]
+                reports = [_drop(r, f"the rewritten kernel disagrees with the original in "
+                                 f"the interpreter ({done}):\n{cex.describe()}")
+                           for r in reports]
                 rewritten = baked
+            else:
+                reports = [_with_check(r, f"execution {done}") for r in reports]
         return TensorizeResult(kernel, rewritten, tuple(reports), bound,
                                time.perf_counter() - start, executed, stages)
+
+    def _execution_check(self, kernel: Function, bound: Mapping[str, int], baked: Function,
+                         rewritten: Function,
+                         chosen: Mapping[int, tuple[Candidate, Fragment, Function]],
+                         lib: Mapping[str, Function]) -> tuple[str, Counterexample | None]:
+        """Run the rewrite against the original: (what ran, a counterexample or None).
+
+        At full size when the work allows; otherwise the pass is run again at reduced
+        sizes (the size parameters shrunk, keeping their remainders modulo the tiles, so
+        that full tiles and every tail still occur) and that rewrite, which must have the
+        same shape, is run against the original at those sizes.
+        """
+        if work(baked, {}) <= EXECUTION_LIMIT:
+            cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
+                                      patterns=("mix", "max"))
+            return "at full size", cex
+        if not kernel.params:
+            return ("skipped: the kernel has no size parameters to shrink and is above the "
+                    f"execution limit ({EXECUTION_LIMIT} instances)"), None
+        expected = {pos: (i.name, _mapping_shape(c.describe()))
+                    for pos, (c, _f, i) in chosen.items()}
+        period = math.lcm(*(g.extent for c, _f, _i in chosen.values() for g in c.groups))
+        narrowed = replace(self, targets=(), execution_check=False,
+                           intrinsics=tuple(sorted({i for i, _m in expected.values()})))
+        for copies in (1, 2, 3):
+            small = {name: min(value, period * copies + value % period)
+                     for name, value in bound.items()}
+            small_baked = bake_sizes(kernel, small)
+            if small == dict(bound) or work(small_baked, {}) > EXECUTION_LIMIT:
+                continue
+            again = narrowed.run(kernel, lib, small)
+            got = {f.position: (f.chosen.intrinsic, _mapping_shape(f.chosen.mapping))
+                   for f in again.fragments if f.chosen}
+            if got != expected:
+                continue
+            sizes_text = ", ".join(f"{k}={v}" for k, v in small.items())
+            cex = refute_by_execution(small_baked, {}, again.rewritten, {}, lib, self.fp,
+                                      randoms=2, patterns=("mix", "max"))
+            return f"at reduced sizes {sizes_text}", cex
+        return ("skipped: no reduced sizes within the execution limit reproduce the "
+                "rewrite's shape"), None
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
@@ -260,25 +315,43 @@ class TensorizePass:
                                proof=result, **base)  # type: ignore[arg-type]
         stmts = rewrite_fragment(cand, frag, intr)
         t0 = time.perf_counter()
-        fact = obligation_key(format_stmt(frag.stmt), "\n".join(map(format_stmt, stmts)),
-                              "valid-rewrite")
+        fact = obligation_key(format_stmt(frag.stmt) + "\n" + format_function(tile),
+                              "\n".join(map(format_stmt, stmts)), f"valid-rewrite {self.fp}")
         if self.cache is not None and self.cache.has_fact(fact):
             check = Validation(())
         else:
-            check = validate(cand, frag, views_of(stmts, intr), self.solver)
+            w_type = kernel.buffer(frag.form.buf).dtype  # type: ignore[union-attr]
+            check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
+                             assumes=kernel.assumes, w_is_float=w_type.is_float,
+                             w_float_bits=w_type.float_format[1] if w_type.is_float else 0,
+                             fp=self.fp, config=self.solver)
             if check.ok and self.cache is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
         if not check.ok:
             return Attempt(status="invalid", reason="; ".join(check.failures), proof=result,
                            **base)  # type: ignore[arg-type]
-        return Attempt(status="proved", proof=result, **base)  # type: ignore[arg-type]
+        checks = (f"tile proof ({result.method})",) + tuple(
+            f"validation: {c}" for c in check.checks)
+        return Attempt(status="proved", proof=result, checks=checks,
+                       **base)  # type: ignore[arg-type]
+
+
+def _mapping_shape(mapping: str) -> str:
+    """A mapping's description without the tail's bounds (which change with the sizes)."""
+    head, _sep, tail = mapping.partition("; scalar tail ")
+    return head + ("; tail " + tail.split(" in ")[0] if tail else "")
+
+
+def _with_check(report: FragmentReport, check: str) -> FragmentReport:
+    if report.chosen is None:
+        return report
+    chosen = replace(report.chosen, checks=report.chosen.checks + (check,))
+    return replace(report, chosen=chosen)
 
 
 def _drop(report: FragmentReport, reason: str) -> FragmentReport:
     if report.chosen is None:
         return report
-    from dataclasses import replace
-
     failed = replace(report.chosen, status="invalid", reason=reason)
     return replace(report, chosen=None, alternatives=(failed,) + report.alternatives)

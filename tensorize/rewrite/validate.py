@@ -1,33 +1,73 @@
-"""Whole-rewrite validation: the new loop nest computes exactly the original's instances.
+"""Whole-rewrite validation: the emitted statements compute exactly the original's updates.
 
-Checked with the equivalence engine's solver on linear integer arithmetic (with the
-division and remainder by constants that fused tiles use), so the cost does not depend on
-the sizes:
+The validator reads the *emitted* statements, not the candidate they were made from, so
+that a wrong loop bound, view, tail or init in the rewriter cannot slip through. Its
+inputs are the original fragment (in reduction form), the statements that replace it,
+the intrinsic, the tile kernel whose equality with the intrinsic was proved, and a
+*witness*: for each original loop variable, an expression in the call nest's variables
+(the candidate's tile origin plus position in the tile). The witness is only a hint:
+every property below is checked of it, so a wrong witness makes validation fail, never
+pass.
 
-1. every (tile, position in tile) maps into the original iteration domain, and no two map
-   to the same original iteration; the scalar tail maps to the rest; the counts add up;
-2. each view reads or writes exactly the element the original update does there;
-3. within one call the output view writes each element at most once.
+Structure (exact, on the IR):
 
-Together with the tile proof (the intrinsic equals the program on a tile) and the
-reduction operator being reorderable, the rewritten kernel equals the original. It is
-also run against the original in the interpreter when the sizes allow.
+1. the reduction is reorderable (``+``, ``min``, ``max`` on integers, or on reals in
+   ``real`` mode) and its body uses loop variables only inside load indices;
+2. the statements are: the original init nest, unchanged and hoistable (each element's
+   init precedes its updates: :func:`tensorize.ir.reduction.init_hoistable`), if the
+   original has one; then one perfect nest of constant-bound loops around one ``call``;
+   then at most one perfect nest around the original update, unchanged (the scalar tail);
+3. the call binds every intrinsic buffer to a view, the dimensions of each view have the
+   intrinsic's extents, and the tile kernel rebuilt from the views (the program's update,
+   each load of a buffer read through the view of that buffer) is the tile kernel that
+   was proved equal to the intrinsic.
+
+Then on integer arithmetic (the solver, with division and remainder by constants):
+
+4. the witness maps every (call iteration, tile position) into the original iteration
+   domain, injectively; the tail's iterations lie in that domain and are disjoint from
+   the calls'; the counts add up to the domain's size (so the map is a bijection);
+5. at every (call iteration, tile position) each view reads or writes exactly the element
+   the original update does at the witnessed iteration;
+6. within one call, the output view writes each element at most once.
+
+With the tile proof, 1-6 give: the rewritten statements perform the same multiset of
+updates as the original, in an order that the reorderable operator allows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import z3
 
 from tensorize.equivalence.smt import Translator
 from tensorize.equivalence.solver import SolverConfig, make_solver
-from tensorize.ir.nodes import Expr, Function, View
-from tensorize.ir.reduction import Reduction
-from tensorize.ir.traverse import loads
-from tensorize.matcher.candidates import Candidate
-from tensorize.matcher.fragments import Fragment
-from tensorize.rewrite.apply import program_point, tile_loop
+from tensorize.ir.nodes import (
+    Assign,
+    Assume,
+    Binary,
+    Call,
+    CallStmt,
+    Const,
+    Expr,
+    For,
+    Function,
+    Load,
+    Stmt,
+    Var,
+    View,
+)
+from tensorize.ir.printer import format_function
+from tensorize.ir.reduction import Loop, Reduction, init_hoistable
+from tensorize.ir.traverse import Transformer, free_vars, loads, walk
+from tensorize.ir.types import INDEX
+from tensorize.matcher.candidates import value_vars
+
+CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
+          "output lanes")
+"""The names of the checks a successful validation has run, as the report lists them."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +75,8 @@ class Validation:
     """The outcome of validating one rewrite: empty ``failures`` means valid."""
 
     failures: tuple[str, ...]
+    checks: tuple[str, ...] = CHECKS
+    """The checks that ran (all of :data:`CHECKS` when the rewrite is valid)."""
 
     @property
     def ok(self) -> bool:
@@ -42,35 +84,151 @@ class Validation:
         return not self.failures
 
 
-def _index(e: Expr, env: dict[str, z3.ArithRef]) -> z3.ArithRef:
+class _Invalid(Exception):
+    """A structural check failed (the message says which)."""
+
+
+def _index(e: Expr, env: Mapping[str, z3.ArithRef]) -> z3.ArithRef:
     value = Translator("ieee", lambda *_: None)(e, env)
     return value if z3.is_expr(value) else z3.IntVal(int(value))
 
 
-class _Domain:
-    """The iteration domain of the main call nest, as Z3 integers (one copy per tag)."""
+def _const(e: Expr, what: str) -> int:
+    if not isinstance(e, Const) or isinstance(e.value, bool) or not isinstance(e.value, int):
+        raise _Invalid(f"{what} is not a constant")
+    return e.value
 
-    def __init__(self, cand: Candidate, form: Reduction, tag: str) -> None:
-        self.vars: dict[str, z3.ArithRef] = {}
-        self.constraints: list[z3.BoolRef] = []
-        in_tile = {v for g in cand.groups for v in g.vars}
-        for loop in form.loops:
-            if loop.var not in in_tile:
-                self._add(loop.var, loop.lo, loop.hi, tag)
-        for g in cand.groups:
-            total = 1
-            for v in g.vars:
-                total *= form.loop(v).extent
-            self._add(tile_loop(g), 0, total // g.extent, tag)
-            self._add(g.name, 0, g.extent, tag)
-        point = program_point(cand, form)
-        self.program = {loop.var: (_index(point[loop.var], self.vars) if loop.var in point
-                                   else self.vars[loop.var]) for loop in form.loops}
 
-    def _add(self, name: str, lo: int, hi: int, tag: str) -> None:
-        v = z3.Int(f"{name}!{tag}")
-        self.vars[name] = v
-        self.constraints += [v >= lo, v < hi]
+def _nest(stmt: Stmt) -> tuple[list[Loop], Stmt]:
+    """The loops of a perfect nest with constant bounds, and its innermost statement."""
+    loops: list[Loop] = []
+    while isinstance(stmt, For):
+        if len(stmt.body) != 1:
+            raise _Invalid(f"loop {stmt.var} of the rewrite is not a perfect nest")
+        loops.append(Loop(stmt.var, _const(stmt.lo, f"the bound of loop {stmt.var}"),
+                          _const(stmt.hi, f"the bound of loop {stmt.var}")))
+        stmt = stmt.body[0]
+    names = [x.var for x in loops]
+    if len(set(names)) != len(names):
+        raise _Invalid("a loop variable of the rewrite is bound twice")
+    return loops, stmt
+
+
+def _count(loops: list[Loop] | tuple[Loop, ...]) -> int:
+    n = 1
+    for x in loops:
+        n *= x.extent
+    return n
+
+
+def init_nest(form: Reduction) -> Stmt | None:
+    """The original init statement under its loops (what the rewrite keeps in front)."""
+    if form.init is None:
+        return None
+    stmt: Stmt = Assign(form.buf, form.init_index or form.index, form.init)
+    for loop in reversed(form.init_loops):
+        stmt = For(loop.var, Const(loop.lo, INDEX), Const(loop.hi, INDEX), (stmt,))
+    return stmt
+
+
+def update_statement(form: Reduction) -> Assign:
+    """The original update ``W[I] = W[I] op body``."""
+    current = Load(form.buf, form.index, form.body.dtype)
+    value: Expr
+    if form.op == "+":
+        value = Binary("+", current, form.body, form.body.dtype)
+    else:
+        value = Call(form.op, (current, form.body), form.body.dtype)
+    return Assign(form.buf, form.index, value)
+
+
+def reorderable(form: Reduction, dtype_is_float: bool, float_bits: int, fp: str) -> str | None:
+    """Why the reduction may not be split into tiles, or None when it may."""
+    if form.op not in ("+", "min", "max"):
+        return f"'{form.op}' reductions cannot be reordered"
+    if dtype_is_float and (fp != "real" or float_bits < 24):
+        return "a float reduction may be reordered only in real mode, at f32 or wider"
+    return None
+
+
+class _ThroughViews(Transformer):
+    """The program's loads, read through the call's views: ``X[...] -> p[dims]``."""
+
+    def __init__(self, by_buffer: Mapping[str, tuple[str, View]]) -> None:
+        self.by_buffer = by_buffer
+
+    def visit_Load(self, node: Load) -> Expr:
+        if node.buf not in self.by_buffer:
+            raise _Invalid(f"the call has no view of '{node.buf}', which the program reads")
+        param, view = self.by_buffer[node.buf]
+        return Load(param, tuple(Var(d, INDEX) for d in view.dims), node.dtype)
+
+
+def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Function,
+                  assumes: tuple[Assume, ...]) -> tuple[dict[str, View], dict[str, int]]:
+    """Check the call against the proved tile kernel; the views and the dims' extents."""
+    if call.name != intr.name:
+        raise _Invalid(f"the call is of '{call.name}', the proof of '{intr.name}'")
+    views: dict[str, View] = {}
+    for arg in call.args:
+        if not isinstance(arg.value, View) or arg.name in views:
+            raise _Invalid(f"argument '{arg.name}' is not one view")
+        views[arg.name] = arg.value
+    params = [b for b in intr.buffers if b.mode != "local"]
+    if set(views) != {b.name for b in params}:
+        raise _Invalid("the call does not bind exactly the intrinsic's buffers")
+    extents: dict[str, int] = {}
+    for b in params:
+        view = views[b.name]
+        if len(view.dims) != len(b.shape) or len(set(view.dims)) != len(view.dims):
+            raise _Invalid(f"the view for '{b.name}' does not have the intrinsic's rank")
+        for dim, size in zip(view.dims, b.shape):
+            if extents.setdefault(dim, _const(size, "a shape")) != _const(size, "a shape"):
+                raise _Invalid(f"dimension '{dim}' has two extents")
+    outs = [b for b in params if b.mode in ("out", "inout")]
+    if len(outs) != 1 or outs[0].mode != "inout" or views[outs[0].name].buf != form.buf:
+        raise _Invalid(f"the intrinsic's output is not a view of '{form.buf}'")
+    out = outs[0]
+    by_buffer: dict[str, tuple[str, View]] = {}
+    for b in params:
+        if b is out:
+            continue
+        view = views[b.name]
+        if view.buf == form.buf or view.buf in by_buffer:
+            raise _Invalid(f"'{view.buf}' is bound to two parameters or is the output")
+        by_buffer[view.buf] = (b.name, view)
+    reads: dict[str, tuple[Expr, ...]] = {}
+    for x in loads(form.body):
+        if reads.setdefault(x.buf, x.index) != x.index:
+            raise _Invalid(f"the program reads '{x.buf}' at two indices")
+    if set(reads) != set(by_buffer):
+        raise _Invalid("the call's input views are not of the buffers the program reads")
+    body = _ThroughViews(by_buffer)(form.body)
+    target = tuple(Var(d, INDEX) for d in views[out.name].dims)
+    current = Load(out.name, target, out.dtype)
+    value: Expr = (Binary("+", current, body, out.dtype) if form.op == "+"
+                   else Call(form.op, (current, body), out.dtype))
+    order = []
+    stmt: Stmt = tile.body[0]
+    while isinstance(stmt, For) and stmt.body:
+        order.append(stmt.var)
+        stmt = stmt.body[0]
+    if sorted(order) != sorted(extents):
+        raise _Invalid("the views' dimensions are not the proved tile's loops")
+    rebuilt: Stmt = Assign(out.name, target, value)
+    for dim in reversed(order):
+        rebuilt = For(dim, Const(0, INDEX), Const(extents[dim], INDEX), (rebuilt,))
+    tile_assumes = []
+    for b in params:
+        if b is not out:
+            for a in assumes:
+                if a.buf == views[b.name].buf:
+                    tile_assumes.append(Assume(b.name, a.lo, a.hi, a.inclusive))
+    expected = Function("kernel", "tile", (), tuple(params), tuple(tile_assumes), (),
+                        (rebuilt,))
+    if format_function(expected) != format_function(tile):
+        raise _Invalid("the call's views do not compute the tile that was proved")
+    return views, extents
 
 
 class _Checker:
@@ -90,70 +248,136 @@ class _Checker:
         return verdict == z3.unsat
 
 
-def validate(cand: Candidate, frag: Fragment, call_views: dict[str, View],
+class _Space:
+    """One copy of a set of bounded integer variables (tagged so copies do not clash)."""
+
+    def __init__(self, loops: list[tuple[str, int, int]], tag: str) -> None:
+        self.vars = {name: z3.Int(f"{name}!{tag}") for name, _lo, _hi in loops}
+        self.bounds = [c for name, lo, hi in loops
+                       for c in (self.vars[name] >= lo, self.vars[name] < hi)]
+
+
+def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
+             witness: Mapping[str, Expr], *, assumes: tuple[Assume, ...] = (),
+             w_is_float: bool = False, w_float_bits: int = 0, fp: str = "ieee",
              config: SolverConfig | None = None) -> Validation:
-    """Check the loop structure and views of a rewrite (see the module docstring)."""
-    config = config or SolverConfig(timeout_ms=5000)
-    form = frag.form
-    failures: list[str] = []
-    one, two = _Domain(cand, form, "1"), _Domain(cand, form, "2")
-    inside = [z3.And(one.program[x.var] >= x.lo, one.program[x.var] < x.hi)
-              for x in form.loops]
+    """Validate the statements ``stmts`` that replace ``form`` (see the module docstring).
+
+    ``assumes`` are the program's (the tile kernel carries those of the buffers it reads).
+    """
+    try:
+        return _validate(form, stmts, intr, tile, witness, assumes, w_is_float,
+                         w_float_bits, fp, config or SolverConfig(timeout_ms=5000))
+    except _Invalid as exc:
+        return Validation((str(exc),), ("structure",))
+
+
+def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
+              witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_is_float: bool,
+              w_float_bits: int, fp: str, config: SolverConfig) -> Validation:
+    # 1. the reduction may be tiled
+    why = reorderable(form, w_is_float, w_float_bits, fp)
+    if why is not None:
+        raise _Invalid(why)
+    if value_vars(form.body) & {x.var for x in form.loops}:
+        raise _Invalid("the body uses a loop variable as a value")
+    # 2. init nest, call nest, tail nest
+    rest = list(stmts)
+    init = init_nest(form)
+    if init is not None:
+        if not rest or rest[0] != init:
+            raise _Invalid("the rewrite does not keep the original init in front")
+        if not init_hoistable(form.init_index or form.index, form.init_loops, form.index,
+                              form.loops, {}):
+            raise _Invalid("the init cannot be moved in front of the reduction")
+        rest.pop(0)
+    if not rest:
+        raise _Invalid("the rewrite has no call")
+    call_loops, call = _nest(rest.pop(0))
+    if not isinstance(call, CallStmt):
+        raise _Invalid("the rewrite's main nest does not end in a call")
+    tail_loops: list[Loop] = []
+    has_tail = bool(rest)
+    if rest:
+        tail_loops, update = _nest(rest.pop(0))
+        if update != update_statement(form) or [x.var for x in tail_loops] != \
+                [x.var for x in form.loops]:
+            raise _Invalid("the scalar tail is not the original update over its loops")
+    if rest:
+        raise _Invalid("the rewrite has statements besides init, calls and tail")
+    # 3. the call computes the proved tile
+    views, extents = _rebuilt_tile(form, call, intr, tile, assumes)
+    clash = {x.var for x in call_loops} & set(extents)
+    if clash:
+        raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
+    # 4-6 on integers
     check = _Checker(config)
-    if not check.holds(one.constraints + [z3.Not(z3.And(*inside))], "the tile bounds"):
+    failures: list[str] = []
+    space = [(x.var, x.lo, x.hi) for x in call_loops] + [(d, 0, e) for d, e in extents.items()]
+    one, two = _Space(space, "1"), _Space(space, "2")
+    known = set(one.vars)
+    for x in form.loops:
+        if x.var not in witness and x.var not in known:
+            raise _Invalid(f"the witness does not give loop {x.var}")
+    for e in witness.values():
+        if free_vars(e) - known:
+            raise _Invalid("the witness uses a variable the call nest does not bind")
+
+    def at(s: _Space) -> dict[str, z3.ArithRef]:
+        return {x.var: _index(witness[x.var], s.vars) if x.var in witness else s.vars[x.var]
+                for x in form.loops}
+
+    p1, p2 = at(one), at(two)
+    inside = [z3.And(p1[x.var] >= x.lo, p1[x.var] < x.hi) for x in form.loops]
+    if not check.holds(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds"):
         failures.append("a tile reaches outside the original loop bounds")
-    same = [one.program[x.var] == two.program[x.var] for x in form.loops]
+    same = [p1[x.var] == p2[x.var] for x in form.loops]
     differ = [one.vars[k] != two.vars[k] for k in one.vars]
-    if not check.holds(one.constraints + two.constraints + same + [z3.Or(*differ)],
+    if not check.holds(one.bounds + two.bounds + same + [z3.Or(*differ)],
                        "that tiles do not overlap"):
         failures.append("two tile positions compute the same original iteration")
-    main = 1
-    for loop in form.loops:
-        main *= loop.extent
-    tail_count = 0
-    if cand.tail is not None:
-        var, start, stop = cand.tail
-        tail_count = main // form.loop(var).extent * (stop - start)
-        hits_tail = [one.program[var] >= start, one.program[var] < stop]
-        if not check.holds(one.constraints + hits_tail, "the tail"):
+    if has_tail:
+        tail = _Space([(x.var, x.lo, x.hi) for x in tail_loops], "t")
+        outside = [z3.Not(z3.And(tail.vars[x.var] >= x.lo, tail.vars[x.var] < x.hi))
+                   for x in form.loops]
+        if not check.holds(tail.bounds + [z3.Or(*outside)], "the tail bounds"):
+            failures.append("the scalar tail reaches outside the original loop bounds")
+        meet = [p1[x.var] == tail.vars[x.var] for x in form.loops]
+        if not check.holds(one.bounds + tail.bounds + meet, "the tail"):
             failures.append("the scalar tail repeats iterations the calls compute")
-    calls_count = 1
-    for g in cand.groups:
-        calls_count *= g.extent
-    calls_count *= cand.calls
-    if calls_count + tail_count != main:
-        failures.append(f"the calls and the tail cover {calls_count + tail_count} iterations, "
-                        f"the original has {main}")
-    # views: each reads or writes what the original update does at that iteration
+    calls = _count(call_loops) * _count([Loop(d, 0, e) for d, e in extents.items()])
+    total, tail_count = _count(form.loops), _count(tail_loops) if has_tail else 0
+    if calls + tail_count != total:
+        failures.append(f"the calls and the tail cover {calls + tail_count} iterations, "
+                        f"the original has {total}")
+    # 5. views
     reads = {x.buf: x.index for x in loads(form.body)}
     accesses = {form.buf: form.index, **reads}
-    for name, view in call_views.items():
-        expected = accesses[view.buf]
-        env = dict(one.vars)
-        got = [_index(e, env) for e in view.index]
-        want = [_index(e, one.program) for e in expected]
-        if not check.holds(one.constraints + [z3.Or(*[a != b for a, b in zip(got, want)])],
-                           f"the view for '{name}'"):
+    for name, view in views.items():
+        got = [_index(e, one.vars) for e in view.index]
+        want = [_index(e, p1) for e in accesses[view.buf]]
+        if len(got) != len(want) or not check.holds(
+                one.bounds + [z3.Or(*[a != b for a, b in zip(got, want)])],
+                f"the view for '{name}'"):
             failures.append(f"the view for '{name}' does not read what the program reads")
-    out_view = call_views[next(iter(call_views))]
+    # 6. output lanes
+    out = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
+    out_view = views[out]
     env2 = {**one.vars, **{d: two.vars[d] for d in out_view.dims}}
     first = [_index(e, one.vars) for e in out_view.index]
     second = [_index(e, env2) for e in out_view.index]
     dims_differ = [one.vars[d] != two.vars[d] for d in out_view.dims]
     if dims_differ and not check.holds(
-            one.constraints + two.constraints + [a == b for a, b in zip(first, second)]
+            one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
             + [z3.Or(*dims_differ)], "the output view"):
         failures.append("the output view writes one element twice in a call")
     if check.unknown:  # say why, instead of a failure that did not happen
         failures = list(dict.fromkeys(check.unknown))
-    return Validation(tuple(failures))
+    return Validation(tuple(failures), CHECKS if not failures else ())
 
 
-def views_of(stmts: tuple, intr: Function) -> dict[str, View]:
+def views_of(stmts: tuple[Stmt, ...], intr: Function) -> dict[str, View]:
     """The views of the (single) call among rewritten statements, output first."""
-    from tensorize.ir.nodes import CallStmt
-    from tensorize.ir.traverse import walk
-
     for s in stmts:
         for node in walk(s):
             if isinstance(node, CallStmt):
