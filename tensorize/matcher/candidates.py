@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from tensorize.ir.nodes import (
+    Assign,
     Assume,
     Binary,
     BufferDecl,
@@ -26,6 +27,7 @@ from tensorize.ir.nodes import (
     For,
     Function,
     Load,
+    Stmt,
     Var,
 )
 from tensorize.ir.reduction import Reduction
@@ -374,9 +376,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
         value: Expr = Binary("+", current, body, out.dtype)
     else:
         value = Call(form.op, (current, body), out.dtype)
-    from tensorize.ir.nodes import Assign
-
-    stmt: object = Assign(out.name, target, value)
+    stmt: Stmt = Assign(out.name, target, value)
     for g in reversed(cand.groups):
         stmt = For(g.dim, Const(0, INDEX), Const(g.extent, INDEX), (stmt,))
     assumes = []

@@ -252,7 +252,7 @@ class TensorizePass:
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
                   ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
-        attempts: list[tuple[Attempt, Candidate | None, Function]] = []
+        attempts: list[tuple[Attempt, Candidate, Function]] = []
         rejected = []
         for intr in intrinsics:
             t0 = time.perf_counter()
@@ -267,12 +267,12 @@ class TensorizePass:
                                  cand, intr))
         scalar = frag.instances * SCALAR_COST
         good = [(a, c, i) for a, c, i in attempts if a.status == "proved"]
-        best = min(good, key=lambda x: (x[0].cost, -len(x[1].groups[-1].vars) if x[1] else 0),
-                   default=None)
+        best = min(good, key=lambda x: (x[0].cost, -len(x[1].groups[-1].vars)), default=None)
         pick = None
+        chosen = None
         if best is not None and best[0].cost < scalar:
             pick = (best[1], frag, best[2])
-        chosen = best[0] if pick else None
+            chosen = best[0]
         others = tuple(a for a, _c, _i in attempts if a is not chosen)
         return FragmentReport(frag.position, frag.instances, scalar, chosen, others,
                               tuple(rejected)), pick
