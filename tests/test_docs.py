@@ -204,6 +204,7 @@ DESIGN_FORMS = {
     "bit operations": r"& 0xFF\) \| \(\w+\[n\] \^ ~",
     "math functions": r"exp\(.*tanh\(",
     "for with an exclusive range": r"for \w+ in 0\.\.\w+ \{",
+    "for with an inclusive range": r"for \w+ in 0\.\.=\w+ \{",
     "if": r"\n\s*if .* \{",
     "call with views": r"call x86\.avx512_vnni\.vpdpbusd_bcast\("
                        r"\n\s*a = \(k\) -> A\[i, 4\*ko \+ k\],"
