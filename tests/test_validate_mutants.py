@@ -19,7 +19,7 @@ from tensorize.ir.nodes import Arg, Binary, CallStmt, Const, Expr, For, Stmt, Vi
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment
+from tensorize.rewrite.apply import bake_sizes, group_point, program_point, rewrite_fragment
 from tensorize.rewrite.validate import validate
 from tests.kernels import kernel
 
@@ -88,12 +88,14 @@ def _setup(name: str):
         tile = tile_kernel(cand, frag, intr, baked)
         if isinstance(prove(tile, intr), Proved):
             stmts = rewrite_fragment(cand, frag, intr)
-            return frag.form, stmts, intr, tile, program_point(cand, frag.form), baked
+            return (frag.form, stmts, intr, tile, program_point(cand, frag.form), baked,
+                    cand.groups)
     raise AssertionError("no proved candidate")
 
 
-def _check(form, stmts, intr, tile, witness, baked):
-    return validate(form, stmts, intr, tile, witness, assumes=baked.assumes)
+def _check(form, stmts, intr, tile, witness, baked, groups=None):
+    """Validate with the solver alone, or (``groups`` given) by construction where it can."""
+    return validate(form, stmts, intr, tile, witness, assumes=baked.assumes, groups=groups)
 
 
 # -- mutation operators over the emitted statements --------------------------------------
@@ -184,34 +186,40 @@ def mutants(stmts: tuple[Stmt, ...]) -> Iterator[tuple[str, tuple[Stmt, ...]]]:
                         with_args(tuple(args))
 
 
+@pytest.mark.parametrize("constructed", [False, True], ids=["solver", "construction"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_correct_rewrite_validates(case: str) -> None:
-    form, stmts, intr, tile, witness, baked = _setup(case)
-    result = _check(form, stmts, intr, tile, witness, baked)
+def test_correct_rewrite_validates(case: str, constructed: bool) -> None:
+    form, stmts, intr, tile, witness, baked, groups = _setup(case)
+    result = _check(form, stmts, intr, tile, witness, baked, groups if constructed else None)
     assert result.ok, result.failures
-    assert set(result.checks) >= {"structure", "tile kernel", "views", "count"}
+    assert set(result.checks) >= {"structure", "tile kernel", "views"}
+    assert ("count (by construction)" in result.checks) == constructed
 
 
+@pytest.mark.parametrize("constructed", [False, True], ids=["solver", "construction"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_every_mutant_is_rejected(case: str) -> None:
-    form, stmts, intr, tile, witness, baked = _setup(case)
+def test_every_mutant_is_rejected(case: str, constructed: bool) -> None:
+    form, stmts, intr, tile, witness, baked, groups = _setup(case)
     seen = 0
     accepted = []
     for name, mutant in mutants(stmts):
         if mutant == stmts:
             continue
         seen += 1
-        if _check(form, mutant, intr, tile, witness, baked).ok:
+        if _check(form, mutant, intr, tile, witness, baked,
+                  groups if constructed else None).ok:
             accepted.append(name)
     assert seen >= 20
     assert not accepted, f"validation accepted wrong rewrites: {accepted}"
 
 
-def test_wrong_witness_cannot_make_a_wrong_rewrite_pass() -> None:
+@pytest.mark.parametrize("constructed", [False, True], ids=["solver", "construction"])
+def test_wrong_witness_cannot_make_a_wrong_rewrite_pass(constructed: bool) -> None:
     """The witness is a hint: a shifted witness fails, it never excuses a shifted view."""
-    form, stmts, intr, tile, witness, baked = _setup("tail")
+    form, stmts, intr, tile, witness, baked, groups = _setup("tail")
     shifted = {v: _plus_one(e) for v, e in witness.items()}
-    assert not _check(form, stmts, intr, tile, shifted, baked).ok
+    assert not _check(form, stmts, intr, tile, shifted, baked,
+                      groups if constructed else None).ok
 
 
 def test_init_that_cannot_be_hoisted_has_no_reduction_form() -> None:
@@ -237,3 +245,100 @@ def test_init_that_cannot_be_hoisted_has_no_reduction_form() -> None:
         result = tensorize.tensorize(k, LIB, targets=["x86.avx512_vnni"],
                                      sizes={"M": 512, "N": 512, "K": 64})
         assert not result.changed
+
+
+# -- the by-construction shortcut agrees with the solver ---------------------------------
+def _random_instance(rng):
+    """A random reduction nest, a random construction over it, and random damage."""
+    import random as _random
+
+    from tensorize.ir.nodes import Load, Var
+    from tensorize.ir.reduction import Loop, Reduction
+    from tensorize.ir.types import I32
+    from tensorize.matcher.candidates import Group, hygienic
+
+    assert isinstance(rng, _random.Random)
+    depth = rng.randint(1, 4)
+    loops = []
+    for n in range(depth):
+        lo = rng.choice([0, 0, 1, 2])
+        loops.append(Loop(f"v{n}", lo, lo + rng.choice([1, 2, 3, 4, 6, 8, 12])))
+    spatial = tuple(x.var for x in loops[: rng.randint(1, depth)])
+    index = tuple(Var(v, INDEX) for v in spatial)
+    form = Reduction("W", index, "+", Load("X", index, I32), tuple(loops), spatial,
+                     tuple(x.var for x in loops if x.var not in spatial), None, None, ())
+    free = [x.var for x in loops]
+    rng.shuffle(free)
+    groups = []
+    while free and rng.random() < 0.8:
+        size = rng.randint(1, min(3, len(free)))
+        members = sorted(free[:size], key=lambda v: int(v[1:]))
+        free = free[size:]
+        total = 1
+        for v in members:
+            total *= next(x for x in loops if x.var == v).extent
+        divisors = [e for e in range(1, total + 1) if total % e == 0]
+        extent = rng.choice(divisors + [max(1, total - 1), min(total, 4)])
+        groups.append(Group(tuple(members), extent))
+    groups = hygienic(groups, frozenset(x.var for x in loops), frozenset())
+    witness = group_point(tuple(groups), form)
+    extents = {g.dim: g.extent for g in groups}
+    call_loops = [x for x in loops if all(x.var not in g.vars for g in groups)]
+    tail = None
+    for g in groups:
+        total = 1
+        for v in g.vars:
+            total *= next(x for x in loops if x.var == v).extent
+        call_loops.append(Loop(g.loop, 0, total // g.extent))
+        if total % g.extent and len(g.vars) == 1:
+            start = loops[int(g.vars[0][1:])].lo + total // g.extent * g.extent
+            tail = [Loop(x.var, start, x.hi) if x.var == g.vars[0] else x for x in loops]
+    damage = rng.randrange(6)
+    if damage == 1 and call_loops:
+        k = rng.randrange(len(call_loops))
+        x = call_loops[k]
+        call_loops[k] = Loop(x.var, x.lo, x.hi + rng.choice([-1, 1]))
+    elif damage == 2 and tail:
+        k = rng.randrange(len(tail))
+        tail[k] = Loop(tail[k].var, tail[k].lo + rng.choice([-1, 1]), tail[k].hi)
+    elif damage == 3 and extents:
+        d = rng.choice(sorted(extents))
+        extents[d] += 1
+    elif damage == 4 and witness:
+        v = rng.choice(sorted(witness))
+        witness = {**witness, v: _plus_one(witness[v])}
+    elif damage == 5:
+        tail = None if tail else [Loop(x.var, x.lo, x.lo) for x in loops]
+    return form, call_loops, extents, tail, witness, tuple(groups)
+
+
+def test_by_construction_agrees_with_the_solver() -> None:
+    """Whenever the shortcut says the coverage checks hold, the solver finds them to hold."""
+    import random
+
+    from tensorize.equivalence.solver import SolverConfig
+    from tensorize.rewrite import validate as v
+
+    rng = random.Random(2026)
+    constructed = agreed = 0
+    for _ in range(400):
+        form, call_loops, extents, tail, witness, groups = _random_instance(rng)
+        if not v.by_construction(form, call_loops, extents, tail, witness, groups):
+            continue
+        constructed += 1
+        space = [(x.var, x.lo, x.hi) for x in call_loops] + [(d, 0, e) for d, e in
+                                                              extents.items()]
+        one, two = v._Space(space, "1"), v._Space(space, "2")
+
+        def at(s):
+            return {x.var: v._index(witness[x.var], s.vars) if x.var in witness
+                    else s.vars[x.var] for x in form.loops}
+
+        failures: list[str] = []
+        check = v._Checker(SolverConfig(timeout_ms=20_000))
+        v._coverage(check, failures, form, one, two, at(one), at(two), call_loops, extents,
+                    tail or [], tail is not None)
+        assert not check.unknown
+        assert not failures, (form, call_loops, extents, tail, witness, failures)
+        agreed += 1
+    assert constructed >= 100 and agreed == constructed

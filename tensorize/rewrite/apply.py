@@ -54,8 +54,20 @@ def _mul(k: int, a: Expr) -> Expr:
 
 def program_point(cand: Candidate, form: Reduction) -> dict[str, Expr]:
     """Each tile loop's program variable in terms of the tile loop and the view dims."""
+    return group_point(cand.groups, form)
+
+
+def group_point(groups: tuple[Group, ...], form: Reduction) -> dict[str, Expr]:
+    """The mixed-radix map of :func:`program_point` for ``groups``.
+
+    For a group of loops ``v1..vn`` (outer to inner) and tile extent ``E``, the fused
+    position ``E * loop + dim`` is split into digits: ``v_m = (fused / inner_m) % ext_m +
+    lo_m``, where ``inner_m`` is the product of the extents inside ``v_m`` (no ``%`` for
+    ``v1``). When ``fused`` ranges over ``0..ext_1*...*ext_n`` this is a bijection onto
+    the loops' box.
+    """
     out: dict[str, Expr] = {}
-    for g in cand.groups:
+    for g in groups:
         fused = _add(_mul(g.extent, _v(g.loop)), _v(g.dim))
         inner = 1
         for v in reversed(g.vars):

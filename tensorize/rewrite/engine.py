@@ -324,7 +324,7 @@ class TensorizePass:
             check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
                              assumes=kernel.assumes, w_is_float=w_type.is_float,
                              w_float_bits=w_type.float_format[1] if w_type.is_float else 0,
-                             fp=self.fp, config=self.solver)
+                             fp=self.fp, config=self.solver, groups=cand.groups)
             if check.ok and self.cache is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0

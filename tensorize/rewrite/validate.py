@@ -63,7 +63,8 @@ from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import Loop, Reduction, init_hoistable
 from tensorize.ir.traverse import Transformer, free_vars, loads, walk
 from tensorize.ir.types import INDEX
-from tensorize.matcher.candidates import value_vars
+from tensorize.matcher.candidates import Group, value_vars
+from tensorize.rewrite.apply import group_point
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
           "output lanes")
@@ -231,6 +232,55 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
     return views, extents
 
 
+def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[str, int],
+                    tail_loops: list[Loop] | None, witness: Mapping[str, Expr],
+                    groups: tuple[Group, ...]) -> bool:
+    """Whether checks 4 (coverage, injectivity, tail, count) hold by construction.
+
+    They do when the emitted loops are exactly the planner's construction for ``groups``:
+    the call nest is the original loops outside the tile (same names and bounds) plus one
+    loop ``0..total/E`` per group of total extent ``total`` and tile extent ``E``, the
+    views' dimensions are the groups' with extents ``E``, the witness is the mixed-radix
+    map of :func:`tensorize.rewrite.apply.group_point`, ``E`` divides ``total`` for every
+    group but at most one single-loop group, and the tail (present exactly then) is the
+    original nest with that loop running over the remainder. Then ``E * loop + dim``
+    ranges over ``0..total`` (or its full-tile prefix) once each, the mixed-radix map is a
+    bijection onto the loops' box, and the tail is the rest. Anything else: False, and the
+    solver decides.
+    """
+    tile_vars = [v for g in groups for v in g.vars]
+    loops = {x.var: x for x in form.loops}
+    if len(set(tile_vars)) != len(tile_vars) or not set(tile_vars) <= set(loops):
+        return False
+    if dict(extents) != {g.dim: g.extent for g in groups} or len(groups) != len(extents):
+        return False
+    expected = [x for x in form.loops if x.var not in set(tile_vars)]
+    remainder: tuple[str, int] | None = None
+    for g in groups:
+        total = 1
+        for v in g.vars:
+            total *= loops[v].extent
+        if g.extent <= 0 or total < g.extent:
+            return False
+        if total % g.extent:
+            if len(g.vars) > 1 or remainder is not None:
+                return False
+            x = loops[g.vars[0]]
+            remainder = (x.var, x.lo + total // g.extent * g.extent)
+        expected.append(Loop(g.loop, 0, total // g.extent))
+    if sorted(call_loops, key=lambda x: x.var) != sorted(expected, key=lambda x: x.var):
+        return False
+    names = [x.var for x in call_loops] + list(extents)
+    if len(set(names)) != len(names) or set(names) & (set(tile_vars) - set(extents)):
+        return False
+    if dict(witness) != group_point(groups, form):
+        return False
+    if remainder is None:
+        return tail_loops is None
+    var, start = remainder
+    return tail_loops == [Loop(x.var, start, x.hi) if x.var == var else x for x in form.loops]
+
+
 class _Checker:
     """Runs the validation queries; an unknown answer is a failure, said as such."""
 
@@ -260,21 +310,25 @@ class _Space:
 def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
              witness: Mapping[str, Expr], *, assumes: tuple[Assume, ...] = (),
              w_is_float: bool = False, w_float_bits: int = 0, fp: str = "ieee",
-             config: SolverConfig | None = None) -> Validation:
+             config: SolverConfig | None = None,
+             groups: tuple[Group, ...] | None = None) -> Validation:
     """Validate the statements ``stmts`` that replace ``form`` (see the module docstring).
 
     ``assumes`` are the program's (the tile kernel carries those of the buffers it reads).
+    ``groups``, the planner's construction, lets :func:`by_construction` settle the
+    coverage checks without the solver when the statements are exactly that construction.
     """
     try:
         return _validate(form, stmts, intr, tile, witness, assumes, w_is_float,
-                         w_float_bits, fp, config or SolverConfig(timeout_ms=5000))
+                         w_float_bits, fp, config or SolverConfig(timeout_ms=5000), groups)
     except _Invalid as exc:
         return Validation((str(exc),), ("structure",))
 
 
 def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
               witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_is_float: bool,
-              w_float_bits: int, fp: str, config: SolverConfig) -> Validation:
+              w_float_bits: int, fp: str, config: SolverConfig,
+              groups: tuple[Group, ...] | None) -> Validation:
     # 1. the reduction may be tiled
     why = reorderable(form, w_is_float, w_float_bits, fp)
     if why is not None:
@@ -328,28 +382,15 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
                 for x in form.loops}
 
     p1, p2 = at(one), at(two)
-    inside = [z3.And(p1[x.var] >= x.lo, p1[x.var] < x.hi) for x in form.loops]
-    if not check.holds(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds"):
-        failures.append("a tile reaches outside the original loop bounds")
-    same = [p1[x.var] == p2[x.var] for x in form.loops]
-    differ = [one.vars[k] != two.vars[k] for k in one.vars]
-    if not check.holds(one.bounds + two.bounds + same + [z3.Or(*differ)],
-                       "that tiles do not overlap"):
-        failures.append("two tile positions compute the same original iteration")
-    if has_tail:
-        tail = _Space([(x.var, x.lo, x.hi) for x in tail_loops], "t")
-        outside = [z3.Not(z3.And(tail.vars[x.var] >= x.lo, tail.vars[x.var] < x.hi))
-                   for x in form.loops]
-        if not check.holds(tail.bounds + [z3.Or(*outside)], "the tail bounds"):
-            failures.append("the scalar tail reaches outside the original loop bounds")
-        meet = [p1[x.var] == tail.vars[x.var] for x in form.loops]
-        if not check.holds(one.bounds + tail.bounds + meet, "the tail"):
-            failures.append("the scalar tail repeats iterations the calls compute")
-    calls = _count(call_loops) * _count([Loop(d, 0, e) for d, e in extents.items()])
-    total, tail_count = _count(form.loops), _count(tail_loops) if has_tail else 0
-    if calls + tail_count != total:
-        failures.append(f"the calls and the tail cover {calls + tail_count} iterations, "
-                        f"the original has {total}")
+    constructed = groups is not None and by_construction(
+        form, call_loops, extents, tail_loops if has_tail else None, witness, groups)
+    if constructed:
+        coverage = ("coverage (by construction)", "injectivity (by construction)",
+                    "tail (by construction)", "count (by construction)")
+    else:
+        coverage = ("coverage", "injectivity", "tail", "count")
+        _coverage(check, failures, form, one, two, p1, p2, call_loops, extents, tail_loops,
+                  has_tail)
     # 5. views
     reads = {x.buf: x.index for x in loads(form.body)}
     accesses = {form.buf: form.index, **reads}
@@ -373,7 +414,37 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         failures.append("the output view writes one element twice in a call")
     if check.unknown:  # say why, instead of a failure that did not happen
         failures = list(dict.fromkeys(check.unknown))
-    return Validation(tuple(failures), CHECKS if not failures else ())
+    ran = ("structure", "tile kernel") + coverage + ("views", "output lanes")
+    return Validation(tuple(failures), ran if not failures else ())
+
+
+def _coverage(check: _Checker, failures: list[str], form: Reduction, one: _Space,
+              two: _Space, p1: Mapping[str, z3.ArithRef], p2: Mapping[str, z3.ArithRef],
+              call_loops: list[Loop], extents: Mapping[str, int], tail_loops: list[Loop],
+              has_tail: bool) -> None:
+    """Checks 4 with the solver: containment, injectivity, the tail, the counts."""
+    inside = [z3.And(p1[x.var] >= x.lo, p1[x.var] < x.hi) for x in form.loops]
+    if not check.holds(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds"):
+        failures.append("a tile reaches outside the original loop bounds")
+    same = [p1[x.var] == p2[x.var] for x in form.loops]
+    differ = [one.vars[k] != two.vars[k] for k in one.vars]
+    if not check.holds(one.bounds + two.bounds + same + [z3.Or(*differ)],
+                       "that tiles do not overlap"):
+        failures.append("two tile positions compute the same original iteration")
+    if has_tail:
+        tail = _Space([(x.var, x.lo, x.hi) for x in tail_loops], "t")
+        outside = [z3.Not(z3.And(tail.vars[x.var] >= x.lo, tail.vars[x.var] < x.hi))
+                   for x in form.loops]
+        if not check.holds(tail.bounds + [z3.Or(*outside)], "the tail bounds"):
+            failures.append("the scalar tail reaches outside the original loop bounds")
+        meet = [p1[x.var] == tail.vars[x.var] for x in form.loops]
+        if not check.holds(one.bounds + tail.bounds + meet, "the tail"):
+            failures.append("the scalar tail repeats iterations the calls compute")
+    calls = _count(call_loops) * _count([Loop(d, 0, e) for d, e in extents.items()])
+    total, tail_count = _count(form.loops), _count(tail_loops) if has_tail else 0
+    if calls + tail_count != total:
+        failures.append(f"the calls and the tail cover {calls + tail_count} iterations, "
+                        f"the original has {total}")
 
 
 def views_of(stmts: tuple[Stmt, ...], intr: Function) -> dict[str, View]:
