@@ -330,13 +330,10 @@ def test_by_construction_agrees_with_the_solver() -> None:
                                                               extents.items()]
         one, two = v._Space(space, "1"), v._Space(space, "2")
 
-        def at(s):
-            return {x.var: v._index(witness[x.var], s.vars) if x.var in witness
-                    else s.vars[x.var] for x in form.loops}
-
         failures: list[str] = []
         check = v._Checker(SolverConfig(timeout_ms=20_000))
-        v._coverage(check, failures, form, one, two, at(one), at(two), call_loops, extents,
+        v._coverage(check, failures, form, one, two, v.witnessed(form, witness, one),
+                    v.witnessed(form, witness, two), call_loops, extents,
                     tail or [], tail is not None)
         assert not check.unknown
         assert not failures, (form, call_loops, extents, tail, witness, failures)

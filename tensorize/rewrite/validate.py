@@ -377,11 +377,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         if free_vars(e) - known:
             raise _Invalid("the witness uses a variable the call nest does not bind")
 
-    def at(s: _Space) -> dict[str, z3.ArithRef]:
-        return {x.var: _index(witness[x.var], s.vars) if x.var in witness else s.vars[x.var]
-                for x in form.loops}
-
-    p1, p2 = at(one), at(two)
+    p1, p2 = witnessed(form, witness, one), witnessed(form, witness, two)
     constructed = groups is not None and by_construction(
         form, call_loops, extents, tail_loops if has_tail else None, witness, groups)
     if constructed:
@@ -416,6 +412,13 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         failures = list(dict.fromkeys(check.unknown))
     ran = ("structure", "tile kernel") + coverage + ("views", "output lanes")
     return Validation(tuple(failures), ran if not failures else ())
+
+
+def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space
+              ) -> dict[str, z3.ArithRef]:
+    """Each original loop variable at a point of ``space`` (the call nest), per the witness."""
+    return {x.var: _index(witness[x.var], space.vars) if x.var in witness
+            else space.vars[x.var] for x in form.loops}
 
 
 def _coverage(check: _Checker, failures: list[str], form: Reduction, one: _Space,
