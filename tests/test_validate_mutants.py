@@ -339,3 +339,14 @@ def test_by_construction_agrees_with_the_solver() -> None:
         assert not failures, (form, call_loops, extents, tail, witness, failures)
         agreed += 1
     assert constructed >= 100 and agreed == constructed
+
+
+def test_an_undecided_query_is_unknown_not_invalid() -> None:
+    """A solver that gives up makes the validation unknown: never valid, never 'invalid'."""
+    from tensorize.equivalence.solver import SolverConfig
+
+    form, stmts, intr, tile, witness, baked, _groups = _setup("fused")
+    result = validate(form, stmts, intr, tile, witness, assumes=baked.assumes,
+                      config=SolverConfig(timeout_ms=1, rlimit=1))
+    assert not result.ok and result.unknown
+    assert all(f.startswith("could not check") for f in result.failures)

@@ -329,7 +329,8 @@ class TensorizePass:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
         if not check.ok:
-            return Attempt(status="invalid", reason="; ".join(check.failures), proof=result,
+            return Attempt(status="unknown" if check.unknown else "invalid",
+                           reason="; ".join(check.failures), proof=result,
                            **base)  # type: ignore[arg-type]
         checks = (f"tile proof ({result.method})",) + tuple(
             f"validation: {c}" for c in check.checks)

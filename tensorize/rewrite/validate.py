@@ -78,6 +78,8 @@ class Validation:
     failures: tuple[str, ...]
     checks: tuple[str, ...] = CHECKS
     """The checks that ran (all of :data:`CHECKS` when the rewrite is valid)."""
+    unknown: bool = False
+    """The failures are queries the solver could not decide (not proved, not refuted)."""
 
     @property
     def ok(self) -> bool:
@@ -408,9 +410,9 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
             one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
             + [z3.Or(*dims_differ)], "the output view"):
         failures.append("the output view writes one element twice in a call")
-    if check.unknown:  # say why, instead of a failure that did not happen
-        failures = list(dict.fromkeys(check.unknown))
     ran = ("structure", "tile kernel") + coverage + ("views", "output lanes")
+    if check.unknown and not failures:  # say why, instead of a failure that did not happen
+        return Validation(tuple(dict.fromkeys(check.unknown)), (), unknown=True)
     return Validation(tuple(failures), ran if not failures else ())
 
 
