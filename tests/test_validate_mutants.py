@@ -330,13 +330,12 @@ def test_by_construction_agrees_with_the_solver() -> None:
                                                               extents.items()]
         one, two = v._Space(space, "1"), v._Space(space, "2")
 
-        failures: list[str] = []
         check = v._Checker(SolverConfig(timeout_ms=20_000))
-        v._coverage(check, failures, form, one, two, v.witnessed(form, witness, one),
+        v._coverage(check, form, one, two, v.witnessed(form, witness, one),
                     v.witnessed(form, witness, two), call_loops, extents,
                     tail or [], tail is not None)
         assert not check.unknown
-        assert not failures, (form, call_loops, extents, tail, witness, failures)
+        assert not check.failures, (form, call_loops, extents, tail, witness, check.failures)
         agreed += 1
     assert constructed >= 100 and agreed == constructed
 

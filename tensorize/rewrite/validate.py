@@ -284,20 +284,22 @@ def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[st
 
 
 class _Checker:
-    """Runs the validation queries; an unknown answer is a failure, said as such."""
+    """Runs the validation queries: each either holds, fails, or is undecided (unknown)."""
 
     def __init__(self, config: SolverConfig) -> None:
         self.config = config
+        self.failures: list[str] = []
         self.unknown: list[str] = []
 
-    def holds(self, assertions: list[z3.BoolRef], what: str) -> bool:
-        """Whether the negated property ``assertions`` is unsatisfiable."""
+    def require(self, counterexample: list[z3.BoolRef], what: str, failure: str) -> None:
+        """Record ``failure`` if ``counterexample`` (the negated property) is satisfiable."""
         solver = make_solver(self.config)
-        solver.add(*assertions)
+        solver.add(*counterexample)
         verdict = solver.check()
-        if verdict == z3.unknown:
+        if verdict == z3.sat:
+            self.failures.append(failure)
+        elif verdict == z3.unknown:
             self.unknown.append(f"could not check {what} ({solver.reason_unknown()})")
-        return verdict == z3.unsat
 
 
 class _Space:
@@ -368,7 +370,6 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
     # 4-6 on integers
     check = _Checker(config)
-    failures: list[str] = []
     space = [(x.var, x.lo, x.hi) for x in call_loops] + [(d, 0, e) for d, e in extents.items()]
     one, two = _Space(space, "1"), _Space(space, "2")
     known = set(one.vars)
@@ -387,18 +388,19 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
                     "tail (by construction)", "count (by construction)")
     else:
         coverage = ("coverage", "injectivity", "tail", "count")
-        _coverage(check, failures, form, one, two, p1, p2, call_loops, extents, tail_loops,
-                  has_tail)
+        _coverage(check, form, one, two, p1, p2, call_loops, extents, tail_loops, has_tail)
     # 5. views
     reads = {x.buf: x.index for x in loads(form.body)}
     accesses = {form.buf: form.index, **reads}
     for name, view in views.items():
         got = [_index(e, one.vars) for e in view.index]
         want = [_index(e, p1) for e in accesses[view.buf]]
-        if len(got) != len(want) or not check.holds(
-                one.bounds + [z3.Or(*[a != b for a, b in zip(got, want)])],
-                f"the view for '{name}'"):
-            failures.append(f"the view for '{name}' does not read what the program reads")
+        wrong = f"the view for '{name}' does not read what the program reads"
+        if len(got) != len(want):
+            check.failures.append(wrong)
+        else:
+            check.require(one.bounds + [z3.Or(*[a != b for a, b in zip(got, want)])],
+                          f"the view for '{name}'", wrong)
     # 6. output lanes
     out = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
     out_view = views[out]
@@ -406,14 +408,16 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     first = [_index(e, one.vars) for e in out_view.index]
     second = [_index(e, env2) for e in out_view.index]
     dims_differ = [one.vars[d] != two.vars[d] for d in out_view.dims]
-    if dims_differ and not check.holds(
-            one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
-            + [z3.Or(*dims_differ)], "the output view"):
-        failures.append("the output view writes one element twice in a call")
+    if dims_differ:
+        check.require(one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
+                      + [z3.Or(*dims_differ)], "the output view",
+                      "the output view writes one element twice in a call")
     ran = ("structure", "tile kernel") + coverage + ("views", "output lanes")
-    if check.unknown and not failures:  # say why, instead of a failure that did not happen
+    if check.failures:
+        return Validation(tuple(check.failures), ())
+    if check.unknown:  # say why, instead of a failure that did not happen
         return Validation(tuple(dict.fromkeys(check.unknown)), (), unknown=True)
-    return Validation(tuple(failures), ran if not failures else ())
+    return Validation((), ran)
 
 
 def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space
@@ -423,32 +427,32 @@ def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space
             else space.vars[x.var] for x in form.loops}
 
 
-def _coverage(check: _Checker, failures: list[str], form: Reduction, one: _Space,
+def _coverage(check: _Checker, form: Reduction, one: _Space,
               two: _Space, p1: Mapping[str, z3.ArithRef], p2: Mapping[str, z3.ArithRef],
               call_loops: list[Loop], extents: Mapping[str, int], tail_loops: list[Loop],
               has_tail: bool) -> None:
     """Checks 4 with the solver: containment, injectivity, the tail, the counts."""
     inside = [z3.And(p1[x.var] >= x.lo, p1[x.var] < x.hi) for x in form.loops]
-    if not check.holds(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds"):
-        failures.append("a tile reaches outside the original loop bounds")
+    check.require(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds",
+                  "a tile reaches outside the original loop bounds")
     same = [p1[x.var] == p2[x.var] for x in form.loops]
     differ = [one.vars[k] != two.vars[k] for k in one.vars]
-    if not check.holds(one.bounds + two.bounds + same + [z3.Or(*differ)],
-                       "that tiles do not overlap"):
-        failures.append("two tile positions compute the same original iteration")
+    check.require(one.bounds + two.bounds + same + [z3.Or(*differ)],
+                  "that tiles do not overlap",
+                  "two tile positions compute the same original iteration")
     if has_tail:
         tail = _Space([(x.var, x.lo, x.hi) for x in tail_loops], "t")
         outside = [z3.Not(z3.And(tail.vars[x.var] >= x.lo, tail.vars[x.var] < x.hi))
                    for x in form.loops]
-        if not check.holds(tail.bounds + [z3.Or(*outside)], "the tail bounds"):
-            failures.append("the scalar tail reaches outside the original loop bounds")
+        check.require(tail.bounds + [z3.Or(*outside)], "the tail bounds",
+                      "the scalar tail reaches outside the original loop bounds")
         meet = [p1[x.var] == tail.vars[x.var] for x in form.loops]
-        if not check.holds(one.bounds + tail.bounds + meet, "the tail"):
-            failures.append("the scalar tail repeats iterations the calls compute")
+        check.require(one.bounds + tail.bounds + meet, "the tail",
+                      "the scalar tail repeats iterations the calls compute")
     calls = _count(call_loops) * _count([Loop(d, 0, e) for d, e in extents.items()])
     total, tail_count = _count(form.loops), _count(tail_loops) if has_tail else 0
     if calls + tail_count != total:
-        failures.append(f"the calls and the tail cover {calls + tail_count} iterations, "
+        check.failures.append(f"the calls and the tail cover {calls + tail_count} iterations, "
                         f"the original has {total}")
 
 
