@@ -90,3 +90,18 @@ def test_large_kernel_is_executed_at_reduced_sizes() -> None:
     checks = result.fragments[0].chosen.checks
     assert any(c.startswith("execution at reduced sizes") and "K=18" in c for c in checks)
     assert any(c == "validation: views" for c in checks)
+
+
+@pytest.mark.parametrize(("m", "n", "k"), [(3, 35, 10), (5, 17, 7), (1, 33, 6)])
+def test_tails_in_two_dimensions(m: int, n: int, k: int) -> None:
+    """Extents that the tile divides in neither dimension: calls plus two tail boxes."""
+    term = "i32(A[i, k]) * i32(B[j, k])"
+    kern = kernel(MATMUL.format(i="i", j="j", k="k", term=term), LIB)
+    result = tensorize.tensorize(kern, LIB, intrinsics=("x86.avx512_vnni.vpdpbusd_bcast",),
+                                 sizes={"M": m, "N": n, "K": k})
+    assert result.changed
+    chosen = result.fragments[0].chosen
+    full = (n // 16 * 16) * (k // 4 * 4) * m
+    assert chosen.tail == m * n * k - full
+    assert "j in" in chosen.mapping and "k in" in chosen.mapping
+    _agrees(result)

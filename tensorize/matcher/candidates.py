@@ -71,8 +71,8 @@ class Candidate:
     """For each intrinsic parameter, the group of each of its dimensions."""
     groups: tuple[Group, ...]
     """The tile's groups, in the program's loop order."""
-    tail: tuple[str, int, int] | None = None
-    """(loop, start, stop) of the iterations left to scalar code, if any."""
+    tails: tuple[tuple[str, int, int], ...] = ()
+    """(loop, start, stop) for each loop whose last iterations are left to scalar code."""
     calls: int = 0
 
     def describe(self) -> str:
@@ -80,8 +80,8 @@ class Candidate:
         parts = [f"{p} <- {x}" for p, x in self.pairing]
         loops = [f"{g.name}:{g.extent}" for g in self.groups]
         text = f"{', '.join(parts)}; tile {' x '.join(loops)}"
-        if self.tail:
-            text += f"; scalar tail {self.tail[0]} in {self.tail[1]}..{self.tail[2]}"
+        if self.tails:
+            text += "; scalar tail " + ", ".join(f"{v} in {a}..{b}" for v, a, b in self.tails)
         return text
 
 
@@ -331,10 +331,6 @@ def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
             start = loop.lo + (total // g.extent) * g.extent
             tails.append((g.vars[0], start, loop.hi))
         calls *= total // g.extent
-    if len(tails) > 1:
-        result.rejections.append(Rejection(
-            "extent", f"more than one loop needs a tail ({', '.join(t[0] for t in tails)})"))
-        return None
     tile_vars = {v for g in groups for v in g.vars}
     for x in form.loops:
         if x.var not in tile_vars:
@@ -344,7 +340,7 @@ def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
     dims_groups = tuple((p, tuple(next(g for g in groups if g.vars == gv) for gv in gs))
                         for p, gs in dims)
     return Candidate(name, frag.position, pairing, dims_groups, tuple(groups),
-                     tails[0] if tails else None, calls)
+                     tuple(tails), calls)
 
 
 def _const(e: Expr) -> int:

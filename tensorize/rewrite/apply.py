@@ -25,7 +25,7 @@ from tensorize.ir.nodes import (
     Var,
     View,
 )
-from tensorize.ir.reduction import Reduction
+from tensorize.ir.reduction import Loop, Reduction
 from tensorize.ir.traverse import Transformer, loads, substitute
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Candidate, Group
@@ -115,14 +115,40 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
             init = For(loop.var, _i(loop.lo), _i(loop.hi), (init,))
         statements.append(init)
     statements.append(stmt)
-    if cand.tail is not None:
-        var, start, stop = cand.tail
+    for box in tail_boxes(form, cand.tails):
         update: Stmt = Assign(form.buf, form.index, _update_value(form))
-        for loop in reversed(form.loops):
-            lo, hi = (start, stop) if loop.var == var else (loop.lo, loop.hi)
-            update = For(loop.var, _i(lo), _i(hi), (update,))
+        for loop in reversed(box):
+            update = For(loop.var, _i(loop.lo), _i(loop.hi), (update,))
         statements.append(update)
     return tuple(statements)
+
+
+def tail_boxes(form: Reduction, tails: tuple[tuple[str, int, int], ...]
+               ) -> list[tuple[Loop, ...]]:
+    """The original loops over the iterations no call computes, as disjoint boxes.
+
+    With remainders ``v_k in start_k..hi_k`` (loop order), box ``k`` runs ``v_k`` over its
+    remainder, the loops of the earlier remainders over their full tiles only
+    (``lo..start``), and every other loop over its whole range: together the complement
+    of the full tiles, each iteration once.
+    """
+    boxes = []
+    remainders = {v: start for v, start, _stop in tails}
+    done: list[str] = []
+    for x in form.loops:
+        if x.var not in remainders:
+            continue
+        box = []
+        for y in form.loops:
+            if y.var == x.var:
+                box.append(Loop(y.var, remainders[y.var], y.hi))
+            elif y.var in done:
+                box.append(Loop(y.var, y.lo, remainders[y.var]))
+            else:
+                box.append(y)
+        boxes.append(tuple(box))
+        done.append(x.var)
+    return boxes
 
 
 def _update_value(form: Reduction) -> Expr:

@@ -9,6 +9,7 @@ original in the interpreter where the sizes allowed a run.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,13 @@ from tensorize.ir.nodes import Function
 from tensorize.ir.printer import format_function, format_stmt
 from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import Fragment, fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment, rewrite_kernel
+from tensorize.rewrite.apply import (
+    bake_sizes,
+    program_point,
+    rewrite_fragment,
+    rewrite_kernel,
+    tail_boxes,
+)
 from tensorize.rewrite.validate import Validation, validate
 
 SCALAR_COST = 1.0
@@ -279,10 +286,8 @@ class TensorizePass:
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
-        tail = 0
-        if cand.tail is not None:
-            var, lo, hi = cand.tail
-            tail = frag.instances // frag.form.loop(var).extent * (hi - lo)
+        tail = sum(math.prod(x.extent for x in box)
+                   for box in tail_boxes(frag.form, cand.tails))
         cost = cand.calls * intr.cost + tail * SCALAR_COST
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
@@ -339,9 +344,8 @@ class TensorizePass:
 
 
 def _mapping_shape(mapping: str) -> str:
-    """A mapping's description without the tail's bounds (which change with the sizes)."""
-    head, _sep, tail = mapping.partition("; scalar tail ")
-    return head + ("; tail " + tail.split(" in ")[0] if tail else "")
+    """A mapping's description without the tails' bounds (which change with the sizes)."""
+    return re.sub(r" in -?\d+\.\.-?\d+", "", mapping)
 
 
 def _with_check(report: FragmentReport, check: str) -> FragmentReport:

@@ -64,7 +64,7 @@ from tensorize.ir.reduction import Loop, Reduction, init_hoistable
 from tensorize.ir.traverse import Transformer, free_vars, loads, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Group, value_vars
-from tensorize.rewrite.apply import group_point
+from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
           "output lanes")
@@ -235,7 +235,7 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
 
 
 def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[str, int],
-                    tail_loops: list[Loop] | None, witness: Mapping[str, Expr],
+                    tails: list[list[Loop]], witness: Mapping[str, Expr],
                     groups: tuple[Group, ...]) -> bool:
     """Whether checks 4 (coverage, injectivity, tail, count) hold by construction.
 
@@ -244,11 +244,11 @@ def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[st
     loop ``0..total/E`` per group of total extent ``total`` and tile extent ``E``, the
     views' dimensions are the groups' with extents ``E``, the witness is the mixed-radix
     map of :func:`tensorize.rewrite.apply.group_point`, ``E`` divides ``total`` for every
-    group but at most one single-loop group, and the tail (present exactly then) is the
-    original nest with that loop running over the remainder. Then ``E * loop + dim``
-    ranges over ``0..total`` (or its full-tile prefix) once each, the mixed-radix map is a
-    bijection onto the loops' box, and the tail is the rest. Anything else: False, and the
-    solver decides.
+    fused group, and the tails are exactly :func:`tensorize.rewrite.apply.tail_boxes` of
+    the single-loop groups that ``E`` does not divide. Then ``E * loop + dim`` ranges over
+    ``0..total`` (or its full-tile prefix) once each, the mixed-radix map is a bijection
+    onto the full tiles, and the tail boxes are a partition of the rest. Anything else:
+    False, and the solver decides.
     """
     tile_vars = [v for g in groups for v in g.vars]
     loops = {x.var: x for x in form.loops}
@@ -257,7 +257,7 @@ def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[st
     if dict(extents) != {g.dim: g.extent for g in groups} or len(groups) != len(extents):
         return False
     expected = [x for x in form.loops if x.var not in set(tile_vars)]
-    remainder: tuple[str, int] | None = None
+    remainders: list[tuple[str, int, int]] = []
     for g in groups:
         total = 1
         for v in g.vars:
@@ -265,11 +265,13 @@ def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[st
         if g.extent <= 0 or total < g.extent:
             return False
         if total % g.extent:
-            if len(g.vars) > 1 or remainder is not None:
+            if len(g.vars) > 1:
                 return False
             x = loops[g.vars[0]]
-            remainder = (x.var, x.lo + total // g.extent * g.extent)
+            remainders.append((x.var, x.lo + total // g.extent * g.extent, x.hi))
         expected.append(Loop(g.loop, 0, total // g.extent))
+    order = [x.var for x in form.loops]
+    remainders.sort(key=lambda r: order.index(r[0]))
     if sorted(call_loops, key=lambda x: x.var) != sorted(expected, key=lambda x: x.var):
         return False
     names = [x.var for x in call_loops] + list(extents)
@@ -277,10 +279,7 @@ def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[st
         return False
     if dict(witness) != group_point(groups, form):
         return False
-    if remainder is None:
-        return tail_loops is None
-    var, start = remainder
-    return tail_loops == [Loop(x.var, start, x.hi) if x.var == var else x for x in form.loops]
+    return tails == [list(box) for box in tail_boxes(form, tuple(remainders))]
 
 
 class _Checker:
@@ -354,15 +353,14 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     call_loops, call = _nest(rest.pop(0))
     if not isinstance(call, CallStmt):
         raise _Invalid("the rewrite's main nest does not end in a call")
-    tail_loops: list[Loop] = []
-    has_tail = bool(rest)
-    if rest:
-        tail_loops, update = _nest(rest.pop(0))
-        if update != update_statement(form) or [x.var for x in tail_loops] != \
+    tails: list[list[Loop]] = []
+    while rest:
+        loops, update = _nest(rest.pop(0))
+        if update != update_statement(form) or [x.var for x in loops] != \
                 [x.var for x in form.loops]:
-            raise _Invalid("the scalar tail is not the original update over its loops")
-    if rest:
-        raise _Invalid("the rewrite has statements besides init, calls and tail")
+            raise _Invalid("a statement after the calls is not the original update over "
+                           "its loops (a scalar tail)")
+        tails.append(loops)
     # 3. the call computes the proved tile
     views, extents = _rebuilt_tile(form, call, intr, tile, assumes)
     clash = {x.var for x in call_loops} & set(extents)
@@ -382,13 +380,13 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
 
     p1, p2 = witnessed(form, witness, one), witnessed(form, witness, two)
     constructed = groups is not None and by_construction(
-        form, call_loops, extents, tail_loops if has_tail else None, witness, groups)
+        form, call_loops, extents, tails, witness, groups)
     if constructed:
         coverage = ("coverage (by construction)", "injectivity (by construction)",
                     "tail (by construction)", "count (by construction)")
     else:
         coverage = ("coverage", "injectivity", "tail", "count")
-        _coverage(check, form, one, two, p1, p2, call_loops, extents, tail_loops, has_tail)
+        _coverage(check, form, one, two, p1, p2, call_loops, extents, tails)
     # 5. views
     reads = {x.buf: x.index for x in loads(form.body)}
     accesses = {form.buf: form.index, **reads}
@@ -427,11 +425,11 @@ def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space
             else space.vars[x.var] for x in form.loops}
 
 
-def _coverage(check: _Checker, form: Reduction, one: _Space,
-              two: _Space, p1: Mapping[str, z3.ArithRef], p2: Mapping[str, z3.ArithRef],
-              call_loops: list[Loop], extents: Mapping[str, int], tail_loops: list[Loop],
-              has_tail: bool) -> None:
-    """Checks 4 with the solver: containment, injectivity, the tail, the counts."""
+def _coverage(check: _Checker, form: Reduction, one: _Space, two: _Space,
+              p1: Mapping[str, z3.ArithRef], p2: Mapping[str, z3.ArithRef],
+              call_loops: list[Loop], extents: Mapping[str, int],
+              tails: list[list[Loop]]) -> None:
+    """Checks 4 with the solver: containment, injectivity, the tails, the counts."""
     inside = [z3.And(p1[x.var] >= x.lo, p1[x.var] < x.hi) for x in form.loops]
     check.require(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds",
                   "a tile reaches outside the original loop bounds")
@@ -440,20 +438,26 @@ def _coverage(check: _Checker, form: Reduction, one: _Space,
     check.require(one.bounds + two.bounds + same + [z3.Or(*differ)],
                   "that tiles do not overlap",
                   "two tile positions compute the same original iteration")
-    if has_tail:
-        tail = _Space([(x.var, x.lo, x.hi) for x in tail_loops], "t")
+    spaces = [_Space([(x.var, x.lo, x.hi) for x in loops], f"t{n}")
+              for n, loops in enumerate(tails)]
+    for n, tail in enumerate(spaces):
         outside = [z3.Not(z3.And(tail.vars[x.var] >= x.lo, tail.vars[x.var] < x.hi))
                    for x in form.loops]
         check.require(tail.bounds + [z3.Or(*outside)], "the tail bounds",
-                      "the scalar tail reaches outside the original loop bounds")
+                      "a scalar tail reaches outside the original loop bounds")
         meet = [p1[x.var] == tail.vars[x.var] for x in form.loops]
         check.require(one.bounds + tail.bounds + meet, "the tail",
-                      "the scalar tail repeats iterations the calls compute")
+                      "a scalar tail repeats iterations the calls compute")
+        for other in spaces[:n]:
+            meet = [other.vars[x.var] == tail.vars[x.var] for x in form.loops]
+            check.require(other.bounds + tail.bounds + meet, "that tails do not overlap",
+                          "two scalar tails compute the same iteration")
     calls = _count(call_loops) * _count([Loop(d, 0, e) for d, e in extents.items()])
-    total, tail_count = _count(form.loops), _count(tail_loops) if has_tail else 0
+    total = _count(form.loops)
+    tail_count = sum(_count(loops) for loops in tails)
     if calls + tail_count != total:
-        check.failures.append(f"the calls and the tail cover {calls + tail_count} iterations, "
-                        f"the original has {total}")
+        check.failures.append(f"the calls and the tail cover {calls + tail_count} "
+                              f"iterations, the original has {total}")
 
 
 def views_of(stmts: tuple[Stmt, ...], intr: Function) -> dict[str, View]:
