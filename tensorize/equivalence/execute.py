@@ -185,6 +185,13 @@ def _far_apart(fn: Function, out_a: Mapping[str, np.ndarray],
     return False
 
 
+def buffer_mode(fn: Function, name: str) -> str:
+    """The mode (in, out, inout, local) of a buffer that ``fn`` declares."""
+    decl = fn.buffer(name)
+    assert decl is not None, f"'{fn.name}' has no buffer '{name}'"
+    return decl.mode
+
+
 def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarray],
               b: Function, sizes_b: Mapping[str, int], vb: Mapping[str, np.ndarray],
               library: Mapping[str, Function], mode: interp.Mode
@@ -192,10 +199,10 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
     """Both sides on the same memory; None if the left side rejects the inputs."""
     from tensorize.ir.real_exec import NotReal
 
-    ins_a = {k: v for k, v in va.items() if a.buffer(k).mode in ("in", "inout")}
-    ins_b = {k: v for k, v in vb.items() if b.buffer(k).mode in ("in", "inout")}
-    outs_a = {k: v for k, v in va.items() if a.buffer(k).mode == "out"}
-    outs_b = {k: v for k, v in vb.items() if b.buffer(k).mode == "out"}
+    ins_a = {k: v for k, v in va.items() if buffer_mode(a, k) in ("in", "inout")}
+    ins_b = {k: v for k, v in vb.items() if buffer_mode(b, k) in ("in", "inout")}
+    outs_a = {k: v for k, v in va.items() if buffer_mode(a, k) == "out"}
+    outs_b = {k: v for k, v in vb.items() if buffer_mode(b, k) == "out"}
     try:
         out_a = interp.run(a, ins_a, sizes=sizes_a, library=library, outputs=outs_a,
                            mode=mode)
@@ -245,7 +252,7 @@ def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
         else:
             diffs = []
         if diffs:
-            shown = {k: v for k, v in values.items() if a.buffer(k).mode != "out"}
+            shown = {k: v for k, v in values.items() if buffer_mode(a, k) != "out"}
             return Counterexample({k: render_array(v) for k, v in shown.items()},
                                   tuple(diffs), "execution", values=plain_values(shown))
     return None
