@@ -403,8 +403,13 @@ def _confirm(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, i
     values: dict[str, np.ndarray] = {}
     relevant: dict[str, list[str]] = {}
     shapes = interp.shapes_of(a, sa)
-    for x in a.buffers:
-        if x.mode != "local":
+    rng = np.random.default_rng(opts.seed)
+    assumes = {x.buf: x for x in a.assumes}
+    for x in a.buffers:  # elements no claim reads: any value meeting the assumption
+        if x.mode in ("in", "inout"):
+            values[x.name] = interp.random_array(x.dtype, shapes[x.name], rng,
+                                                 assumes.get(x.name))
+        elif x.mode == "out":
             values[x.name] = np.zeros(shapes[x.name], dtype=x.dtype.np_dtype)
     for (buf, off, kind), var in ob.memory.variables.items():
         decl = a.buffer(buf)
