@@ -134,3 +134,14 @@ def test_an_unread_buffer_gets_values_meeting_its_assumption() -> None:
     result = prove(a, b, options=ProveOptions(execution=False))
     assert isinstance(result, Refuted), result
     assert reproduces(a, b, result.counterexample.values)
+
+
+def test_inputs_breaking_the_right_sides_assumption_are_no_counterexample() -> None:
+    # A proof is of equality under both sides' assumptions; execution "refuted" this pair
+    # ("fails: input 'a' breaks its assumption") while the solver proved it.
+    a = kernel(EXACT.format(assume="", body="a[i]"))
+    b = kernel(EXACT.format(assume="assume a in 0..=10", body="a[i]"))
+    for options in (ProveOptions(), ProveOptions(execution=False)):
+        result = prove(a, b, options=options)
+        assert isinstance(result, Proved), result
+        assert "assume a in 0..=10" in result.assumptions

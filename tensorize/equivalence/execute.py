@@ -196,7 +196,12 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
               b: Function, sizes_b: Mapping[str, int], vb: Mapping[str, np.ndarray],
               library: Mapping[str, Function], mode: interp.Mode
               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | Counterexample | None:
-    """Both sides on the same memory; None if the left side rejects the inputs."""
+    """Both sides on the same memory; None if either side's assumptions reject the inputs.
+
+    A proof is of equality for every input meeting the assumptions of both sides, so an
+    input that breaks the right side's ``assume`` is no counterexample; a right side that
+    fails otherwise (an index out of bounds) on inputs the left side accepts is one.
+    """
     from tensorize.ir.real_exec import NotReal
 
     ins_a = {k: v for k, v in va.items() if buffer_mode(a, k) in ("in", "inout")}
@@ -208,6 +213,10 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
                            mode=mode)
     except (interp.InterpError, NotReal):
         return None  # the left side rejects these inputs (a broken assumption, say)
+    try:  # inputs outside the right side's own assumptions are outside the question
+        interp.check_assumptions(b, vb)
+    except interp.InterpError:
+        return None
     try:
         out_b = interp.run(b, ins_b, sizes=sizes_b, library=library, outputs=outs_b,
                            mode=mode)
