@@ -26,6 +26,10 @@ EXECUTION_LIMIT = 4_000_000
 REAL_EXECUTION_LIMIT = 20_000
 """The same for real mode, whose exact arithmetic is slower."""
 
+EXACT_RUNS_ON_CLOSE = 3
+"""Input sets on which real mode runs the exact interpreter when IEEE results differ
+only a little (rounding may explain it, or not)."""
+
 
 def work(fn: Function, sizes: Mapping[str, int]) -> int:
     """An upper estimate of the statement instances a run of ``fn`` takes."""
@@ -239,6 +243,8 @@ def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
     real-mode interpreter confirms it on the same inputs.
     """
     real = mode == "real"
+    small = max(work(a, sizes_a), work(b, sizes_b)) <= REAL_EXECUTION_LIMIT
+    exact_runs = 0
     for values in input_sets(a, sizes_a, seed, randoms, patterns):
         if real and not _finite(values):
             continue
@@ -251,9 +257,11 @@ def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
         out_a, out_b = runs
         if not real:
             diffs = _differences(a, out_a, out_b, False)
-        elif _far_apart(a, out_a, out_b) and max(work(a, sizes_a), work(b, sizes_b)) \
-                <= REAL_EXECUTION_LIMIT:
-            # IEEE results far apart: confirm in exact real arithmetic, the semantics
+        elif small and (_far_apart(a, out_a, out_b) or (
+                exact_runs < EXACT_RUNS_ON_CLOSE and _differences(a, out_a, out_b, False))):
+            # IEEE results apart (far, or close for the first few input sets: an f16
+            # accumulator rounds a little at every step): the exact real-mode run decides
+            exact_runs += 1
             exact = _run_pair(a, sizes_a, values, b, sizes_b, vb, library, "real")
             if isinstance(exact, Counterexample) or exact is None:
                 continue
