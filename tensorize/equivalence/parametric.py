@@ -7,6 +7,8 @@ for a map ``pi`` between reduction points; checks with linear integer arithmetic
 both are bijections between the iteration domains; and asks Z3 whether, at a symbolic
 point, the per-iteration terms (and the init values) can differ, with memory as
 uninterpreted functions of element offsets. ``unsat`` proves every output element equal.
+The inits are compared at every spatial point whatever the reduction extents, since an
+empty reduction (``K = 0``, or a bound below the start) leaves the inits as the result.
 
 A term-by-term difference does not prove the sums differ, so a failed attempt returns
 None (not applicable), and the caller goes on to the exact unrolled proof.
