@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
 
 from tensorize.equivalence.memory import Memory
 from tensorize.ir.nodes import Function

@@ -7,6 +7,8 @@ for a map ``pi`` between reduction points; checks with linear integer arithmetic
 both are bijections between the iteration domains; and asks Z3 whether, at a symbolic
 point, the per-iteration terms (and the init values) can differ, with memory as
 uninterpreted functions of element offsets. ``unsat`` proves every output element equal.
+The inits are compared at every spatial point whatever the reduction extents, since an
+empty reduction (``K = 0``, or a bound below the start) leaves the inits as the result.
 
 A term-by-term difference does not prove the sums differ, so a failed attempt returns
 None (not applicable), and the caller goes on to the exact unrolled proof.
@@ -16,11 +18,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
 
 from tensorize.equivalence.obligation import Obligation, assumptions_used
 from tensorize.equivalence.results import Proved, Result, Unknown
@@ -30,7 +32,7 @@ from tensorize.equivalence.unroll import strides
 from tensorize.ir.affine import Linear, linear_form
 from tensorize.ir.interp import shapes_of
 from tensorize.ir.nodes import Expr, Function, Load
-from tensorize.ir.reduction import Reduction, reduction_form
+from tensorize.ir.reduction import Loop, Reduction, reduction_form
 from tensorize.ir.traverse import loads
 
 MAX_PAIRINGS = 64
@@ -113,8 +115,8 @@ def _solve(equations: list[tuple[Linear, Linear]], unknowns: tuple[str, ...],
             rc, (rr, rk) = rows[r]
             rc = [a - f * b for a, b in zip(rc, coeffs)]
             rr = dict(rr)
-            for v, c in rhs.items():
-                rr[v] = rr.get(v, Fraction(0)) - f * c
+            for v, cv in rhs.items():
+                rr[v] = rr.get(v, Fraction(0)) - f * cv
             rows[r] = (rc, (rr, rk - f * const))
         pivots[col] = pivot_row
         pivot_row += 1
@@ -245,7 +247,7 @@ def prove_parametric(a: Function, sa: Mapping[str, int], b: Function, sb: Mappin
     return None
 
 
-def _count(loops: tuple, names: tuple[str, ...]) -> int:
+def _count(loops: tuple[Loop, ...], names: tuple[str, ...]) -> int:
     n = 1
     for x in loops:
         if x.var in names:
@@ -256,7 +258,7 @@ def _count(loops: tuple, names: tuple[str, ...]) -> int:
 def _reduction_maps(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], a: Function,
                     sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
                     shapes_a: Mapping[str, tuple[int, ...]],
-                    shapes_b: Mapping[str, tuple[int, ...]]):
+                    shapes_b: Mapping[str, tuple[int, ...]]) -> Iterator[dict[str, Affine]]:
     """Candidate maps pi, from pairings of the loads of the two bodies."""
     loads_a: dict[str, list[Load]] = {}
     loads_b: dict[str, list[Load]] = {}
@@ -297,11 +299,22 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
     env_a = {x.var: z3.Int(f"L_{x.var}") for x in ra.loops}
     env_b = {v: _z3_affine(sigma[v], env_a) for v in rb.spatial}
     env_b.update({v: _z3_affine(pi[v], env_a) for v in rb.reduction})
-    domain = [_in_box(env_a[x.var], x.lo, x.hi) for x in ra.loops]
-    outside = [z3.Not(_in_box(env_b[x.var], x.lo, x.hi)) for x in rb.loops]
+    # Two claims, each over its own domain: the inits at every spatial point (whatever
+    # the reduction extents: with an empty reduction the inits alone are the result),
+    # and the per-iteration terms at every point of the whole nest.
+    spatial_a = set(ra.spatial)
+    domain_all = [_in_box(env_a[x.var], x.lo, x.hi) for x in ra.loops]
+    domain_spatial = [_in_box(env_a[x.var], x.lo, x.hi) for x in ra.loops
+                      if x.var in spatial_a]
+    outside_spatial: list[z3.BoolRef] = [z3.Not(_in_box(env_b[x.var], x.lo, x.hi))
+                                         for x in rb.loops if x.var in rb.spatial]
+    outside_all: list[z3.BoolRef] = outside_spatial + [
+        z3.Not(_in_box(env_b[x.var], x.lo, x.hi)) for x in rb.loops
+        if x.var in rb.reduction]
     memory = _SymbolicMemory(opts.fp)
 
-    def reader(fn: Function, shapes: Mapping[str, tuple[int, ...]]):
+    def reader(fn: Function, shapes: Mapping[str, tuple[int, ...]]
+               ) -> Callable[[Load, tuple[Any, ...]], z3.ExprRef]:
         def read(load: Load, idx: tuple[Any, ...]) -> z3.ExprRef:
             offset: Any = z3.IntVal(0)
             for i, s in zip(idx, strides(shapes[load.buf])):
@@ -311,21 +324,24 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
 
     for fn, shapes, r, env in ((a, shapes_a, ra, env_a), (b, shapes_b, rb, env_b)):
         full = {**(sa if fn is a else sb), **env}
-        exprs = [r.body] + ([r.init] if r.init is not None else [])
-        for x in (x for e in exprs for x in loads(e)):  # every load stays in bounds
-            for e, n in zip(x.index, shapes[x.buf]):
-                value = Translator(opts.fp, lambda *_: None)(e, full)
-                value = value if z3.is_expr(value) else z3.IntVal(int(value))
-                outside.append(z3.Not(_in_box(value, 0, n)))
+        for expr, where in ((r.body, outside_all), (r.init, outside_spatial)):
+            if expr is None:
+                continue
+            for x in loads(expr):  # every load stays in bounds
+                for e, n in zip(x.index, shapes[x.buf]):
+                    value = Translator(opts.fp, lambda *_: None)(e, full)
+                    value = value if z3.is_expr(value) else z3.IntVal(int(value))
+                    where.append(z3.Not(_in_box(value, 0, n)))
     tr_a = Translator(opts.fp, reader(a, shapes_a))
     tr_b = Translator(opts.fp, reader(b, shapes_b))
     full_a = {**{k: v for k, v in sa.items()}, **env_a}
     full_b = {**{k: v for k, v in sb.items()}, **env_b}
     body_a, body_b = tr_a(ra.body, full_a), tr_b(rb.body, full_b)
-    differ = [body_a != body_b]
+    claims = [z3.And(*domain_all, z3.Or(*outside_all, body_a != body_b))]
     if ra.init is not None and rb.init is not None:
-        differ.append(tr_a(ra.init, full_a) != tr_b(rb.init, full_b))
-    assertions = [*domain, *memory.assumed, z3.Or(*outside, *differ)]
+        init_a, init_b = tr_a(ra.init, full_a), tr_b(rb.init, full_b)
+        claims.append(z3.And(*domain_spatial, z3.Or(*outside_spatial, init_a != init_b)))
+    assertions = [*memory.assumed, z3.Or(*claims)]
     ob = Obligation(f"{a.name}_vs_{b.name}_per_element", assertions, method="per-element")
     if opts.smtlib_dir:
         from pathlib import Path

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
 
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
+    REAL_EXECUTION_LIMIT,
     _differences,
+    buffer_mode,
     plain_values,
     refute_by_execution,
     render_array,
@@ -21,7 +24,7 @@ from tensorize.equivalence.execute import (
 )
 from tensorize.equivalence.memory import Memory
 from tensorize.equivalence.obligation import Obligation, assumptions_used
-from tensorize.equivalence.ranges import RangeSimplifier
+from tensorize.equivalence.ranges import Interval, RangeSimplifier, intervals_from_constraints
 from tensorize.equivalence.results import (
     Counterexample,
     FpMode,
@@ -32,7 +35,7 @@ from tensorize.equivalence.results import (
 )
 from tensorize.equivalence.solver import SolverConfig, make_solver
 from tensorize.equivalence.unroll import Budget, SymExec, TooLarge, final_value
-from tensorize.errors import EquivalenceError
+from tensorize.errors import EquivalenceError, TensorizeError
 from tensorize.ir import interp
 from tensorize.ir.nodes import Function
 
@@ -50,6 +53,10 @@ class ProveOptions:
     smtlib_dir: str | None = None
     cross_check: bool = False
     parametric: bool = True
+    shortcuts: bool = True
+    """Simplify by value ranges and abstract products before the solver. False gives the
+    plain Z3 proof of the unrolled obligation (the reference the shortcuts are tested
+    against)."""
 
 
 def check_signatures(a: Function, sa: Mapping[str, int], b: Function,
@@ -115,7 +122,7 @@ def unrolled_obligation(a: Function, sa: Mapping[str, int], b: Function,
     budget = Budget(opts.unroll_budget)
     left = SymExec(a, sa, memory, library, budget, side=0).run()
     right = SymExec(b, sb, memory, library, budget, side=1).run()
-    simplify = _range_simplifier(memory)
+    simplify = _range_simplifier(memory) if opts.shortcuts else (lambda t: t)
     outputs = []
     for buf in a.outputs:
         t_a = buf.dtype
@@ -133,15 +140,14 @@ def unrolled_obligation(a: Function, sa: Mapping[str, int], b: Function,
 
 
 def _range_simplifier(memory: Memory) -> RangeSimplifier:
-    """A simplifier that knows the assumed ranges of the input elements."""
-    signed, unsigned = {}, {}
-    for key, var in memory.variables.items():
-        t = memory.types[key]
-        r = memory.ranges.get(var.get_id())
-        if r is None or not t.is_int:
-            continue
-        (signed if t.is_signed else unsigned)[var.get_id()] = r
-    return RangeSimplifier(signed, unsigned)
+    """A simplifier that knows the assumed ranges of the input elements.
+
+    The ranges are read from the constraints the solver gets, each in the signedness of
+    its own comparison: a variable is the bits of an element, which one side may read as
+    ``u8`` and the other as ``i8`` (or a cast may reinterpret), so a range recorded
+    without its interpretation would be wrong for the other reading.
+    """
+    return RangeSimplifier(*intervals_from_constraints(memory.constraints.values()))
 
 
 def _differs(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
@@ -162,7 +168,7 @@ def solve(ob: Obligation, a: Function, sa: Mapping[str, int], b: Function,
     solver = make_solver(opts.solver)
     if not ob.outputs and ob.method == "unroll":
         verdict = z3.unsat  # every output term is identical on both sides
-    elif ob.memory is not None and _abstract_proof(ob, opts):
+    elif opts.shortcuts and ob.memory is not None and _abstract_proof(ob, opts):
         verdict = z3.unsat
     else:
         verdict = _check_each(solver, ob)
@@ -175,7 +181,7 @@ def solve(ob: Obligation, a: Function, sa: Mapping[str, int], b: Function,
         return Proved(opts.fp, elapsed, ob.name, ob.method, assumptions_used(a, b))
     if verdict == z3.unknown:
         return Unknown(opts.fp, elapsed, f"solver: {solver.reason_unknown()}")
-    return _counterexample(ob, solver.model(), a, sa, b, sb, library, opts, elapsed)
+    return _counterexample(ob, solver, a, sa, b, sb, library, opts, elapsed)
 
 
 def _check_each(solver: z3.Solver, ob: Obligation) -> z3.CheckSatResult:
@@ -198,20 +204,42 @@ def _check_each(solver: z3.Solver, ob: Obligation) -> z3.CheckSatResult:
     return z3.unsat
 
 
-def _operand_range(x: z3.ExprRef, memory: Memory) -> tuple[int, int] | None:
-    """The signed value range of an extended operand (assumed ranges included)."""
-    if not (z3.is_app_of(x, z3.Z3_OP_SIGN_EXT) or z3.is_app_of(x, z3.Z3_OP_ZERO_EXT)):
+def _operand_range(x: z3.ExprRef, signed: Mapping[int, Interval],
+                   unsigned: Mapping[int, Interval]) -> Interval | None:
+    """The exact value range of an extended operand (assumed ranges included).
+
+    A sign extension has the *signed* value of its operand, a zero extension (by at least
+    one bit) its *unsigned* value; each takes the assumed range in that interpretation.
+    """
+    sign = z3.is_app_of(x, z3.Z3_OP_SIGN_EXT)
+    if not (sign or z3.is_app_of(x, z3.Z3_OP_ZERO_EXT)) or x.params()[0] == 0:
         return None
     inner = x.arg(0)
     w = inner.size()
-    if z3.is_app_of(x, z3.Z3_OP_SIGN_EXT):
+    if sign:
         lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
     else:
         lo, hi = 0, (1 << w) - 1
-    assumed = memory.ranges.get(inner.get_id())
+    assumed = (signed if sign else unsigned).get(inner.get_id())
     if assumed is not None:
         lo, hi = max(lo, assumed[0]), min(hi, assumed[1])
     return lo, hi
+
+
+def _product_bounds(fresh: z3.ExprRef, lo: int, hi: int) -> list[z3.BoolRef] | None:
+    """Constraints on a product's bits that hold for every exact value in ``lo..hi``.
+
+    The bit-vector product equals the exact product only if the exact one fits; it is
+    then bounded by signed comparisons when it fits the signed range, by unsigned ones
+    when it fits the unsigned range (a zero-extended ``u8 * u8`` in 16 bits reaches
+    65025, which is no signed 16-bit value). None when it fits neither: it may wrap.
+    """
+    w = fresh.size()
+    if -(1 << (w - 1)) <= lo and hi < (1 << (w - 1)):
+        return [fresh >= z3.BitVecVal(lo, w), fresh <= z3.BitVecVal(hi, w)]
+    if 0 <= lo and hi < (1 << w):
+        return [z3.UGE(fresh, z3.BitVecVal(lo, w)), z3.ULE(fresh, z3.BitVecVal(hi, w))]
+    return None
 
 
 def _abstract_proof(ob: Obligation, opts: ProveOptions) -> bool:
@@ -235,16 +263,21 @@ def _abstract_proof(ob: Obligation, opts: ProveOptions) -> bool:
         stack.extend(t.children())
     if not products:
         return False
-    pairs, side = [], []
+    signed, unsigned = intervals_from_constraints(ob.memory.constraints.values())
+    pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = []
+    side: list[z3.BoolRef] = []
     for k, m in enumerate(products.values()):
-        ra, rb = _operand_range(m.arg(0), ob.memory), _operand_range(m.arg(1), ob.memory)
-        if ra is None or rb is None:
+        ra = _operand_range(m.arg(0), signed, unsigned)
+        rb = _operand_range(m.arg(1), signed, unsigned)
+        if ra is None or rb is None or ra[0] > ra[1] or rb[0] > rb[1]:
             continue
         corners = [p * q for p in ra for q in rb]
         fresh = z3.BitVec(f"product!{k}", m.size())
+        bounds = _product_bounds(fresh, min(corners), max(corners))
+        if bounds is None:
+            continue
         pairs.append((m, fresh))
-        side += [fresh >= z3.BitVecVal(min(corners), m.size()),
-                 fresh <= z3.BitVecVal(max(corners), m.size())]
+        side += bounds
     if not pairs:
         return False
     constraints = list(ob.memory.constraints.values()) + side
@@ -278,21 +311,113 @@ def _relevant(constraints: list[z3.BoolRef], claim: z3.ExprRef) -> list[z3.BoolR
     return [c for c in constraints if _constants(c) & names]
 
 
-def _counterexample(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, int],
+def _complete(ob: Obligation, model: z3.ModelRef, opts: ProveOptions
+              ) -> z3.ModelRef | None:
+    """The model, extended to every input element so that all assumptions hold.
+
+    A query holds only the constraints its claim mentions, so the model may leave other
+    elements at values an ``assume`` forbids (the interpreter would then refuse the
+    inputs). The claim's own values are kept; None if no completion exists.
+    """
+    assert ob.memory is not None
+    solver = make_solver(opts.solver)
+    solver.add(*ob.memory.constraints.values())
+    for decl in model.decls():
+        if decl.arity() == 0:
+            solver.add(decl() == model[decl])
+    if solver.check() != z3.sat:
+        return None
+    return solver.model()
+
+
+def _grid_models(ob: Obligation, solver: z3.Solver, opts: ProveOptions
+                 ) -> Iterator[z3.ModelRef]:
+    """Real mode: models of the same query with every real input a value of its type.
+
+    A real variable may take a value no float of its type holds (or one that overflows
+    it); the inputs the interpreter runs are then not the model's. Each grid pins the
+    variables to ``n * 2**-e`` with ``|n| < 2**p`` (``p`` the type's precision), which the
+    type represents exactly: first integers, then fractions of magnitude below 2.
+    """
+    assert ob.memory is not None
+    names = _constants_of_all(list(solver.assertions()))
+    reals = [(var, ob.memory.types[key]) for key, var in ob.memory.variables.items()
+             if key[2].startswith("real") and var.get_id() in names]
+    if not reals:
+        return
+    for fraction in (False, True):
+        grid = make_solver(opts.solver)
+        grid.add(*solver.assertions())
+        for k, (var, t) in enumerate(reals):
+            precision = t.float_format[1]
+            n = z3.Int(f"grid!{k}")
+            scale = z3.RealVal(Fraction(1, 2 ** (precision - 1)) if fraction else 1)
+            grid.add(var == z3.ToReal(n) * scale, n > -(2 ** precision), n < 2 ** precision)
+        if grid.check() == z3.sat:
+            yield grid.model()
+
+
+def _constants_of_all(terms: list[z3.ExprRef]) -> set[int]:
+    out: set[int] = set()
+    for t in terms:
+        out |= _constants(t)
+    return out
+
+
+def _counterexample(ob: Obligation, solver: z3.Solver, a: Function, sa: Mapping[str, int],
                     b: Function, sb: Mapping[str, int], library: Mapping[str, Function],
                     opts: ProveOptions, elapsed: float) -> Result:
-    """Turn a model into concrete inputs, and confirm it with the interpreter."""
+    """Turn the solver's model into concrete inputs; refuted only if the interpreter agrees.
+
+    Both sides run on the model's inputs (the exact real-mode interpreter in real mode,
+    whose results are the semantics); when they agree, or cannot be run, the model was
+    an artefact of the translation (an uninterpreted rounding, say) and the answer is
+    unknown, never refuted. In real mode, models with representable inputs are tried too.
+    """
+    result = _confirm(ob, solver.model(), a, sa, b, sb, library, opts, elapsed)
+    if isinstance(result, Refuted) or opts.fp != "real":
+        return result
+    for model in _grid_models(ob, solver, opts):
+        again = _confirm(ob, model, a, sa, b, sb, library, opts, elapsed)
+        if isinstance(again, Refuted):
+            return again
+    return result
+
+
+def _confirm(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, int],
+             b: Function, sb: Mapping[str, int], library: Mapping[str, Function],
+             opts: ProveOptions, elapsed: float) -> Refuted | Unknown:
+    """Run both sides on one model's inputs: Refuted if they differ, else Unknown."""
     assert ob.memory is not None
+
+    def unknown(why: str) -> Unknown:
+        return Unknown(opts.fp, time.perf_counter() - start,
+                       f"the solver's model did not reproduce in the interpreter: {why}; "
+                       "not a proof")
+
+    start = time.perf_counter() - elapsed
+    completed = _complete(ob, model, opts)
+    if completed is None:
+        return unknown("no inputs meeting every assumption extend it")
+    model = completed
     values: dict[str, np.ndarray] = {}
     relevant: dict[str, list[str]] = {}
     shapes = interp.shapes_of(a, sa)
-    for x in a.buffers:
-        if x.mode != "local":
+    rng = np.random.default_rng(opts.seed)
+    assumes = {x.buf: x for x in a.assumes}
+    for x in a.buffers:  # elements no claim reads: any value meeting the assumption
+        if x.mode in ("in", "inout"):
+            values[x.name] = interp.random_array(x.dtype, shapes[x.name], rng,
+                                                 assumes.get(x.name))
+        elif x.mode == "out":
             values[x.name] = np.zeros(shapes[x.name], dtype=x.dtype.np_dtype)
-    for (buf, off, _kind), var in ob.memory.variables.items():
-        if buf not in values:
+    for (buf, off, kind), var in ob.memory.variables.items():
+        decl = a.buffer(buf)
+        if buf not in values or decl is None:
             continue
-        t = a.buffer(buf).dtype  # type: ignore[union-attr]
+        t = decl.dtype
+        if kind not in (f"bits{t.bits}", f"real{t.name}", "bool"):
+            continue  # the other side reads these bytes at another width
         v = model.eval(var, model_completion=True)
         flat = values[buf].reshape(-1)
         if z3.is_bv_value(v):
@@ -300,33 +425,35 @@ def _counterexample(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping
             flat[off:off + 1] = np.array([bits], dtype=f"u{max(t.bits // 8, 1)}").view(
                 t.np_dtype) if t.bits >= 8 else bits
         elif z3.is_rational_value(v):
-            flat[off] = float(v.as_fraction())
+            with np.errstate(over="ignore"):  # too large for the type: inf, then refused
+                flat[off] = float(v.as_fraction())
         elif z3.is_true(v) or z3.is_false(v):
             flat[off] = z3.is_true(v)
+        else:
+            return unknown(f"no value for {buf}[{off}]")
         idx = np.unravel_index(off, shapes[buf])
         relevant.setdefault(buf, []).append(f"{buf}{list(map(int, idx))} = {flat[off]}")
-    ins_a = {k: v for k, v in values.items() if a.buffer(k).mode in ("in", "inout")}
-    outs_a = {k: v for k, v in values.items() if a.buffer(k).mode == "out"}
+    real = opts.fp == "real"
+    if real and max(work(a, sa), work(b, sb)) > REAL_EXECUTION_LIMIT:
+        return unknown("too large to run in the exact real-mode interpreter")
+    mode: interp.Mode = "real" if real else "vector"
+    ins_a = {k: v for k, v in values.items() if buffer_mode(a, k) in ("in", "inout")}
+    outs_a = {k: v for k, v in values.items() if buffer_mode(a, k) == "out"}
     vb = translate_inputs(values, b, sb)
-    ins_b = {k: v for k, v in vb.items() if b.buffer(k).mode in ("in", "inout")}
-    outs_b = {k: v for k, v in vb.items() if b.buffer(k).mode == "out"}
-    out_a = interp.run(a, ins_a, sizes=sa, library=library, outputs=outs_a)
-    out_b = interp.run(b, ins_b, sizes=sb, library=library, outputs=outs_b)
-    diffs = _differences(a, out_a, out_b, real=opts.fp == "real")
-    if not diffs and opts.fp == "ieee":
-        return Unknown(opts.fp, elapsed, "the solver's counterexample does not reproduce in "
-                       "the interpreter (a translation gap); not a proof")
-    if not diffs:  # real mode: the difference lives in the uninterpreted roundings
-        from tensorize.equivalence.results import Difference
+    ins_b = {k: v for k, v in vb.items() if buffer_mode(b, k) in ("in", "inout")}
+    outs_b = {k: v for k, v in vb.items() if buffer_mode(b, k) == "out"}
+    from tensorize.ir.real_exec import NotReal
 
-        buf, off, x, y = next(
-            (o for o in ob.outputs if not z3.is_true(model.eval(o[2] == o[3],
-                                                               model_completion=True))),
-            ob.outputs[0])
-        idx = tuple(int(i) for i in np.unravel_index(off, shapes[buf]))
-        diffs = [Difference(buf, idx, str(model.eval(x, model_completion=True)),
-                            str(model.eval(y, model_completion=True)))]
+    try:
+        out_a = interp.run(a, ins_a, sizes=sa, library=library, outputs=outs_a, mode=mode)
+        out_b = interp.run(b, ins_b, sizes=sb, library=library, outputs=outs_b, mode=mode)
+    except (TensorizeError, NotReal, ArithmeticError) as exc:
+        return unknown(f"the inputs cannot be run ({exc})")
+    diffs = _differences(a, out_a, out_b, real=real)
+    if not diffs:
+        return unknown("both sides give the same outputs on its inputs (a gap in the "
+                       "translation, or an uninterpreted rounding)")
     cex = Counterexample({k: render_array(v) for k, v in ins_a.items()}, tuple(diffs),
                          "solver", {k: "; ".join(v[:16]) for k, v in relevant.items()},
                          plain_values(ins_a))
-    return Refuted(opts.fp, elapsed, cex)
+    return Refuted(opts.fp, time.perf_counter() - start, cex)

@@ -6,14 +6,19 @@ are assumed small becomes a plain sum, and the two sides of an equivalence often
 the same term. Every rule is justified by the ranges, so the simplified term is equal to
 the original for every input that meets the assumptions.
 
-Ranges are of the *signed* value of a term at its width.
+Ranges are of the *signed* value of a term at its width. The ranges of the input
+variables are read from the very constraints the solver is given
+(:func:`intervals_from_constraints`), each bound in the interpretation (signed or
+unsigned) its comparison uses, so a buffer read as ``u8`` on one side and ``i8`` on the
+other, or an unsigned value reinterpreted as signed by a cast, is never given a range it
+does not have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
 
 Interval = tuple[int, int]
 
@@ -31,6 +36,97 @@ def _signed(v: int, width: int) -> int:
     return v - (1 << width) if v >> (width - 1) else v
 
 
+def _meet(a: Interval | None, b: Interval) -> Interval:
+    return b if a is None else (max(a[0], b[0]), min(a[1], b[1]))
+
+
+# comparison kind -> (is it unsigned, bound it gives the variable on the left: lo or hi,
+#                     offset to make it inclusive)
+_BOUNDS = {
+    z3.Z3_OP_SGEQ: (False, "lo", 0), z3.Z3_OP_SGT: (False, "lo", 1),
+    z3.Z3_OP_SLEQ: (False, "hi", 0), z3.Z3_OP_SLT: (False, "hi", -1),
+    z3.Z3_OP_UGEQ: (True, "lo", 0), z3.Z3_OP_UGT: (True, "lo", 1),
+    z3.Z3_OP_ULEQ: (True, "hi", 0), z3.Z3_OP_ULT: (True, "hi", -1),
+}
+_MIRROR = {z3.Z3_OP_SGEQ: z3.Z3_OP_SLEQ, z3.Z3_OP_SLEQ: z3.Z3_OP_SGEQ,
+           z3.Z3_OP_SGT: z3.Z3_OP_SLT, z3.Z3_OP_SLT: z3.Z3_OP_SGT,
+           z3.Z3_OP_UGEQ: z3.Z3_OP_ULEQ, z3.Z3_OP_ULEQ: z3.Z3_OP_UGEQ,
+           z3.Z3_OP_UGT: z3.Z3_OP_ULT, z3.Z3_OP_ULT: z3.Z3_OP_UGT}
+
+
+def _conjuncts(c: z3.ExprRef) -> list[z3.ExprRef]:
+    if z3.is_and(c):
+        return [x for kid in c.children() for x in _conjuncts(kid)]
+    return [c]
+
+
+def _bound(c: z3.ExprRef) -> tuple[z3.ExprRef, bool, Interval] | None:
+    """(variable, unsigned?, interval) when ``c`` compares a bit-vector variable with a
+    constant; None for any other shape (which then gives no range: conservative)."""
+    if not z3.is_app(c) or c.num_args() != 2:
+        return None
+    kind = c.decl().kind()
+    x, k = c.arg(0), c.arg(1)
+    if z3.is_bv_value(x) and not z3.is_bv_value(k):
+        x, k = k, x
+        kind = _MIRROR.get(kind, kind)
+    if kind not in _BOUNDS or not z3.is_bv(x) or not z3.is_const(x) or z3.is_bv_value(x) \
+            or not z3.is_bv_value(k):
+        return None
+    unsigned, side, step = _BOUNDS[kind]
+    w = x.size()
+    value = k.as_long() if unsigned else _signed(k.as_long(), w)
+    full = (0, (1 << w) - 1) if unsigned else _full(w)
+    r = (value + step, full[1]) if side == "lo" else (full[0], value + step)
+    return x, unsigned, r
+
+
+def intervals_from_constraints(constraints: Iterable[z3.ExprRef]
+                               ) -> tuple[dict[int, Interval], dict[int, Interval]]:
+    """The (signed, unsigned) ranges of bit-vector variables implied by ``constraints``.
+
+    Only conjunctions of comparisons between a variable and a constant are read; each
+    bound is taken in the interpretation of its own comparison (``bvsle`` bounds the
+    signed value, ``bvule`` the unsigned one) and then carried over to the other when an
+    interval lies within one half of the range, where the two interpretations agree up to
+    a shift. Ranges are keyed by the Z3 id of the variable (the caller keeps it alive).
+    Variables whose constraints contradict each other get no range.
+    """
+    signed: dict[int, Interval] = {}
+    unsigned: dict[int, Interval] = {}
+    widths: dict[int, int] = {}
+    for c in constraints:
+        for part in _conjuncts(c):
+            found = _bound(part)
+            if found is None:
+                continue
+            x, is_unsigned, r = found
+            key = x.get_id()
+            widths[key] = x.size()
+            if is_unsigned:
+                unsigned[key] = _meet(unsigned.get(key), r)
+            else:
+                signed[key] = _meet(signed.get(key), r)
+    for key, w in widths.items():
+        half = 1 << (w - 1)
+        s, u = signed.get(key, _full(w)), unsigned.get(key, (0, (1 << w) - 1))
+        for _ in range(2):
+            if u[1] < half:  # unsigned values below 2**(w-1): the same signed values
+                s = _meet(s, u)
+            elif u[0] >= half:  # all in the upper half: negative signed values
+                s = _meet(s, (u[0] - (1 << w), u[1] - (1 << w)))
+            if s[0] >= 0:
+                u = _meet(u, s)
+            elif s[1] < 0:
+                u = _meet(u, (s[0] + (1 << w), s[1] + (1 << w)))
+        if s[0] > s[1] or u[0] > u[1]:  # contradictory: no input meets them
+            signed.pop(key, None)
+            unsigned.pop(key, None)
+            continue
+        signed[key], unsigned[key] = s, u
+    return signed, unsigned
+
+
 class RangeSimplifier:
     """Simplifies terms given the ranges of input variables.
 
@@ -42,7 +138,9 @@ class RangeSimplifier:
                  unsigned_ranges: Mapping[int, Interval]) -> None:
         self.signed_ranges = dict(signed_ranges)
         self.unsigned_ranges = dict(unsigned_ranges)
-        self._memo: dict[int, tuple[z3.ExprRef, Interval | None]] = {}
+        # by term id; the key term is kept alive with its entry, since Z3 reuses the ids
+        # of terms it has freed
+        self._memo: dict[int, tuple[z3.ExprRef, z3.ExprRef, Interval | None]] = {}
 
     def interval(self, t: z3.ExprRef) -> Interval | None:
         """The signed range of a (simplified) bit-vector term, or None for non-bit-vectors."""
@@ -58,6 +156,8 @@ class RangeSimplifier:
             return r
         if z3.is_app_of(t, z3.Z3_OP_ZERO_EXT):
             return self.unsigned_interval(t.arg(0))
+        if r is not None and r[1] < 0:  # negative signed values: the upper half
+            return r[0] + (1 << w), r[1] + (1 << w)
         return 0, (1 << w) - 1
 
     def __call__(self, t: z3.ExprRef) -> z3.ExprRef:
@@ -67,9 +167,9 @@ class RangeSimplifier:
         key = t.get_id()
         hit = self._memo.get(key)
         if hit is not None:
-            return hit
+            return hit[1], hit[2]
         result = self._rule(t)
-        self._memo[key] = result
+        self._memo[key] = (t, *result)
         return result
 
     def _rule(self, t: z3.ExprRef) -> tuple[z3.ExprRef, Interval | None]:
@@ -92,8 +192,9 @@ class RangeSimplifier:
             v = _signed(t.as_long(), w)
             return t, (v, v)
         if z3.is_const(t):
-            if key := self.signed_ranges.get(t.get_id()):
-                return t, key
+            known = self.signed_ranges.get(t.get_id())
+            if known is not None:
+                return t, known
             ur = self.unsigned_ranges.get(t.get_id())
             if ur is not None and _fits(ur, w):
                 return t, ur
@@ -111,6 +212,8 @@ class RangeSimplifier:
                     return inner.arg(0), r
             return t, ranges[0]
         if z3.is_app_of(t, z3.Z3_OP_ZERO_EXT):
+            if t.params()[0] == 0:  # ZeroExt(0, x) is x: its signed value is x's
+                return t, ranges[0]
             return t, self.unsigned_interval(t.arg(0))
         if z3.is_app_of(t, z3.Z3_OP_EXTRACT):
             hi_bit, lo_bit = t.params()
