@@ -89,9 +89,16 @@ def _split_update(a: Assign) -> tuple[str, Expr] | None:
     return op, term
 
 
+def _top_level(body: tuple[Stmt, ...], target: Stmt) -> int:
+    """The position of the top-level statement of ``body`` that holds ``target``."""
+    from tensorize.ir.traverse import walk
+
+    return next(n for n, s in enumerate(body) if any(x is target for x in walk(s)))
+
+
 def init_hoistable(init_index: tuple[Expr, ...], init_loops: tuple[Loop, ...],
                    index: tuple[Expr, ...], loops: tuple[Loop, ...],
-                   sizes: Mapping[str, int]) -> bool:
+                   sizes: Mapping[str, int], *, apart: bool = False) -> bool:
     """Whether an init may run, all of it, before every update of the reduction.
 
     That is so when each element's init precedes each update of that element in the
@@ -101,8 +108,18 @@ def init_hoistable(init_index: tuple[Expr, ...], init_loops: tuple[Loop, ...],
     index; and the index is injective over those loops, so that each element has one
     init, run before its own updates (which are nested deeper). ``C[M-1-i] = 0`` before
     ``C[i] += ...``, or ``Y[i+j] = 0`` with ``Y[i+j] += ...``, fail it.
+
+    ``apart``: the init is in an earlier top-level statement than the update, so every
+    init runs before every update; its loops must then be the update's loops of the same
+    names (same bounds), in any position.
     """
-    if init_index != index or tuple(init_loops) != tuple(loops[:len(init_loops)]):
+    if init_index != index:
+        return False
+    if apart:
+        by_name = {x.var: x for x in loops}
+        if any(by_name.get(x.var) != x for x in init_loops):
+            return False
+    elif tuple(init_loops) != tuple(loops[:len(init_loops)]):
         return False
     index_vars = set().union(*(free_vars(e) for e in index)) - set(sizes) if index else set()
     if index_vars != {x.var for x in init_loops}:
@@ -161,7 +178,9 @@ def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
         first, init_loops = found[0]
         if first.buf != update.buf or any(x.buf == first.buf for x in loads(first.value)):
             return None
-        if not init_hoistable(first.index, init_loops, update.index, loops, sizes):
+        apart = _top_level(fn.body, first) < _top_level(fn.body, update)
+        if not init_hoistable(first.index, init_loops, update.index, loops, sizes,
+                              apart=apart):
             return None
         init, init_index = first.value, first.index
     return Reduction(update.buf, update.index, op, body, loops, spatial, reduction, init,
