@@ -105,3 +105,18 @@ def test_tails_in_two_dimensions(m: int, n: int, k: int) -> None:
     assert chosen.tail == m * n * k - full
     assert "j in" in chosen.mapping and "k in" in chosen.mapping
     _agrees(result)
+
+
+def test_the_execution_check_is_remembered(tmp_path) -> None:
+    """A seeded run that agreed is a fact: a second run looks it up instead of running."""
+    from tensorize.equivalence.cache import ProofCache
+
+    term = "i32(A[i, k]) * i32(B[j, k])"
+    kern = kernel(MATMUL.format(i="i", j="j", k="k", term=term), LIB)
+    first = TensorizePass(targets=tuple(VNNI), cache=ProofCache(tmp_path / "c.sqlite")).run(
+        kern, LIB)
+    again = TensorizePass(targets=tuple(VNNI), cache=ProofCache(tmp_path / "c.sqlite")).run(
+        kern, LIB)
+    assert first.fragments[0].chosen.checks[-1] == "execution at full size"
+    assert again.fragments[0].chosen.checks[-1] == "execution agreed (cached)"
+    assert again.rewritten == first.rewritten

@@ -201,8 +201,17 @@ class TensorizePass:
         if chosen and self.execution_check:
             t0 = time.perf_counter()
             # a run in the interpreter, at full size or at reduced sizes that keep the
-            # rewrite's shape: the tile proofs and the validation are the guarantee
-            done, cex = self._execution_check(kernel, bound, baked, rewritten, chosen, lib)
+            # rewrite's shape: the tile proofs and the validation are the guarantee.
+            # The runs are seeded, so an agreement is a fact worth remembering.
+            fact = obligation_key(format_function(baked), format_function(rewritten),
+                                  f"agrees-in-interpreter {self.fp}")
+            if self.cache is not None and self.cache.has_fact(fact):
+                done, cex = "agreed (cached)", None
+            else:
+                done, cex = self._execution_check(kernel, bound, baked, rewritten, chosen,
+                                                  lib)
+                if cex is None and not done.startswith("skipped") and self.cache is not None:
+                    self.cache.add_fact(fact)
             stages["execution"] += time.perf_counter() - t0
             executed = cex is None and not done.startswith("skipped")
             if cex is not None:  # never emitted: report and keep the original
