@@ -181,13 +181,18 @@ class TensorizePass:
     def run(self, kernel: Function, library: Mapping[str, Function] | Any,
             sizes: Mapping[str, int] | None = None) -> TensorizeResult:
         """Tensorize one checked kernel."""
+        return self._run(kernel, library, sizes, {})
+
+    def _run(self, kernel: Function, library: Mapping[str, Function] | Any,
+             sizes: Mapping[str, int] | None, proofs: dict[tuple[str, str], Result]
+             ) -> TensorizeResult:
+        """:meth:`run`, with tile proofs memoised in ``proofs`` (shared with reruns)."""
         start = time.perf_counter()
         stages = {"candidates": 0.0, "proofs": 0.0, "validation": 0.0, "execution": 0.0}
         bound = bind_sizes(kernel, sizes)
         baked = bake_sizes(kernel, bound)
         lib = dict(library)
         intrinsics = self.selected(lib.values())
-        proofs: dict[tuple[str, str], Result] = {}
         reports = []
         chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
         for frag in fragments(baked, {}):
@@ -209,7 +214,7 @@ class TensorizePass:
                 done, cex = "agreed (cached)", None
             else:
                 done, cex = self._execution_check(kernel, bound, baked, rewritten, chosen,
-                                                  lib)
+                                                  lib, proofs)
                 if cex is None and not done.startswith("skipped") and self.cache is not None:
                     self.cache.add_fact(fact)
             stages["execution"] += time.perf_counter() - t0
@@ -227,7 +232,8 @@ class TensorizePass:
     def _execution_check(self, kernel: Function, bound: Mapping[str, int], baked: Function,
                          rewritten: Function,
                          chosen: Mapping[int, tuple[Candidate, Fragment, Function]],
-                         lib: Mapping[str, Function]) -> tuple[str, Counterexample | None]:
+                         lib: Mapping[str, Function], proofs: dict[tuple[str, str], Result]
+                         ) -> tuple[str, Counterexample | None]:
         """Run the rewrite against the original: (what ran, a counterexample or None).
 
         At full size when the work allows; otherwise the pass is run again at reduced
@@ -253,7 +259,7 @@ class TensorizePass:
             small_baked = bake_sizes(kernel, small)
             if small == dict(bound) or work(small_baked, {}) > EXECUTION_LIMIT:
                 continue
-            again = narrowed.run(kernel, lib, small)
+            again = narrowed._run(kernel, lib, small, proofs)
             got = {f.position: (f.chosen.intrinsic, _mapping_shape(f.chosen.mapping))
                    for f in again.fragments if f.chosen}
             if got != expected:
