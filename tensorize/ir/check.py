@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from tensorize.errors import CheckError, Span
 from tensorize.ir.affine import is_affine
+from tensorize.ir.bounds import bounds_errors
 from tensorize.ir.nodes import (
     ARITH_OPS,
     BIT_OPS,
@@ -231,10 +232,11 @@ class _Checker:
         if not isinstance(value, View):
             self.error(f"argument '{arg.name}' must be a view such as (i) -> A[i]", arg.span)
             return arg
-        decl = scope.buffers.get(value.buf)
-        if decl is None:
+        found = scope.buffers.get(value.buf)
+        if found is None:
             self.error(f"unknown buffer '{value.buf}'", value.span)
             return arg
+        decl = found
         if len(value.dims) != len(param.shape):
             self.error(f"'{arg.name}' has rank {len(param.shape)}; the view has "
                        f"{len(value.dims)} dimensions", value.span)
@@ -348,15 +350,16 @@ class _Checker:
         operand = self.expr(e.operand, scope, None)
         if operand.dtype is None:  # a literal: it simply takes the target type
             operand = self.expr(e.operand, scope, target)
-        if operand.dtype == ERROR:
+        source = operand.dtype
+        if source is None or source == ERROR:
             return replace(e, operand=operand)
         if e.saturate and not target.is_int:
             self.error(f"sat_{target} is not a cast: saturating casts go to integer types",
                        e.span)
-        if e.saturate and not operand.dtype.is_numeric:
-            self.error(f"cannot saturate a {operand.dtype} value", e.span)
-        if target.is_bool and not (operand.dtype.is_int or operand.dtype.is_bool):
-            self.error(f"cannot cast {operand.dtype} to bool; compare instead", e.span)
+        if e.saturate and not source.is_numeric:
+            self.error(f"cannot saturate a {source} value", e.span)
+        if target.is_bool and not (source.is_int or source.is_bool):
+            self.error(f"cannot cast {source} to bool; compare instead", e.span)
         return replace(e, operand=operand)
 
     def unary(self, e: Unary, scope: _Scope, expected: DType | None) -> Expr:
@@ -515,6 +518,8 @@ def check_function(fn: Function, callees: Mapping[str, Function]) -> Function:
     typed = checker.check()
     if not checker.errors:
         _finish_untyped(typed, checker.errors)
+    if not checker.errors:
+        checker.errors.extend(bounds_errors(typed, callees))
     if checker.errors:
         raise CheckError(checker.errors)
     return typed

@@ -11,7 +11,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lark
 from lark import Lark, Token, Transformer
@@ -126,7 +126,8 @@ class _Build(Transformer):  # type: ignore[type-arg]
             names[f.name] = f
         return Module(tuple(items), span=Span(self.source, 1, 1))
 
-    def _function(self, kind: str, head: Token, name: str, rest: list[Any]) -> Function:
+    def _function(self, kind: Literal["kernel", "intrinsic"], head: Token, name: str,
+                  rest: list[Any]) -> Function:
         params: tuple[SizeParam, ...] = ()
         buffers, assumes, meta, body = [], [], [], []
         for item in rest:
@@ -141,7 +142,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
             else:
                 body.append(item)
         return Function(kind, name, params, tuple(buffers), tuple(assumes), tuple(meta),
-                        tuple(body), span=self._span(head))  # type: ignore[arg-type]
+                        tuple(body), span=self._span(head))
 
     def kernel(self, c: list[Any]) -> Function:
         return self._function("kernel", c[1], str(c[1]), c[2:])
@@ -214,7 +215,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         return self._nest(node, *body)
 
     def if_stmt(self, c: list[Any]) -> If:
-        orelse = c[3]
+        orelse = c[4]  # c[3] is the 'else' keyword (or None)
         if orelse is None:
             orelse = ()
         elif isinstance(orelse, If):
@@ -395,7 +396,8 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
                          Span(source, 1, 1))
     try:
         with _LOCK:
-            module = _lark(source).parse(source.text)
+            # the inline transformer builds a Module; lark types parse() as a Tree
+            module: Module = _lark(source).parse(source.text)  # type: ignore[assignment]
     except lark.exceptions.UnexpectedCharacters as exc:
         char = source.text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
         what = "unterminated string" if char == '"' else f"unexpected character {char!r}"

@@ -1,0 +1,406 @@
+"""Static bounds check: every buffer access stays inside its buffer, for every size.
+
+Each access (a load, the target of an assignment, the index of a call's view) is checked
+axis by axis over its iteration domain: the enclosing loops, the ``if`` guards that hold
+there, the dimensions of a view, and every size-parameter value >= 1.
+
+Two exact-where-it-answers steps:
+
+1. A quick symbolic bound: the index is linear in the loop variables and the sizes, so its
+   maximum (minimum) over the enclosing loops is found by substituting, innermost first,
+   each loop variable by its upper (lower) bound. This over-approximates the range (it
+   ignores guards and empty loops), so it only ever answers "safe".
+2. Otherwise an integer solver decides exactly, with the guards, triangular loops and
+   ``/``, ``%`` by constants. An integer (Presburger) question needs one; Z3 is imported
+   lazily, only for the accesses step 1 cannot settle. A violation is reported with a
+   witness: at the default sizes when they break it, else at sizes that do. When the
+   solver cannot answer (products of sizes), the check falls back to the default sizes;
+   when that fails too the access is left to the interpreter's run-time check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tensorize.errors import Span
+from tensorize.ir.affine import Linear, linear_form
+from tensorize.ir.nodes import (
+    Assign,
+    Binary,
+    BufferDecl,
+    Call,
+    CallStmt,
+    Cast,
+    Const,
+    Expr,
+    For,
+    Function,
+    If,
+    Load,
+    Stmt,
+    Unary,
+    Var,
+    View,
+)
+from tensorize.ir.printer import format_expr
+from tensorize.ir.traverse import substitute, walk
+
+SOLVER_TIMEOUT_MS = 2000
+"""Time the integer solver gets for one access (it answers in milliseconds in practice)."""
+
+Diagnostic = tuple[str, Span | None]
+
+
+@dataclass
+class _Context:
+    """What holds at one point of the body: loops (var, lo, hi exclusive) and guards."""
+
+    loops: list[tuple[str, Expr, Expr]] = field(default_factory=list)
+    guards: list[tuple[Expr, bool]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Access:
+    buf: BufferDecl
+    index: tuple[Expr, ...]
+    span: Span | None
+    loops: tuple[tuple[str, Expr, Expr], ...]
+    guards: tuple[tuple[Expr, bool], ...]
+
+
+def bounds_errors(fn: Function, callees: Mapping[str, Function]) -> list[Diagnostic]:
+    """The out-of-bounds accesses of a type-checked function, as positioned errors."""
+    checker = _Bounds(fn, callees)
+    checker.block(fn.body, _Context())
+    errors: list[Diagnostic] = []
+    for access in checker.accesses:
+        for axis, (e, extent) in enumerate(zip(access.index, access.buf.shape)):
+            message = checker.check_axis(access, axis, e, extent)
+            if message is not None:
+                errors.append((message, access.span or e.span))
+                break  # one error per access
+    return errors
+
+
+class _Bounds:
+    def __init__(self, fn: Function, callees: Mapping[str, Function]) -> None:
+        self.fn = fn
+        self.callees = callees
+        self.buffers = {b.name: b for b in fn.buffers}
+        self.params = [p.name for p in fn.params]
+        self.defaults = {p.name: p.default for p in fn.params if p.default is not None}
+        self.accesses: list[_Access] = []
+
+    # -- collecting accesses ------------------------------------------------------------
+    def add(self, buf: str, index: tuple[Expr, ...], span: Span | None, ctx: _Context,
+            extra: tuple[tuple[str, Expr, Expr], ...] = ()) -> None:
+        decl = self.buffers.get(buf)
+        if decl is None or not index or len(index) != len(decl.shape):
+            return
+        self.accesses.append(_Access(decl, index, span, tuple(ctx.loops) + extra,
+                                     tuple(ctx.guards)))
+
+    def loads(self, e: Expr, ctx: _Context) -> None:
+        for node in walk(e):
+            if isinstance(node, Load):
+                self.add(node.buf, node.index, node.span, ctx)
+
+    def block(self, stmts: tuple[Stmt, ...], ctx: _Context) -> None:
+        for s in stmts:
+            self.stmt(s, ctx)
+
+    def stmt(self, s: Stmt, ctx: _Context) -> None:
+        if isinstance(s, Assign):
+            self.add(s.buf, s.index, s.span, ctx)
+            self.loads(s.value, ctx)
+        elif isinstance(s, For):
+            ctx.loops.append((s.var, s.lo, s.hi))
+            self.block(s.body, ctx)
+            ctx.loops.pop()
+        elif isinstance(s, If):
+            ctx.guards.append((s.cond, True))
+            self.block(s.then, ctx)
+            ctx.guards[-1] = (s.cond, False)
+            self.block(s.orelse, ctx)
+            ctx.guards.pop()
+        elif isinstance(s, CallStmt):
+            self.call(s, ctx)
+
+    def call(self, s: CallStmt, ctx: _Context) -> None:
+        callee = self.callees.get(s.name)
+        if callee is None:
+            return
+        sizes: dict[str, Expr] = {}
+        for p in callee.params:
+            if p.default is not None:
+                sizes[p.name] = Const(p.default)
+        params = {p.name for p in callee.params}
+        views: dict[str, View] = {}
+        for a in s.args:
+            if isinstance(a.value, View):
+                views[a.name] = a.value
+            elif a.name in params:
+                sizes[a.name] = a.value
+        for b in callee.buffers:
+            view = views.get(b.name)
+            if view is None or len(view.dims) != len(b.shape):
+                continue
+            extents = tuple(substitute(x, sizes) for x in b.shape)
+            dims = tuple((d, Const(0), x) for d, x in zip(view.dims, extents))
+            self.add(view.buf, view.index, view.span, ctx, dims)
+
+    # -- checking one axis --------------------------------------------------------------
+    def check_axis(self, a: _Access, axis: int, e: Expr, extent: Expr) -> str | None:
+        """An error message if index ``e`` can leave ``0..extent``, else None."""
+        if _quick_safe(e, extent, a.loops):
+            return None
+        answer = _solve(self.params, a, e, extent, None)
+        if answer is None and self.defaults.keys() == set(self.params):
+            answer = _solve(self.params, a, e, extent, self.defaults)
+        if not answer:  # None (undecided) or {} (safe)
+            return None
+        if self.defaults.keys() == set(self.params) and \
+                any(answer[p] != self.defaults[p] for p in self.params):
+            at_defaults = _solve(self.params, a, e, extent, self.defaults)
+            if at_defaults:
+                answer = at_defaults
+        return self.describe(a, axis, e, extent, answer)
+
+    def describe(self, a: _Access, axis: int, e: Expr, extent: Expr,
+                 model: dict[str, int]) -> str:
+        value = _eval(e, model)
+        size = _eval(extent, model)
+        loops = [name for name, _lo, _hi in a.loops if name in _names(e)]
+        where = ", ".join(f"{v} = {model[v]}" for v in loops if v in model)
+        used = _names(e) | _names(extent) | {
+            n for _v, lo, hi in a.loops for n in _names(lo) | _names(hi)}
+        sizes = {p: model[p] for p in self.params if p in used}
+        shown_sizes = ", ".join(f"{p} = {v}" for p, v in sizes.items())
+        head = f"index {format_expr(e)} of '{a.buf.name}'"
+        box = _box_extremes(e, a)
+        if box is not None:
+            low, high = (_eval_linear(f, model) for f in box)
+            reaches = f"ranges over {low}..={high}"
+        else:
+            reaches = f"reaches {value}{f' at {where}' if where else ''}"
+        if not sizes:
+            return f"{head} {reaches} but dimension {axis} has size {size}"
+        defaults = all(self.defaults.get(p) == v for p, v in sizes.items())
+        if defaults:
+            return (f"{head} {reaches} but dimension {axis} has size "
+                    f"{format_expr(extent)} = {size} (default sizes {shown_sizes})")
+        reach = _symbolic_reach(e, a, value < 0)
+        safe = " (the default sizes are safe)" if self.defaults.keys() == \
+            set(self.params) else ""
+        if reach is not None:
+            return (f"{head} can reach {reach} but dimension {axis} has size "
+                    f"{format_expr(extent)}: out of bounds when {shown_sizes}, for "
+                    f"example{safe}")
+        return (f"{head} reaches {value}{f' at {where}' if where else ''} but dimension "
+                f"{axis} has size {format_expr(extent)} = {size} when {shown_sizes}: out "
+                f"of bounds for such sizes{safe}")
+
+
+def _box_extremes(e: Expr, a: _Access) -> tuple[Linear, Linear] | None:
+    """The exact bounds of ``e`` (linear in the sizes) when its domain is a plain box."""
+    if a.guards:
+        return None
+    loop_vars = {v for v, _lo, _hi in a.loops}
+    for _v, lo, hi in a.loops:
+        if (_names(lo) | _names(hi)) & loop_vars:
+            return None
+    return _extremes(e, a.loops)
+
+
+def _symbolic_reach(e: Expr, a: _Access, low: bool) -> str | None:
+    """The exact minimum (``low``) or maximum of ``e`` in the sizes, for a plain box nest."""
+    bounds = _box_extremes(e, a)
+    if bounds is None:
+        return None
+    return _format_linear(bounds[0] if low else bounds[1])
+
+
+def _eval_linear(f: Linear, env: Mapping[str, int]) -> int:
+    return f.const + sum(c * env[v] for v, c in f.coeffs)
+
+
+def _format_linear(f: Linear) -> str:
+    terms = [(v if c == 1 else f"-{v}" if c == -1 else f"{c} * {v}") for v, c in f.coeffs]
+    if f.const or not terms:
+        terms.append(str(f.const))
+    text = " + ".join(terms)
+    return text.replace("+ -", "- ")
+
+
+def _names(e: Expr) -> set[str]:
+    return {n.name for n in walk(e) if isinstance(n, Var)}
+
+
+def _eval(e: Expr, env: Mapping[str, int]) -> int:
+    form = linear_form(substitute(e, {k: Const(v) for k, v in env.items()}))
+    if form is not None and not form.coeffs:
+        return form.const
+    return _eval_any(e, env)
+
+
+def _eval_any(e: Expr, env: Mapping[str, int]) -> int:
+    if isinstance(e, Const):
+        return int(e.value)
+    if isinstance(e, Var):
+        return env[e.name]
+    if isinstance(e, Unary) and e.op == "-":
+        return -_eval_any(e.operand, env)
+    if isinstance(e, Binary):
+        a, b = _eval_any(e.lhs, env), _eval_any(e.rhs, env)
+        if e.op == "+":
+            return a + b
+        if e.op == "-":
+            return a - b
+        if e.op == "*":
+            return a * b
+        if e.op == "/":
+            return a // b if b else 0
+        if e.op == "%":
+            return a % b if b else 0
+    raise ValueError(f"not an index expression: {format_expr(e)}")
+
+
+# -- step 1: the quick symbolic bound ------------------------------------------------------
+def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> bool:
+    """Whether ``0 <= e < extent`` holds for every size >= 1 by bound substitution."""
+    bounds, size = _extremes(e, loops), linear_form(extent)
+    if bounds is None or size is None:
+        return False
+    low, high = bounds
+    return _nonneg(low) and _nonneg(_add(_add(size, Linear((), -1), 1), high, -1))
+
+
+def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[Linear, Linear] | None:
+    """Lower and upper bounds of ``e`` over the loops, linear in the sizes (or None)."""
+    form = linear_form(e)
+    if form is None:
+        return None
+    bounds = []
+    for var, lo, hi in loops:
+        lo_f, hi_f = linear_form(lo), linear_form(hi)
+        if lo_f is None or hi_f is None:
+            return None
+        bounds.append((var, lo_f, _add(hi_f, Linear((), -1), 1)))
+    low, high = form, form
+    for var, lo_f, last in reversed(bounds):
+        c = low.coeff(var)
+        if c:
+            low = _replace(low, var, lo_f if c > 0 else last)
+        c = high.coeff(var)
+        if c:
+            high = _replace(high, var, last if c > 0 else lo_f)
+    loop_vars = {v for v, _lo, _hi in loops}
+    if (set(low.variables) | set(high.variables)) & loop_vars:
+        return None
+    return low, high
+
+
+def _add(a: Linear, b: Linear, k: int) -> Linear:
+    coeffs = dict(a.coeffs)
+    for v, c in b.coeffs:
+        coeffs[v] = coeffs.get(v, 0) + k * c
+    return Linear(tuple(sorted((v, c) for v, c in coeffs.items() if c)), a.const + k * b.const)
+
+
+def _replace(f: Linear, var: str, by: Linear) -> Linear:
+    c = f.coeff(var)
+    rest = Linear(tuple((v, k) for v, k in f.coeffs if v != var), f.const)
+    return _add(rest, by, c)
+
+
+def _nonneg(f: Linear) -> bool:
+    """Whether ``f >= 0`` for every value >= 1 of its variables (the sizes)."""
+    return all(c >= 0 for _v, c in f.coeffs) and f.const + sum(c for _v, c in f.coeffs) >= 0
+
+
+# -- step 2: the integer solver -------------------------------------------------------------
+def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
+           fixed: Mapping[str, int] | None) -> dict[str, int] | None:
+    """A model where ``e`` leaves ``0..extent``; {} when there is none; None if unknown."""
+    import z3  # type: ignore[import-untyped]  # z3 ships no stubs; imported lazily
+
+    env: dict[str, Any] = {}
+    solver = z3.Solver()
+    solver.set("timeout", SOLVER_TIMEOUT_MS)
+    for p in params:
+        env[p] = z3.Int(p)
+        solver.add(env[p] == fixed[p] if fixed is not None else env[p] >= 1)
+    try:
+        for var, lo, hi in a.loops:
+            env[var] = z3.Int(var)
+            solver.add(_z3(lo, env) <= env[var], env[var] < _z3(hi, env))
+        for cond, holds in a.guards:
+            c = _z3(cond, env)
+            solver.add(c if holds else z3.Not(c))
+        value, size = _z3(e, env), _z3(extent, env)
+    except _Unsupported:
+        return None
+    solver.add(z3.Or(value < 0, value >= size))
+    result = solver.check()
+    if result == z3.unsat:
+        return {}
+    if result != z3.sat:
+        return None
+    model = solver.model()
+    return {name: model.eval(v, model_completion=True).as_long() for name, v in env.items()}
+
+
+class _Unsupported(Exception):
+    """An expression the translation does not cover (left to the run-time check)."""
+
+
+def _z3(e: Expr, env: Mapping[str, Any]) -> Any:
+    import z3  # type: ignore[import-untyped]  # no stubs
+
+    if isinstance(e, Const):
+        if isinstance(e.value, bool):
+            return z3.BoolVal(e.value)
+        if isinstance(e.value, int):
+            return z3.IntVal(e.value)
+        raise _Unsupported
+    if isinstance(e, Var):
+        if e.name not in env:
+            raise _Unsupported
+        return env[e.name]
+    if isinstance(e, Unary):
+        inner = _z3(e.operand, env)
+        return -inner if e.op == "-" else z3.Not(inner) if e.op == "!" else _bad()
+    if isinstance(e, Binary):
+        a, b = _z3(e.lhs, env), _z3(e.rhs, env)
+        ops = {
+            "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+            "/": lambda: _div(a, b), "%": lambda: _mod(a, b),
+            "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b,
+            ">=": lambda: a >= b, "==": lambda: a == b, "!=": lambda: a != b,
+            "&&": lambda: z3.And(a, b), "||": lambda: z3.Or(a, b),
+        }
+        if e.op not in ops:
+            raise _Unsupported
+        return ops[e.op]()
+    if isinstance(e, (Load, Cast, Call)):
+        raise _Unsupported
+    raise _Unsupported
+
+
+def _bad() -> Any:
+    raise _Unsupported
+
+
+def _div(a: Any, b: Any) -> Any:
+    """Floor division as the interpreter does it (x / 0 is 0)."""
+    import z3  # type: ignore[import-untyped]  # no stubs
+
+    return z3.If(b == 0, 0, z3.If(b > 0, a / b, (-a) / (-b)))
+
+
+def _mod(a: Any, b: Any) -> Any:
+    import z3  # type: ignore[import-untyped]  # no stubs
+
+    return z3.If(b == 0, 0, a - b * _div(a, b))
