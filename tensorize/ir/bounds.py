@@ -157,14 +157,15 @@ class _Bounds:
         if _quick_safe(e, extent, a.loops):
             return None
         answer = _solve(self.params, a, e, extent, None)
-        if answer is None and self.defaults.keys() == set(self.params):
+        if answer is _UNKNOWN and self.defaults.keys() == set(self.params):
             answer = _solve(self.params, a, e, extent, self.defaults)
-        if not answer:  # None (undecided) or {} (safe)
+        if answer is _UNKNOWN or answer is _SAFE:
             return None
+        assert isinstance(answer, dict)
         if self.defaults.keys() == set(self.params) and \
                 any(answer[p] != self.defaults[p] for p in self.params):
             at_defaults = _solve(self.params, a, e, extent, self.defaults)
-            if at_defaults:
+            if isinstance(at_defaults, dict):
                 answer = at_defaults
         return self.describe(a, axis, e, extent, answer)
 
@@ -182,7 +183,7 @@ class _Bounds:
         box = _box_extremes(e, a)
         if box is not None:
             low, high = (_eval_linear(f, model) for f in box)
-            reaches = f"ranges over {low}..={high}"
+            reaches = f"ranges over {low}..={high}" if low != high else f"is {low}"
         else:
             reaches = f"reaches {value}{f' at {where}' if where else ''}"
         if not sizes:
@@ -321,9 +322,14 @@ def _nonneg(f: Linear) -> bool:
 
 
 # -- step 2: the integer solver -------------------------------------------------------------
+_SAFE = "safe"
+_UNKNOWN = "unknown"
+
+
 def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
-           fixed: Mapping[str, int] | None) -> dict[str, int] | None:
-    """A model where ``e`` leaves ``0..extent``; {} when there is none; None if unknown."""
+           fixed: Mapping[str, int] | None) -> dict[str, int] | str:
+    """A model (sizes and loop variables) where ``e`` leaves ``0..extent``, else
+    ``_SAFE`` when there is none or ``_UNKNOWN`` when the solver cannot tell."""
     import z3  # type: ignore[import-untyped]  # z3 ships no stubs; imported lazily
 
     env: dict[str, Any] = {}
@@ -341,13 +347,13 @@ def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
             solver.add(c if holds else z3.Not(c))
         value, size = _z3(e, env), _z3(extent, env)
     except _Unsupported:
-        return None
+        return _UNKNOWN
     solver.add(z3.Or(value < 0, value >= size))
     result = solver.check()
     if result == z3.unsat:
-        return {}
+        return _SAFE
     if result != z3.sat:
-        return None
+        return _UNKNOWN
     model = solver.model()
     return {name: model.eval(v, model_completion=True).as_long() for name, v in env.items()}
 

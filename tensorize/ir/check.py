@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from tensorize.errors import CheckError, Span
 from tensorize.ir.affine import is_affine
@@ -43,6 +44,7 @@ from tensorize.ir.nodes import (
     Var,
     View,
 )
+from tensorize.ir.numeric import round_to_float
 from tensorize.ir.types import BOOL, INDEX, DType
 
 ERROR = DType("<error>", "index", 0)
@@ -333,9 +335,13 @@ class _Checker:
         if expected.is_bool:
             self.error(f"expected a bool, found the number {v}", e.span)
             return replace(e, dtype=ERROR)
-        if isinstance(v, float):
-            if not expected.is_float:
-                self.error(f"the float literal {v} cannot be {_a(expected)} value", e.span)
+        if isinstance(v, float) and not expected.is_float:
+            self.error(f"the float literal {v} cannot be {_a(expected)} value", e.span)
+            return replace(e, dtype=ERROR)
+        if expected.is_float:
+            if math.isfinite(v) and math.isinf(round_to_float(v, expected)):
+                self.error(f"literal {v} does not fit in {expected} (largest finite value "
+                           f"{_max_finite(expected):g}); write inf for infinity", e.span)
                 return replace(e, dtype=ERROR)
             return replace(e, dtype=expected)
         if expected.is_int and not expected.min <= v <= expected.max:
@@ -476,6 +482,13 @@ class _Checker:
                 self.error(f"'{fn}' applies to floats, not {t}; add a cast", e.span)
                 t = ERROR
         return replace(e, args=(a,), dtype=t)
+
+
+def _max_finite(t: DType) -> float:
+    """The largest finite value of float type ``t``."""
+    ebits, sbits = t.float_format
+    emax = (1 << (ebits - 1)) - 1
+    return float((2 - Fraction(2) ** (1 - sbits)) * Fraction(2) ** emax)
 
 
 def _a(t: DType | None) -> str:
