@@ -103,9 +103,17 @@ class _Bounds:
                                      tuple(ctx.guards)))
 
     def loads(self, e: Expr, ctx: _Context) -> None:
-        for node in walk(e):
+        stack = [e]
+        while stack:  # expressions only: faster than the generic walk
+            node = stack.pop()
             if isinstance(node, Load):
                 self.add(node.buf, node.index, node.span, ctx)
+            elif isinstance(node, Binary):
+                stack += (node.lhs, node.rhs)
+            elif isinstance(node, (Unary, Cast)):
+                stack.append(node.operand)
+            elif isinstance(node, Call):
+                stack.extend(node.args)
 
     def block(self, stmts: tuple[Stmt, ...], ctx: _Context) -> None:
         for s in stmts:
@@ -204,7 +212,7 @@ class _Bounds:
                 f"of bounds for such sizes{safe}")
 
 
-def _box_extremes(e: Expr, a: _Access) -> tuple[Linear, Linear] | None:
+def _box_extremes(e: Expr, a: _Access) -> tuple[_Form, _Form] | None:
     """The exact bounds of ``e`` (linear in the sizes) when its domain is a plain box."""
     if a.guards:
         return None
@@ -220,11 +228,11 @@ def _symbolic_reach(e: Expr, a: _Access, low: bool) -> str | None:
     bounds = _box_extremes(e, a)
     if bounds is None:
         return None
-    return _format_linear(bounds[0] if low else bounds[1])
+    return _format_linear(_as_linear(bounds[0] if low else bounds[1]))
 
 
-def _eval_linear(f: Linear, env: Mapping[str, int]) -> int:
-    return f.const + sum(c * env[v] for v, c in f.coeffs)
+def _eval_linear(f: _Form, env: Mapping[str, int]) -> int:
+    return sum(c * (env[v] if v else 1) for v, c in f.items())
 
 
 def _format_linear(f: Linear) -> str:
@@ -269,56 +277,78 @@ def _eval_any(e: Expr, env: Mapping[str, int]) -> int:
 
 
 # -- step 1: the quick symbolic bound ------------------------------------------------------
+_Form = dict[str, int]
+"""A linear form as a dict: variable -> coefficient, and ``""`` -> the constant."""
+
+_FORMS: dict[int, tuple[Expr, _Form | None]] = {}
+"""Linear forms by expression identity (the expression is kept alive with its form)."""
+
+
+def _form(e: Expr) -> _Form | None:
+    hit = _FORMS.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    lin = linear_form(e)
+    form = None if lin is None else {**dict(lin.coeffs), "": lin.const}
+    if len(_FORMS) > 100_000:
+        _FORMS.clear()
+    _FORMS[id(e)] = (e, form)
+    return form
+
+
 def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> bool:
     """Whether ``0 <= e < extent`` holds for every size >= 1 by bound substitution."""
-    bounds, size = _extremes(e, loops), linear_form(extent)
+    bounds, size = _extremes(e, loops), _form(extent)
     if bounds is None or size is None:
         return False
     low, high = bounds
-    return _nonneg(low) and _nonneg(_add(_add(size, Linear((), -1), 1), high, -1))
+    room = dict(size)
+    room[""] = room.get("", 0) - 1
+    for v, c in high.items():
+        room[v] = room.get(v, 0) - c
+    return _nonneg(low) and _nonneg(room)
 
 
-def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[Linear, Linear] | None:
+def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[_Form, _Form] | None:
     """Lower and upper bounds of ``e`` over the loops, linear in the sizes (or None)."""
-    form = linear_form(e)
+    form = _form(e)
     if form is None:
         return None
-    bounds = []
-    for var, lo, hi in loops:
-        lo_f, hi_f = linear_form(lo), linear_form(hi)
+    low, high = dict(form), dict(form)
+    for var, lo, hi in reversed(loops):
+        c_low, c_high = low.pop(var, 0), high.pop(var, 0)
+        if not c_low and not c_high:
+            continue
+        lo_f, hi_f = _form(lo), _form(hi)
         if lo_f is None or hi_f is None:
             return None
-        bounds.append((var, lo_f, _add(hi_f, Linear((), -1), 1)))
-    low, high = form, form
-    for var, lo_f, last in reversed(bounds):
-        c = low.coeff(var)
-        if c:
-            low = _replace(low, var, lo_f if c > 0 else last)
-        c = high.coeff(var)
-        if c:
-            high = _replace(high, var, last if c > 0 else lo_f)
+        # the loop variable lies in lo..=hi - 1
+        _add_into(low, lo_f if c_low > 0 else hi_f, c_low, c_low < 0)
+        _add_into(high, hi_f if c_high > 0 else lo_f, c_high, c_high > 0)
     loop_vars = {v for v, _lo, _hi in loops}
-    if (set(low.variables) | set(high.variables)) & loop_vars:
+    if any(low.get(v) or high.get(v) for v in loop_vars):
         return None
     return low, high
 
 
-def _add(a: Linear, b: Linear, k: int) -> Linear:
-    coeffs = dict(a.coeffs)
-    for v, c in b.coeffs:
-        coeffs[v] = coeffs.get(v, 0) + k * c
-    return Linear(tuple(sorted((v, c) for v, c in coeffs.items() if c)), a.const + k * b.const)
+def _add_into(target: _Form, form: _Form, k: int, last: bool) -> None:
+    """``target += k * form`` (``form - 1`` when ``last``: the last value of a loop)."""
+    if not k:
+        return
+    for v, c in form.items():
+        target[v] = target.get(v, 0) + k * c
+    if last:
+        target[""] = target.get("", 0) - k
 
 
-def _replace(f: Linear, var: str, by: Linear) -> Linear:
-    c = f.coeff(var)
-    rest = Linear(tuple((v, k) for v, k in f.coeffs if v != var), f.const)
-    return _add(rest, by, c)
+def _as_linear(f: _Form) -> Linear:
+    return Linear(tuple(sorted((v, c) for v, c in f.items() if v and c)), f.get("", 0))
 
 
-def _nonneg(f: Linear) -> bool:
+def _nonneg(f: _Form) -> bool:
     """Whether ``f >= 0`` for every value >= 1 of its variables (the sizes)."""
-    return all(c >= 0 for _v, c in f.coeffs) and f.const + sum(c for _v, c in f.coeffs) >= 0
+    coeffs = [c for v, c in f.items() if v]
+    return all(c >= 0 for c in coeffs) and f.get("", 0) + sum(coeffs) >= 0
 
 
 # -- step 2: the integer solver -------------------------------------------------------------
