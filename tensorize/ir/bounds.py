@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tensorize.errors import Span
-from tensorize.ir.affine import Linear, linear_form
+from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import (
     Assign,
     Binary,
@@ -190,7 +190,7 @@ class _Bounds:
         head = f"index {format_expr(e)} of '{a.buf.name}'"
         box = _box_extremes(e, a)
         if box is not None:
-            low, high = (_eval_linear(f, model) for f in box)
+            low, high = (_eval_poly(f, model) for f in box)
             reaches = f"ranges over {low}..={high}" if low != high else f"is {low}"
         else:
             reaches = f"reaches {value}{f' at {where}' if where else ''}"
@@ -212,7 +212,7 @@ class _Bounds:
                 f"of bounds for such sizes{safe}")
 
 
-def _box_extremes(e: Expr, a: _Access) -> tuple[_Form, _Form] | None:
+def _box_extremes(e: Expr, a: _Access) -> tuple[_Poly, _Poly] | None:
     """The exact bounds of ``e`` (linear in the sizes) when its domain is a plain box."""
     if a.guards:
         return None
@@ -228,19 +228,28 @@ def _symbolic_reach(e: Expr, a: _Access, low: bool) -> str | None:
     bounds = _box_extremes(e, a)
     if bounds is None:
         return None
-    return _format_linear(_as_linear(bounds[0] if low else bounds[1]))
+    return _format_poly(bounds[0] if low else bounds[1])
 
 
-def _eval_linear(f: _Form, env: Mapping[str, int]) -> int:
-    return sum(c * (env[v] if v else 1) for v, c in f.items())
+def _eval_poly(p: _Poly, env: Mapping[str, int]) -> int:
+    total = 0
+    for m, c in p.items():
+        for name in m:
+            c *= env[name]
+        total += c
+    return total
 
 
-def _format_linear(f: Linear) -> str:
-    terms = [(v if c == 1 else f"-{v}" if c == -1 else f"{c} * {v}") for v, c in f.coeffs]
-    if f.const or not terms:
-        terms.append(str(f.const))
-    text = " + ".join(terms)
-    return text.replace("+ -", "- ")
+def _format_poly(p: _Poly) -> str:
+    terms = []
+    for m, c in sorted(p.items(), key=lambda mc: (-len(mc[0]), mc[0])):
+        if not m:
+            continue
+        names = " * ".join(m)
+        terms.append(names if c == 1 else f"-{names}" if c == -1 else f"{c} * {names}")
+    if p.get(()) or not terms:
+        terms.append(str(p.get((), 0)))
+    return " + ".join(terms).replace("+ -", "- ")
 
 
 def _names(e: Expr) -> set[str]:
@@ -277,78 +286,140 @@ def _eval_any(e: Expr, env: Mapping[str, int]) -> int:
 
 
 # -- step 1: the quick symbolic bound ------------------------------------------------------
-_Form = dict[str, int]
-"""A linear form as a dict: variable -> coefficient, and ``""`` -> the constant."""
+Monomial = tuple[str, ...]
+"""A product of names, sorted (a name repeats for a power); () is the constant 1."""
 
-_FORMS: dict[int, tuple[Expr, _Form | None]] = {}
-"""Linear forms by expression identity (the expression is kept alive with its form)."""
+_Poly = dict[Monomial, int]
+"""A polynomial with integer coefficients in the sizes and loop variables."""
+
+_POLYS: dict[int, tuple[Expr, _Poly | None]] = {}
+"""Polynomials by expression identity (the expression is kept alive with its entry)."""
 
 
-def _form(e: Expr) -> _Form | None:
-    hit = _FORMS.get(id(e))
+def _poly(e: Expr) -> _Poly | None:
+    """``e`` as a polynomial, or None (``/``, ``%``, anything but + - * of integers)."""
+    hit = _POLYS.get(id(e))
     if hit is not None and hit[0] is e:
         return hit[1]
-    lin = linear_form(e)
-    form = None if lin is None else {**dict(lin.coeffs), "": lin.const}
-    if len(_FORMS) > 100_000:
-        _FORMS.clear()
-    _FORMS[id(e)] = (e, form)
-    return form
+    result = _poly_of(e)
+    if len(_POLYS) > 100_000:
+        _POLYS.clear()
+    _POLYS[id(e)] = (e, result)
+    return result
+
+
+def _poly_of(e: Expr) -> _Poly | None:
+    if isinstance(e, Const):
+        if isinstance(e.value, bool) or not isinstance(e.value, int):
+            return None
+        return {(): e.value} if e.value else {}
+    if isinstance(e, Var):
+        return {(e.name,): 1}
+    if isinstance(e, Unary) and e.op == "-":
+        inner = _poly(e.operand)
+        return None if inner is None else _scale(inner, -1)
+    if isinstance(e, Binary) and e.op in ("+", "-", "*"):
+        a, b = _poly(e.lhs), _poly(e.rhs)
+        if a is None or b is None:
+            return None
+        if e.op == "*":
+            return _mul(a, b)
+        return _plus(a, b, 1 if e.op == "+" else -1)
+    return None
+
+
+def _plus(a: _Poly, b: _Poly, k: int) -> _Poly:
+    out = dict(a)
+    for m, c in b.items():
+        out[m] = out.get(m, 0) + k * c
+    return {m: c for m, c in out.items() if c}
+
+
+def _scale(a: _Poly, k: int) -> _Poly:
+    return {m: k * c for m, c in a.items() if k * c}
+
+
+def _mul(a: _Poly, b: _Poly) -> _Poly:
+    out: _Poly = {}
+    for ma, ca in a.items():
+        for mb, cb in b.items():
+            m = tuple(sorted(ma + mb))
+            out[m] = out.get(m, 0) + ca * cb
+    return {m: c for m, c in out.items() if c}
+
+
+def _sign(p: _Poly) -> int:
+    """1 if ``p >= 0`` for every value >= 1 of its names, -1 if ``p <= 0``, else 0.
+
+    Writing each name as ``1 + q`` with ``q >= 0``, nonnegative coefficients prove
+    ``p >= 0`` (a sufficient test, exact for linear polynomials).
+    """
+    shifted: _Poly = {}
+    for m, c in p.items():
+        terms: _Poly = {(): c}
+        for name in m:
+            terms = _mul(terms, {(): 1, (name,): 1})
+        shifted = _plus(shifted, terms, 1)
+    if all(c >= 0 for c in shifted.values()):
+        return 1
+    if all(c <= 0 for c in shifted.values()):
+        return -1
+    return 0
 
 
 def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> bool:
     """Whether ``0 <= e < extent`` holds for every size >= 1 by bound substitution."""
-    bounds, size = _extremes(e, loops), _form(extent)
+    bounds, size = _extremes(e, loops), _poly(extent)
     if bounds is None or size is None:
         return False
     low, high = bounds
-    room = dict(size)
-    room[""] = room.get("", 0) - 1
-    for v, c in high.items():
-        room[v] = room.get(v, 0) - c
-    return _nonneg(low) and _nonneg(room)
+    room = _plus(_plus(size, {(): 1}, -1), high, -1)
+    return _sign(low) == 1 and _sign(room) == 1
 
 
-def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[_Form, _Form] | None:
-    """Lower and upper bounds of ``e`` over the loops, linear in the sizes (or None)."""
-    form = _form(e)
+def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[_Poly, _Poly] | None:
+    """Lower and upper bounds of ``e`` over the loops, polynomials in the sizes (or None).
+
+    Innermost first, each loop variable is replaced by its first or last value, as the
+    sign of its coefficient says. The bounds hold for every point of the loops.
+    """
+    form = _poly(e)
     if form is None:
         return None
-    low, high = dict(form), dict(form)
+    low, high = form, form
     for var, lo, hi in reversed(loops):
-        c_low, c_high = low.pop(var, 0), high.pop(var, 0)
-        if not c_low and not c_high:
-            continue
-        lo_f, hi_f = _form(lo), _form(hi)
-        if lo_f is None or hi_f is None:
+        lo_p, hi_p = _poly(lo), _poly(hi)
+        if lo_p is None or hi_p is None:
             return None
-        # the loop variable lies in lo..=hi - 1
-        _add_into(low, lo_f if c_low > 0 else hi_f, c_low, c_low < 0)
-        _add_into(high, hi_f if c_high > 0 else lo_f, c_high, c_high > 0)
+        last = _plus(hi_p, {(): 1}, -1)
+        for which in ("low", "high"):
+            p = low if which == "low" else high
+            coeff: _Poly = {}
+            rest: _Poly = {}
+            for m, c in p.items():
+                if m.count(var) > 1:
+                    return None
+                if var in m:
+                    reduced = list(m)
+                    reduced.remove(var)
+                    coeff[tuple(reduced)] = c
+                else:
+                    rest[m] = c
+            if not coeff:
+                continue
+            sign = _sign(coeff)
+            if sign == 0:
+                return None
+            pick = lo_p if (sign > 0) == (which == "low") else last
+            p = _plus(rest, _mul(coeff, pick), 1)
+            if which == "low":
+                low = p
+            else:
+                high = p
     loop_vars = {v for v, _lo, _hi in loops}
-    if any(low.get(v) or high.get(v) for v in loop_vars):
+    if any(set(m) & loop_vars for m in (*low, *high)):
         return None
     return low, high
-
-
-def _add_into(target: _Form, form: _Form, k: int, last: bool) -> None:
-    """``target += k * form`` (``form - 1`` when ``last``: the last value of a loop)."""
-    if not k:
-        return
-    for v, c in form.items():
-        target[v] = target.get(v, 0) + k * c
-    if last:
-        target[""] = target.get("", 0) - k
-
-
-def _as_linear(f: _Form) -> Linear:
-    return Linear(tuple(sorted((v, c) for v, c in f.items() if v and c)), f.get("", 0))
-
-
-def _nonneg(f: _Form) -> bool:
-    """Whether ``f >= 0`` for every value >= 1 of its variables (the sizes)."""
-    coeffs = [c for v, c in f.items() if v]
-    return all(c >= 0 for c in coeffs) and f.get("", 0) + sum(coeffs) >= 0
 
 
 # -- step 2: the integer solver -------------------------------------------------------------
