@@ -168,3 +168,56 @@ def test_if_else_parses() -> None:
     """`if ... { } else { }` crashed the parser (exit 70) before the bounds work."""
     fn = check_module(parse(SAFE["guarded"])).kernels[0]
     assert "else" in str(fn)
+
+
+CONV_FLAT = """
+kernel k(N = 2, C = 3, H = 8, W = 8, R = 3, S = 3, K = 4) {
+  in X: f32[N * C * (H + R - 1) * (W + S - 1)]
+  in F: f32[K * C * R * S]
+  out Y: f32[N * K * H * W]
+  for n in 0..N {
+    for k in 0..K {
+      for h in 0..H {
+        for w in 0..W {
+          Y[((n * K + k) * H + h) * W + w] = 0.0
+          for c in 0..C {
+            for r in 0..R {
+              for s in 0..S {
+                Y[((n * K + k) * H + h) * W + w] += X[((n * C + c) * (H + R - 1) + h + r) * (W + S - 1) + w + s] * F[((k * C + c) * R + r) * S + s]
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""  # noqa: E501
+
+
+def test_flattened_layouts_need_no_solver(monkeypatch) -> None:
+    """Products of sizes are settled by the quick polynomial bound, for every size."""
+    from tensorize.ir import bounds
+
+    def no_solver(*args):  # type: ignore[no-untyped-def]
+        raise AssertionError("the solver was asked")
+
+    monkeypatch.setattr(bounds, "_solve", no_solver)
+    check_module(parse(CONV_FLAT))
+
+
+def test_flattened_layout_off_by_one() -> None:
+    text = CONV_FLAT.replace("(W + S - 1) + w + s]", "(W + S - 1) + w + s + 1]")
+    with pytest.raises(CheckError) as info:
+        check_module(parse(text))
+    message = info.value.diagnostics()[0][0]
+    assert "of 'X' ranges over 1..=600 but dimension 0 has size" in message
+    assert "= 600 (default sizes" in message
+
+
+def test_constant_index_out_of_bounds() -> None:
+    """A constant index has no variable in the solver's model; it was taken for safe."""
+    text = "kernel k {\n  in A: f32[4]\n  out C: f32[1]\n  C[0] = A[4]\n}\n"
+    with pytest.raises(CheckError) as info:
+        check_module(parse(text))
+    assert "index 4 of 'A' is 4 but dimension 0 has size 4" in info.value.diagnostics()[0][0]
