@@ -221,3 +221,20 @@ def test_constant_index_out_of_bounds() -> None:
     with pytest.raises(CheckError) as info:
         check_module(parse(text))
     assert "index 4 of 'A' is 4 but dimension 0 has size 4" in info.value.diagnostics()[0][0]
+
+
+def test_a_size_whose_default_is_zero_is_checked_at_zero() -> None:
+    """Safe for every P >= 1, out of bounds at the default P = 0."""
+    text = """
+kernel k(P = 0) {
+  in A: f32[4 * P]
+  out C: f32[4]
+  for i in 0..4 {
+    C[i] = A[i * P + P - 1]
+  }
+}
+"""
+    with pytest.raises(CheckError) as info:
+        check_module(parse(text))
+    assert "(default sizes P = 0)" in info.value.diagnostics()[0][0]
+    check_module(parse(text.replace("P = 0", "P = 1")))

@@ -2,19 +2,21 @@
 
 Each access (a load, the target of an assignment, the index of a call's view) is checked
 axis by axis over its iteration domain: the enclosing loops, the ``if`` guards that hold
-there, the dimensions of a view, and every size-parameter value >= 1.
+there, the dimensions of a view, and every size-parameter value >= 1 (>= 0 for a size
+whose default is 0).
 
 Two exact-where-it-answers steps:
 
-1. A quick symbolic bound: the index is linear in the loop variables and the sizes, so its
-   maximum (minimum) over the enclosing loops is found by substituting, innermost first,
-   each loop variable by its upper (lower) bound. This over-approximates the range (it
-   ignores guards and empty loops), so it only ever answers "safe".
+1. A quick symbolic bound: the index is linear in the loop variables (with coefficients
+   polynomial in the sizes), so its maximum (minimum) over the enclosing loops is found
+   by substituting, innermost first, each loop variable by its last (first) value, as
+   the sign of its coefficient says. This over-approximates the range (it ignores guards
+   and empty loops), so it only ever answers "safe".
 2. Otherwise an integer solver decides exactly, with the guards, triangular loops and
    ``/``, ``%`` by constants. An integer (Presburger) question needs one; Z3 is imported
    lazily, only for the accesses step 1 cannot settle. A violation is reported with a
    witness: at the default sizes when they break it, else at sizes that do. When the
-   solver cannot answer (products of sizes), the check falls back to the default sizes;
+   solver cannot answer (say, products of sizes), the check falls back to the default sizes;
    when that fails too the access is left to the interpreter's run-time check.
 """
 
@@ -91,6 +93,8 @@ class _Bounds:
         self.buffers = {b.name: b for b in fn.buffers}
         self.params = [p.name for p in fn.params]
         self.defaults = {p.name: p.default for p in fn.params if p.default is not None}
+        # sizes range over 1, 2, ...; a size whose default is 0 over 0, 1, ... too
+        self.zero = frozenset(p for p, v in self.defaults.items() if v == 0)
         self.accesses: list[_Access] = []
 
     # -- collecting accesses ------------------------------------------------------------
@@ -162,17 +166,17 @@ class _Bounds:
     # -- checking one axis --------------------------------------------------------------
     def check_axis(self, a: _Access, axis: int, e: Expr, extent: Expr) -> str | None:
         """An error message if index ``e`` can leave ``0..extent``, else None."""
-        if _quick_safe(e, extent, a.loops):
+        if _quick_safe(e, extent, a.loops, self.zero):
             return None
-        answer = _solve(self.params, a, e, extent, None)
+        answer = _solve(self.params, a, e, extent, None, self.zero)
         if answer is _UNKNOWN and self.defaults.keys() == set(self.params):
-            answer = _solve(self.params, a, e, extent, self.defaults)
+            answer = _solve(self.params, a, e, extent, self.defaults, self.zero)
         if answer is _UNKNOWN or answer is _SAFE:
             return None
         assert isinstance(answer, dict)
         if self.defaults.keys() == set(self.params) and \
                 any(answer[p] != self.defaults[p] for p in self.params):
-            at_defaults = _solve(self.params, a, e, extent, self.defaults)
+            at_defaults = _solve(self.params, a, e, extent, self.defaults, self.zero)
             if isinstance(at_defaults, dict):
                 answer = at_defaults
         return self.describe(a, axis, e, extent, answer)
@@ -348,8 +352,9 @@ def _mul(a: _Poly, b: _Poly) -> _Poly:
     return {m: c for m, c in out.items() if c}
 
 
-def _sign(p: _Poly) -> int:
-    """1 if ``p >= 0`` for every value >= 1 of its names, -1 if ``p <= 0``, else 0.
+def _sign(p: _Poly, zero: frozenset[str] = frozenset()) -> int:
+    """1 if ``p >= 0`` for every value >= 1 of its names (>= 0 for those in ``zero``),
+    -1 if ``p <= 0``, else 0.
 
     Writing each name as ``1 + q`` with ``q >= 0``, nonnegative coefficients prove
     ``p >= 0`` (a sufficient test, exact for linear polynomials).
@@ -358,7 +363,7 @@ def _sign(p: _Poly) -> int:
     for m, c in p.items():
         terms: _Poly = {(): c}
         for name in m:
-            terms = _mul(terms, {(): 1, (name,): 1})
+            terms = _mul(terms, {(name,): 1} if name in zero else {(): 1, (name,): 1})
         shifted = _plus(shifted, terms, 1)
     if all(c >= 0 for c in shifted.values()):
         return 1
@@ -367,17 +372,20 @@ def _sign(p: _Poly) -> int:
     return 0
 
 
-def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> bool:
-    """Whether ``0 <= e < extent`` holds for every size >= 1 by bound substitution."""
-    bounds, size = _extremes(e, loops), _poly(extent)
+def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...],
+                zero: frozenset[str] = frozenset()) -> bool:
+    """Whether ``0 <= e < extent`` holds for every size >= 1 (sizes in ``zero``: >= 0)
+    by bound substitution."""
+    bounds, size = _extremes(e, loops, zero), _poly(extent)
     if bounds is None or size is None:
         return False
     low, high = bounds
     room = _plus(_plus(size, {(): 1}, -1), high, -1)
-    return _sign(low) == 1 and _sign(room) == 1
+    return _sign(low, zero) == 1 and _sign(room, zero) == 1
 
 
-def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[_Poly, _Poly] | None:
+def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...],
+              zero: frozenset[str] = frozenset()) -> tuple[_Poly, _Poly] | None:
     """Lower and upper bounds of ``e`` over the loops, polynomials in the sizes (or None).
 
     Innermost first, each loop variable is replaced by its first or last value, as the
@@ -407,7 +415,7 @@ def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...]) -> tuple[_Poly
                     rest[m] = c
             if not coeff:
                 continue
-            sign = _sign(coeff)
+            sign = _sign(coeff, zero)
             if sign == 0:
                 return None
             pick = lo_p if (sign > 0) == (which == "low") else last
@@ -428,7 +436,8 @@ _UNKNOWN = "unknown"
 
 
 def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
-           fixed: Mapping[str, int] | None) -> dict[str, int] | str:
+           fixed: Mapping[str, int] | None,
+           zero: frozenset[str] = frozenset()) -> dict[str, int] | str:
     """A model (sizes and loop variables) where ``e`` leaves ``0..extent``, else
     ``_SAFE`` when there is none or ``_UNKNOWN`` when the solver cannot tell."""
     import z3  # type: ignore[import-untyped]  # z3 ships no stubs; imported lazily
@@ -438,7 +447,8 @@ def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
     solver.set("timeout", SOLVER_TIMEOUT_MS)
     for p in params:
         env[p] = z3.Int(p)
-        solver.add(env[p] == fixed[p] if fixed is not None else env[p] >= 1)
+        lowest = 0 if p in zero else 1
+        solver.add(env[p] == fixed[p] if fixed is not None else env[p] >= lowest)
     try:
         for var, lo, hi in a.loops:
             env[var] = z3.Int(var)
