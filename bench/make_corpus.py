@@ -356,6 +356,14 @@ kernel prefix_sum {
 """
 
 
+def _write(path: Path, text: str) -> None:
+    """Write a corpus file in the canonical form of `tensorize fmt` (comments kept)."""
+    from tensorize.ir.parser import parse
+    from tensorize.ir.printer import format_module
+
+    path.write_text(format_module(parse(text, path.name)))
+
+
 def main() -> None:
     """Write the corpus files."""
     HERE.mkdir(exist_ok=True)
@@ -363,18 +371,18 @@ def main() -> None:
     for m, n, k in GEMM_SHAPES:
         for variant in GEMM_VARIANTS:
             parts.append(gemm(f"gemm_{variant}_{m}x{n}x{k}", m, n, k, variant))
-    (HERE / "gemm.tz").write_text("\n".join(parts))
-    (HERE / "gemv.tz").write_text("\n".join(gemv(f"gemv_{m}x{k}", m, k)
+    _write(HERE / "gemm.tz", "\n".join(parts))
+    _write(HERE / "gemv.tz", "\n".join(gemv(f"gemv_{m}x{k}", m, k)
                                             for m, k in GEMV_SHAPES))
-    (HERE / "bert.tz").write_text(BERT)
+    _write(HERE / "bert.tz", BERT)
     nhwc, nchw = [], []
     for i, layer in enumerate(RESNET18, 1):
         nhwc.append(conv_nhwc(f"resnet18_conv{i}_nhwc", *layer))
         nchw.append(conv_nchw(f"resnet18_conv{i}_nchw", *layer))
-    (HERE / "resnet18_nhwc.tz").write_text("\n".join(nhwc))
-    (HERE / "resnet18_nchw.tz").write_text("\n".join(nchw))
-    (HERE / "conv_misc.tz").write_text(MISC)
-    (HERE / "nontensor.tz").write_text(NONTENSOR)
+    _write(HERE / "resnet18_nhwc.tz", "\n".join(nhwc))
+    _write(HERE / "resnet18_nchw.tz", "\n".join(nchw))
+    _write(HERE / "conv_misc.tz", MISC)
+    _write(HERE / "nontensor.tz", NONTENSOR)
     write_manifest()
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from tensorize.errors import CheckError, Span
 from tensorize.ir.affine import is_affine
+from tensorize.ir.bounds import bounds_errors
 from tensorize.ir.nodes import (
     ARITH_OPS,
     BIT_OPS,
@@ -42,6 +44,7 @@ from tensorize.ir.nodes import (
     Var,
     View,
 )
+from tensorize.ir.numeric import round_to_float
 from tensorize.ir.types import BOOL, INDEX, DType
 
 ERROR = DType("<error>", "index", 0)
@@ -231,10 +234,11 @@ class _Checker:
         if not isinstance(value, View):
             self.error(f"argument '{arg.name}' must be a view such as (i) -> A[i]", arg.span)
             return arg
-        decl = scope.buffers.get(value.buf)
-        if decl is None:
+        found = scope.buffers.get(value.buf)
+        if found is None:
             self.error(f"unknown buffer '{value.buf}'", value.span)
             return arg
+        decl = found
         if len(value.dims) != len(param.shape):
             self.error(f"'{arg.name}' has rank {len(param.shape)}; the view has "
                        f"{len(value.dims)} dimensions", value.span)
@@ -331,9 +335,13 @@ class _Checker:
         if expected.is_bool:
             self.error(f"expected a bool, found the number {v}", e.span)
             return replace(e, dtype=ERROR)
-        if isinstance(v, float):
-            if not expected.is_float:
-                self.error(f"the float literal {v} cannot be {_a(expected)} value", e.span)
+        if isinstance(v, float) and not expected.is_float:
+            self.error(f"the float literal {v} cannot be {_a(expected)} value", e.span)
+            return replace(e, dtype=ERROR)
+        if expected.is_float:
+            if math.isfinite(v) and math.isinf(round_to_float(v, expected)):
+                self.error(f"literal {v} does not fit in {expected} (largest finite value "
+                           f"{_max_finite(expected):g}); write inf for infinity", e.span)
                 return replace(e, dtype=ERROR)
             return replace(e, dtype=expected)
         if expected.is_int and not expected.min <= v <= expected.max:
@@ -348,15 +356,16 @@ class _Checker:
         operand = self.expr(e.operand, scope, None)
         if operand.dtype is None:  # a literal: it simply takes the target type
             operand = self.expr(e.operand, scope, target)
-        if operand.dtype == ERROR:
+        source = operand.dtype
+        if source is None or source == ERROR:
             return replace(e, operand=operand)
         if e.saturate and not target.is_int:
             self.error(f"sat_{target} is not a cast: saturating casts go to integer types",
                        e.span)
-        if e.saturate and not operand.dtype.is_numeric:
-            self.error(f"cannot saturate a {operand.dtype} value", e.span)
-        if target.is_bool and not (operand.dtype.is_int or operand.dtype.is_bool):
-            self.error(f"cannot cast {operand.dtype} to bool; compare instead", e.span)
+        if e.saturate and not source.is_numeric:
+            self.error(f"cannot saturate a {source} value", e.span)
+        if target.is_bool and not (source.is_int or source.is_bool):
+            self.error(f"cannot cast {source} to bool; compare instead", e.span)
         return replace(e, operand=operand)
 
     def unary(self, e: Unary, scope: _Scope, expected: DType | None) -> Expr:
@@ -475,6 +484,13 @@ class _Checker:
         return replace(e, args=(a,), dtype=t)
 
 
+def _max_finite(t: DType) -> float:
+    """The largest finite value of float type ``t``."""
+    ebits, sbits = t.float_format
+    emax = (1 << (ebits - 1)) - 1
+    return float((2 - Fraction(2) ** (1 - sbits)) * Fraction(2) ** emax)
+
+
 def _a(t: DType | None) -> str:
     """The type name with its indefinite article: 'an i32', 'a u8'."""
     name = str(t)
@@ -515,6 +531,8 @@ def check_function(fn: Function, callees: Mapping[str, Function]) -> Function:
     typed = checker.check()
     if not checker.errors:
         _finish_untyped(typed, checker.errors)
+    if not checker.errors:
+        checker.errors.extend(bounds_errors(typed, callees))
     if checker.errors:
         raise CheckError(checker.errors)
     return typed

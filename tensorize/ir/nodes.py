@@ -286,11 +286,38 @@ class Function(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Comment:
+    """A ``#`` comment of the source, kept so that ``fmt`` can print it back."""
+
+    line: int
+    col: int
+    text: str
+    trailing: bool
+    """Whether code precedes the comment on its line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What the parser saw besides the IR: comments and the pairs of braces.
+
+    ``braces`` holds ``(open_line, open_col, close_line, close_col)`` for every ``{ }``.
+    """
+
+    comments: tuple[Comment, ...] = ()
+    braces: tuple[tuple[int, int, int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Module(Node):
-    """The contents of one `.tz` file: kernels and intrinsics, in order."""
+    """The contents of one `.tz` file: kernels and intrinsics, in order.
+
+    ``layout`` (comments and brace positions) is not part of the program: it is excluded
+    from equality, and only the printer reads it.
+    """
 
     functions: tuple[Function, ...]
     span: Span | None = _span()
+    layout: Layout = field(default=Layout(), compare=False, repr=False)
 
     @property
     def kernels(self) -> tuple[Function, ...]:

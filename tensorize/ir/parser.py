@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lark
 from lark import Lark, Token, Transformer
@@ -27,11 +27,13 @@ from tensorize.ir.nodes import (
     Call,
     CallStmt,
     Cast,
+    Comment,
     Const,
     Expr,
     For,
     Function,
     If,
+    Layout,
     Load,
     Meta,
     Module,
@@ -95,6 +97,12 @@ class _Build(Transformer):  # type: ignore[type-arg]
         super().__init__()
         self.source = source
         self.depth: dict[int, int] = {}
+        self.tokens: list[Token] = []  # comments and braces, which the tree leaves out
+
+    def keep(self, token: Token) -> Token:
+        """Lexer callback: remember a comment or a brace for the layout."""
+        self.tokens.append(token)
+        return token
 
     # -- helpers ---------------------------------------------------------------
     def _span(self, *items: Any) -> Span | None:
@@ -126,7 +134,8 @@ class _Build(Transformer):  # type: ignore[type-arg]
             names[f.name] = f
         return Module(tuple(items), span=Span(self.source, 1, 1))
 
-    def _function(self, kind: str, head: Token, name: str, rest: list[Any]) -> Function:
+    def _function(self, kind: Literal["kernel", "intrinsic"], head: Token, name: str,
+                  rest: list[Any]) -> Function:
         params: tuple[SizeParam, ...] = ()
         buffers, assumes, meta, body = [], [], [], []
         for item in rest:
@@ -141,13 +150,13 @@ class _Build(Transformer):  # type: ignore[type-arg]
             else:
                 body.append(item)
         return Function(kind, name, params, tuple(buffers), tuple(assumes), tuple(meta),
-                        tuple(body), span=self._span(head))  # type: ignore[arg-type]
+                        tuple(body), span=self._span(head))
 
     def kernel(self, c: list[Any]) -> Function:
         return self._function("kernel", c[1], str(c[1]), c[2:])
 
     def intrinsic(self, c: list[Any]) -> Function:
-        return self._function("intrinsic", c[1], c[1][0], c[2:])
+        return self._function("intrinsic", c[1][1], c[1][0], c[2:])
 
     def params(self, c: list[Any]) -> _Params:
         return _Params(tuple(p for p in c if p is not None))
@@ -183,8 +192,15 @@ class _Build(Transformer):  # type: ignore[type-arg]
         elif tok.type == "INF":
             value = math.inf
         else:
-            value = float(tok)
+            value = self._float(tok)
         return (-value if len(c) == 2 else value), c[0]
+
+    def _float(self, tok: Token) -> float:
+        value = float(tok)
+        if math.isinf(value):
+            raise self._error(f"float literal {tok} is too large for any float type; "
+                              "write inf for infinity", tok)
+        return value
 
     def dotted(self, c: list[Token]) -> tuple[str, Token]:
         return ".".join(str(t) for t in c), c[0]
@@ -214,7 +230,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         return self._nest(node, *body)
 
     def if_stmt(self, c: list[Any]) -> If:
-        orelse = c[3]
+        orelse = c[4]  # c[3] is the 'else' keyword (or None)
         if orelse is None:
             orelse = ()
         elif isinstance(orelse, If):
@@ -275,7 +291,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         return self._nest(Const(_int(c[0]), span=self._span(c[0])))
 
     def float_lit(self, c: list[Token]) -> Const:
-        return self._nest(Const(float(c[0]), span=self._span(c[0])))
+        return self._nest(Const(self._float(c[0]), span=self._span(c[0])))
 
     def inf_lit(self, c: list[Token]) -> Const:
         return self._nest(Const(math.inf, span=self._span(c[0])))
@@ -338,16 +354,20 @@ def _lark(source: Source) -> Lark:
     """The one LALR parser, its inline transformer pointed at ``source``."""
     if not _PARSER:
         build = _Build(source)
+        callbacks = {name: build.keep for name in ("COMMENT", "LBRACE", "RBRACE")}
         try:  # the parse table is cached on disk: 5 ms to load instead of 80 ms to build
             parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual",
-                          maybe_placeholders=True, transformer=build, cache=True)
+                          maybe_placeholders=True, transformer=build, cache=True,
+                          lexer_callbacks=callbacks)
         except OSError:  # an unwritable temp directory: build it every time
             parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual",
-                          maybe_placeholders=True, transformer=build)
+                          maybe_placeholders=True, transformer=build,
+                          lexer_callbacks=callbacks)
         _PARSER.append((parser, build))
     parser, build = _PARSER[0]
     build.source = source
     build.depth = {}
+    build.tokens = []
     return parser
 
 
@@ -395,7 +415,10 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
                          Span(source, 1, 1))
     try:
         with _LOCK:
-            module = _lark(source).parse(source.text)
+            # the inline transformer builds a Module; lark types parse() as a Tree
+            parser = _lark(source)
+            module: Module = parser.parse(source.text)  # type: ignore[assignment]
+            layout = _layout(source, _PARSER[0][1].tokens)
     except lark.exceptions.UnexpectedCharacters as exc:
         char = source.text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
         what = "unterminated string" if char == '"' else f"unexpected character {char!r}"
@@ -424,7 +447,26 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
         if isinstance(node, _Tuple):
             raise ParseError("a parenthesised list is only allowed as the dimensions of a view",
                              node.span)
-    return module
+    return replace(module, layout=layout)
+
+
+def _layout(source: Source, tokens: list[Token]) -> Layout:
+    """The comments of the source and the positions of matching braces."""
+    lines = source.text.splitlines()
+    comments = []
+    braces = []
+    opened: list[Token] = []
+    for tok in tokens:
+        line, col = tok.line or 1, tok.column or 1
+        if tok.type == "COMMENT":
+            before = lines[line - 1][:col - 1] if line <= len(lines) else ""
+            comments.append(Comment(line, col, str(tok).rstrip(), bool(before.strip())))
+        elif tok.type == "LBRACE":
+            opened.append(tok)
+        elif opened:  # the parse succeeded, so braces balance
+            o = opened.pop()
+            braces.append((o.line or 1, o.column or 1, line, col))
+    return Layout(tuple(comments), tuple(sorted(braces)))
 
 
 def _last_line(source: Source) -> tuple[int, int]:

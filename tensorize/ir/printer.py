@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from tensorize.ir.nodes import (
@@ -21,6 +22,7 @@ from tensorize.ir.nodes import (
     Load,
     Meta,
     Module,
+    Node,
     Stmt,
     Unary,
     Var,
@@ -104,41 +106,154 @@ def _format_arg(a: Arg) -> str:
     return f"{a.name} = {value}"
 
 
-def _stmt_lines(s: Stmt, depth: int) -> list[str]:
+def _stmt_lines(s: Stmt, depth: int, notes: _Notes | None = None) -> list[str]:
     pad = _INDENT * depth
+    lead = notes.lead(s, "", pad) if notes else []
+    tail = notes.trail(s, "") if notes else ""
     if isinstance(s, Assign):
         target = s.buf if not s.index else f"{s.buf}[{', '.join(map(format_expr, s.index))}]"
         v = s.value
         if (isinstance(v, Binary) and v.op in ("+", "-", "*") and isinstance(v.lhs, Load)
                 and v.lhs.buf == s.buf and v.lhs.index == s.index):
             rhs = format_expr(v.rhs)
-            return [f"{pad}{target} {v.op}= {rhs}"]
-        return [f"{pad}{target} = {format_expr(v)}"]
+            return lead + [f"{pad}{target} {v.op}= {rhs}{tail}"]
+        return lead + [f"{pad}{target} = {format_expr(v)}{tail}"]
+    inner_pad = _INDENT * (depth + 1)
     if isinstance(s, For):
-        lines = [f"{pad}for {s.var} in {format_expr(s.lo)}..{format_expr(s.hi)} {{"]
+        lines = lead + [f"{pad}for {s.var} in {format_expr(s.lo)}..{format_expr(s.hi)} {{{tail}"]
         for child in s.body:
-            lines += _stmt_lines(child, depth + 1)
-        return lines + [f"{pad}}}"]
+            lines += _stmt_lines(child, depth + 1, notes)
+        if notes:
+            lines += notes.lead(s, "end", inner_pad)
+        return lines + [f"{pad}}}{notes.trail(s, 'end') if notes else ''}"]
     if isinstance(s, If):
-        lines = [f"{pad}if {format_expr(s.cond)} {{"]
+        lines = lead + [f"{pad}if {format_expr(s.cond)} {{{tail}"]
         for child in s.then:
-            lines += _stmt_lines(child, depth + 1)
+            lines += _stmt_lines(child, depth + 1, notes)
+        if notes:
+            lines += notes.lead(s, "end", inner_pad)
+        end_tail = notes.trail(s, "end") if notes else ""
         if s.orelse:
-            lines.append(f"{pad}}} else {{")
+            lines.append(f"{pad}}} else {{{end_tail}")
             for child in s.orelse:
-                lines += _stmt_lines(child, depth + 1)
-        return lines + [f"{pad}}}"]
+                lines += _stmt_lines(child, depth + 1, notes)
+            if notes:
+                lines += notes.lead(s, "else_end", inner_pad)
+            end_tail = notes.trail(s, "else_end") if notes else ""
+        return lines + [f"{pad}}}{end_tail}"]
     if isinstance(s, CallStmt):
         args = [_format_arg(a) for a in s.args]
         one_line = f"{pad}call {s.name}({', '.join(args)})"
         if len(one_line) <= _WRAP:
-            return [one_line]
+            return lead + [one_line + tail]
         inner = _INDENT * (depth + 2)
-        lines = [f"{pad}call {s.name}("]
+        lines = lead + [f"{pad}call {s.name}({tail}"]
         for i, a in enumerate(args):
             lines.append(f"{inner}{a}{',' if i < len(args) - 1 else ')'}")
         return lines
     raise TypeError(f"cannot print {type(s).__name__}")
+
+
+def _chained(s: If, next_brace: tuple[int, int, int, int] | None) -> bool:
+    """Whether the source wrote the else branch of ``s`` as ``else if`` (no braces)."""
+    nested = s.orelse[0] if len(s.orelse) == 1 else None
+    if not isinstance(nested, If) or nested.span is None:
+        return False
+    return next_brace is None or (nested.span.line, nested.span.col) < next_brace[:2]
+
+
+class _Notes:
+    """The comments of a parsed module, attached to the items they precede or follow.
+
+    An *anchor* is the start of a function, metadata entry, declaration, assumption or
+    statement, or the closing brace of a block. A comment alone on its line goes before
+    the next anchor (or at the end of the file); a comment after code goes at the end of
+    the first printed line of the last anchor before it on its line (before it, if it
+    ends a line with no anchor). An anchor given several trailing comments gets them as
+    lines before it instead. Printing then parsing the output attaches every comment to
+    the same anchor, which makes ``fmt`` idempotent.
+    """
+
+    def __init__(self, module: Module) -> None:
+        self.leading: dict[tuple[int, str], list[str]] = {}
+        self.trailing: dict[tuple[int, str], list[str]] = {}
+        self.end: list[str] = []
+        braces = {(o_line, o_col): (c_line, c_col)
+                  for o_line, o_col, c_line, c_col in module.layout.braces}
+        opens = sorted(braces)
+        anchors: list[tuple[int, int, tuple[int, str]]] = []
+
+        def brace_after(line: int, col: int) -> tuple[int, int, int, int] | None:
+            for o in opens:
+                if o > (line, col):
+                    return (*o, *braces[o])
+            return None
+
+        def add(node: Node, tag: str = "") -> None:
+            if node.span is not None:
+                anchors.append((node.span.line, node.span.col, (id(node), tag)))
+
+        def add_end(node: Node, tag: str, after: tuple[int, int]) -> tuple[int, int] | None:
+            found = brace_after(*after)
+            if found is None:
+                return None
+            anchors.append((found[2], found[3], (id(node), tag)))
+            return found[2], found[3]
+
+        def stmts(body: tuple[Stmt, ...]) -> None:
+            for st in body:
+                add(st)
+                if st.span is None:
+                    continue
+                if isinstance(st, For):
+                    stmts(st.body)
+                    add_end(st, "end", (st.span.line, st.span.col))
+                elif isinstance(st, If):
+                    stmts(st.then)
+                    close = add_end(st, "end", (st.span.line, st.span.col))
+                    stmts(st.orelse)
+                    if st.orelse and close is not None and not _chained(st, brace_after(*close)):
+                        add_end(st, "else_end", close)
+
+        for fn in module.functions:
+            add(fn)
+            for item in (*fn.meta, *fn.buffers, *fn.assumes):
+                add(item)
+            stmts(fn.body)
+            if fn.span is not None:
+                add_end(fn, "end", (fn.span.line, fn.span.col))
+        anchors.sort(key=lambda a: (a[0], a[1]))
+        positions = [(line, col) for line, col, _key in anchors]
+
+        last_line: dict[tuple[int, str], int] = {}
+        for c in module.layout.comments:
+            at = bisect.bisect_left(positions, (c.line, c.col))
+            if not c.trailing:
+                key = anchors[at][2] if at < len(anchors) else (0, "<end>")
+                group = self.leading.setdefault(key, []) if at < len(anchors) else self.end
+                if group and c.line > last_line[key] + 1:
+                    group.append("")  # keep one blank line between groups of comments
+                group.append(c.text)
+                last_line[key] = c.line
+            elif at > 0:
+                self.trailing.setdefault(anchors[at - 1][2], []).append(c.text)
+            elif anchors:
+                self.leading.setdefault(anchors[0][2], []).append(c.text)
+            else:
+                self.end.append(c.text)
+        for key, texts in self.trailing.items():
+            if len(texts) > 1:
+                self.leading.setdefault(key, []).extend(texts)
+                texts.clear()
+
+    def lead(self, node: Node, tag: str, pad: str) -> list[str]:
+        """The comment lines to print before an anchor."""
+        return [pad + t if t else "" for t in self.leading.get((id(node), tag), [])]
+
+    def trail(self, node: Node, tag: str) -> str:
+        """The comment to print at the end of an anchor's first line ('' if none)."""
+        texts = self.trailing.get((id(node), tag))
+        return f"  {texts[0]}" if texts else ""
 
 
 def format_stmt(s: Stmt, depth: int = 0) -> str:
@@ -170,25 +285,46 @@ def _format_assume(a: Assume) -> str:
     return f"assume {a.buf} in {format_const(a.lo)}{rng}{format_const(a.hi)}"
 
 
-def format_function(fn: Function) -> str:
+def _format_item(item: Meta | BufferDecl | Assume) -> str:
+    if isinstance(item, Meta):
+        return _format_meta(item)
+    if isinstance(item, BufferDecl):
+        return _format_decl(item)
+    return _format_assume(item)
+
+
+def format_function(fn: Function, notes: _Notes | None = None) -> str:
     """A kernel or intrinsic in canonical form."""
     params = ""
     if fn.params:
         params = "(" + ", ".join(
             p.name if p.default is None else f"{p.name} = {p.default}" for p in fn.params
         ) + ")"
-    lines = [f"{fn.kind} {fn.name}{params} {{"]
-    lines += [_INDENT + _format_meta(m) for m in fn.meta]
-    lines += [_INDENT + _format_decl(b) for b in fn.buffers]
-    lines += [_INDENT + _format_assume(a) for a in fn.assumes]
-    if fn.body and len(lines) > 1:
+    lines = notes.lead(fn, "", "") if notes else []
+    lines.append(f"{fn.kind} {fn.name}{params} {{{notes.trail(fn, '') if notes else ''}")
+    header = len(lines)
+    items: tuple[Meta | BufferDecl | Assume, ...] = (*fn.meta, *fn.buffers, *fn.assumes)
+    for item in items:
+        if notes:
+            lines += notes.lead(item, "", _INDENT)
+        lines.append(_INDENT + _format_item(item) + (notes.trail(item, "") if notes else ""))
+    if fn.body and len(lines) > header:
         lines.append("")
     for s in fn.body:
-        lines += _stmt_lines(s, 1)
-    lines.append("}")
+        lines += _stmt_lines(s, 1, notes)
+    if notes:
+        lines += notes.lead(fn, "end", _INDENT)
+    lines.append("}" + (notes.trail(fn, "end") if notes else ""))
     return "\n".join(lines)
 
 
 def format_module(module: Module) -> str:
-    """A whole file: its functions separated by blank lines, ending with a newline."""
-    return "\n\n".join(format_function(f) for f in module.functions) + "\n"
+    """A whole file: its functions separated by blank lines, ending with a newline.
+
+    The comments of a parsed module are kept (see :class:`_Notes`).
+    """
+    notes = _Notes(module) if module.layout.comments else None
+    parts = [format_function(f, notes) for f in module.functions]
+    if notes and notes.end:
+        parts.append("\n".join(notes.end))
+    return "\n\n".join(parts) + "\n"

@@ -45,7 +45,7 @@ class Transformer:
 
     def generic(self, node: N) -> N:
         """Transform the children of ``node`` and rebuild it if any changed."""
-        changes = {}
+        changes: dict[str, object] = {}
         for f in dataclasses.fields(node):  # type: ignore[arg-type]
             value = getattr(node, f.name)
             if isinstance(value, Node):
