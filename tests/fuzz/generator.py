@@ -42,6 +42,12 @@ MIXED_TYPES = [  # unsigned and mixed-sign operands at all widths
     ("u32", "i32", "i32"), ("i64", "i64", "i64"), ("u8", "i8", "i32"), ("u8", "u8", "u64"),
 ]
 
+FRIENDLY = [("u8", "i8", "i32"), ("i8", "i8", "i32"), ("u8", "u8", "u32"),
+            ("i16", "i16", "i32")]
+FRIENDLY_MIXED = [("u8", "u8", "u32"), ("i8", "u8", "i32"), ("u8", "i8", "i32")]
+FRIENDLY_EXTENTS = [4, 8, 16, 16, 32, 32, 64]
+"""Types and extents the bundled integer intrinsics compute (vpdpbusd, sdot, amx, ...)."""
+
 FEATURES = ("loopvar_value", "odd_init", "unsigned_mixed", "empty_size1", "big", "hygiene")
 """The kernel features the campaign counts separately."""
 
@@ -162,14 +168,19 @@ def generate(c: Choices, allowed: tuple[str, ...] = FEATURES,
     detail: dict[str, str] = {}
     big = "big" in feats
     unsigned = "unsigned_mixed" in feats
-    # big kernels: mostly integer types, which an intrinsic may compute in IEEE mode too
-    ta, tb, tacc = c.choice(MIXED_TYPES if unsigned else TYPES[:4] if big and c.integer(0, 3)
-                            else TYPES)
+    # friendly: types and extents an intrinsic computes, so that the feature meets a rewrite
+    friendly = _percent(c, 60 if feats - {"unsigned_mixed"} else 25)
+    if friendly:
+        ta, tb, tacc = c.choice(FRIENDLY_MIXED if unsigned else FRIENDLY)
+    else:  # big kernels: mostly integer types, which IEEE mode may reorder too
+        ta, tb, tacc = c.choice(MIXED_TYPES if unsigned else TYPES[:4]
+                                if big and c.integer(0, 3) else TYPES)
     dot = not big and c.integer(0, 9) == 0  # a plain dot product: 1 or 2 loops deep
     batches = 0 if dot or big else c.integer(0, 2)
     two_red = not big and c.boolean() and c.boolean()
     has_j = big or c.integer(0, 3) > 0
-    ext = {v: c.choice(EXTENTS) for v in ("i", "j", "k", "k2", "b0", "b1")}
+    ext = {v: c.choice(FRIENDLY_EXTENTS if friendly and v[0] != "b" else EXTENTS)
+           for v in ("i", "j", "k", "k2", "b0", "b1")}
     ext["j"] = ext["j"] if has_j else 1
     batch_vars = [f"b{d}" for d in range(batches)]
     red = ["k", "k2"] if two_red else ["k"]
@@ -234,7 +245,8 @@ def generate(c: Choices, allowed: tuple[str, ...] = FEATURES,
     a_load, b_load = f"A[{a_idx}]", f"B[{b_idx}]"
     loopvar = ""
     if "loopvar_value" in feats:
-        var = c.choice(used)
+        # mostly loops a tile may cover (the reduction, j), so that some tiles prove
+        var = c.choice(used + [red[0]] * 2 + (["j"] if "j" in used else []))
         lv = name[var]
         loopvar = c.choice(["pad", "pad", "div", "mul", "add"])
         detail["loopvar_value"] = f"{loopvar} {lv}"
@@ -244,11 +256,14 @@ def generate(c: Choices, allowed: tuple[str, ...] = FEATURES,
             a_load = f"select({lv} < {pad}, {a_load}, 0)"
             detail["loopvar_value"] += f" < {pad}"
 
-    if unsigned:
+    if unsigned and not friendly:
         cast = c.choice(["wide", "wide", "narrow", "sat", "abs", "minmax"])
+    elif unsigned:
+        cast = c.choice(["wide", "wide", "wide", "narrow", "sat"])
     else:
         cast = c.choice(["wide", "wide", "wide", "narrow"]) if not is_float else "wide"
-    narrow = "u16" if ta.startswith("u") and tb.startswith("u") else "i16"
+    # u8 * u8 in i16 overflows (255 * 255); in u16 it just fits
+    narrow = c.choice(["u16", "i16"]) if ta.startswith("u") and tb.startswith("u") else "i16"
     if unsigned:
         detail["unsigned_mixed"] = f"{ta}*{tb}->{tacc} {cast}"
     if cast == "wide":
