@@ -196,7 +196,9 @@ def generate(c: Choices, allowed: tuple[str, ...] = FEATURES,
     with_params = big or _percent(c, 20) or ("empty_size1" in feats and c.boolean())
     alt: dict[str, int] | None = None
     if with_params:
-        alt = {PARAMS[v]: c.choice([x for x in EXTENTS if x <= min(ext[v], 16)] or [1])
+        # big kernels: small sizes that still tile, so the rewrite is also run there
+        alt = {PARAMS[v]: c.choice([16, 32] if big else
+                                   [x for x in EXTENTS if x <= min(ext[v], 16)] or [1])
                for v in used}
     if "empty_size1" in feats:
         picked = [c.choice(used) for _ in range(c.integer(1, 3))]

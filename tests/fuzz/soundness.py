@@ -19,9 +19,12 @@ either stay unrewritten or be rewritten correctly: the same check.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,10 +72,45 @@ def _crash(exc: BaseException) -> str:
     return f"the engine crashed: {type(exc).__name__}: {text}{where}"
 
 
+class _TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_TooSlow` in the block after ``seconds`` (main thread, Unix only;
+    elsewhere no limit)."""
+    if not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(_signum: int, _frame: object) -> None:
+        raise _TooSlow
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def _run_big(original: Function, rewritten: Function, library: Mapping[str, Function],
              fp: str) -> str | None | bool:
     """Both sides at full size on random inputs (and max values if quick): a description
-    of a difference, None if they agree, False if one run is too slow to try."""
+    of a difference, None if they agree, False if a run is too slow to try."""
+    compared: list[bool] = []
+    try:
+        with _time_limit(2 * BIG_RUN_SECONDS):
+            return _run_big_pairs(original, rewritten, library, fp, compared)
+    except _TooSlow:
+        return None if compared else False
+
+
+def _run_big_pairs(original: Function, rewritten: Function, library: Mapping[str, Function],
+                   fp: str, compared: list[bool]) -> str | None | bool:
     for attempt, seed in enumerate((17, -1)):
         if seed >= 0:
             values = interp.random_inputs(original, {}, seed)
@@ -95,6 +133,7 @@ def _run_big(original: Function, rewritten: Function, library: Mapping[str, Func
         diffs = _differences(original, out_a, out_b, False) if fp == "ieee" else \
             _differences(original, out_a, out_b, False) if _far_apart(original, out_a, out_b) \
             else []
+        compared.append(True)
         if diffs:
             return "interpreter disagrees at full size:\n" + "\n".join(
                 f"  {d.buffer}{list(d.index)}: left gives {d.left}, right gives {d.right}"
