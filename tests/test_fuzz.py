@@ -99,7 +99,7 @@ def test_the_generator_draws_every_feature_and_valid_kernels() -> None:
     details: set[str] = set()
     for seed in range(400):
         g = generate(RandomChoices(seed))
-        parse(g.text, "<fuzz>", LIB)  # the generator writes valid kernels
+        parse(g.text, "<fuzz>", dict(LIB))  # the generator writes valid kernels
         for f in g.features:
             seen[f] = seen.get(f, 0) + 1
         details |= {f"{k}:{v.split()[0]}" for k, v in g.detail.items()}
