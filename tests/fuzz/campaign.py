@@ -83,7 +83,8 @@ def summary(results: list[Result], elapsed: float) -> str:
              f"emitted: {sum(r.rewrites for r in results)}; rejected inputs: "
              f"{sum(bool(r.rejected) for r in results)}; checked structurally only: "
              f"{sum(r.structural_only for r in results)}; disagreements: {len(bad)}; "
-             f"{elapsed:.0f} s"]
+             f"{elapsed:.0f} s ({sum(r.seconds for r in results) / max(len(results), 1):.2f} "
+             f"s of checking per kernel)"]
     kinds = Counter(r.kind for r in bad)
     if kinds:
         lines.append("disagreements by kind: " +
