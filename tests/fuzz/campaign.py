@@ -1,20 +1,100 @@
 """The long soundness campaign: generate kernels, tensorize, check every rewrite.
 
-Run: .venv/bin/python -m tests.fuzz.campaign --count 10000 --seconds 3600 [--seed S]
-Prints kernels generated, rewrites emitted and disagreements (which must be 0); exits 1
-if there is any, and writes each to --failures DIR.
+Run: .venv/bin/python -m tests.fuzz.campaign --count 10000 --jobs 2 [--seed S]
+Prints kernels generated, rewrites emitted, disagreements (which must be 0) and, per
+generator feature, kernels generated / rewritten / disagreeing; exits 1 if there is any
+disagreement, and writes each to --failures DIR.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tensorize
-from tests.fuzz.generator import RandomChoices, generate
+from tests.fuzz.generator import FEATURES, RandomChoices, generate
 from tests.fuzz.soundness import check_kernel
+
+_LIB: Any = None
+
+
+@dataclass
+class Result:
+    """One kernel's outcome, small enough to send between processes."""
+
+    n: int
+    features: tuple[str, ...]
+    expect: str
+    text: str
+    rewrites: int = 0
+    rejected: str = ""
+    disagreement: str = ""
+    kind: str = ""
+    structural_only: bool = False
+    seconds: float = 0.0
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+def kernel_seed(seed: int, n: int) -> int:
+    """The generator seed of kernel ``n`` of a campaign (its reproducer)."""
+    return seed * 1_000_003 + n
+
+
+def _init() -> None:
+    global _LIB
+    _LIB = tensorize.load_library()
+
+
+def run_one(job: tuple[int, int, bool]) -> Result:
+    """Generate and check kernel ``n`` of campaign ``seed``."""
+    n, seed, cross_check = job
+    if _LIB is None:
+        _init()
+    g = generate(RandomChoices(kernel_seed(seed, n)))
+    res = Result(n, g.features, g.expect, g.text, detail=g.detail)
+    start = time.perf_counter()
+    try:
+        outcome = check_kernel(g.text, g.fp, _LIB, cross_check=cross_check,
+                               alt_sizes=g.alt_sizes)
+    except tensorize.TensorizeError as exc:  # a kernel the generator got wrong
+        res.rejected = exc.message
+        return res
+    res.seconds = time.perf_counter() - start
+    res.rewrites = outcome.rewrites
+    res.disagreement = outcome.disagreement or ""
+    res.kind = outcome.kind
+    res.structural_only = outcome.structural_only
+    if g.alt_sizes:
+        res.detail = {**res.detail, "sizes": f"defaults, then {g.alt_sizes}"}
+    return res
+
+
+def summary(results: list[Result], elapsed: float) -> str:
+    """The summary lines: totals (with ``disagreements: N``) and counts per feature."""
+    rewritten = sum(r.rewrites > 0 for r in results)
+    bad = [r for r in results if r.disagreement]
+    lines = [f"kernels generated: {len(results)}; kernels rewritten: {rewritten}; rewrites "
+             f"emitted: {sum(r.rewrites for r in results)}; rejected inputs: "
+             f"{sum(bool(r.rejected) for r in results)}; checked structurally only: "
+             f"{sum(r.structural_only for r in results)}; disagreements: {len(bad)}; "
+             f"{elapsed:.0f} s ({sum(r.seconds for r in results) / max(len(results), 1):.2f} "
+             f"s of checking per kernel)"]
+    kinds = Counter(r.kind for r in bad)
+    if kinds:
+        lines.append("disagreements by kind: " +
+                     ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())))
+    for f in ("plain", *FEATURES):
+        mine = [r for r in results if (f in r.features if f != "plain" else not r.features)]
+        lines.append(f"  {f:15s} generated {len(mine):6d}  rewritten "
+                     f"{sum(r.rewrites > 0 for r in mine):6d}  disagreeing "
+                     f"{sum(bool(r.disagreement) for r in mine):5d}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,41 +103,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=3600)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (by kernel)")
     ap.add_argument("--no-cross-check", action="store_true",
                     help="skip the cvc5 replay of each tile proof")
     ap.add_argument("--failures", default="fuzz-failures")
     args = ap.parse_args(argv)
-    lib = tensorize.load_library()
     start = time.perf_counter()
-    generated = rewritten = rewrites = errors = 0
-    failures: list[tuple[int, str, str]] = []
-    for n in range(args.count):
-        if time.perf_counter() - start > args.seconds:
-            break
-        g = generate(RandomChoices(args.seed * 1_000_003 + n))
-        generated += 1
-        try:
-            outcome = check_kernel(g.text, g.fp, lib, cross_check=not args.no_cross_check)
-        except tensorize.TensorizeError as exc:  # a kernel the generator got wrong
-            errors += 1
-            print(f"kernel {n}: rejected as input: {exc.message}", file=sys.stderr)
-            continue
-        rewrites += outcome.rewrites
-        rewritten += outcome.rewrites > 0
-        if outcome.disagreement:
-            failures.append((n, g.text, outcome.disagreement))
-        if (n + 1) % 500 == 0:
-            print(f"... {n + 1} kernels, {rewritten} rewritten, {len(failures)} disagreements "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
-    elapsed = time.perf_counter() - start
-    print(f"kernels generated: {generated}; kernels rewritten: {rewritten}; rewrites "
-          f"emitted: {rewrites}; rejected inputs: {errors}; disagreements: {len(failures)}; "
-          f"{elapsed:.0f} s")
-    if failures:
+    jobs = ((n, args.seed, not args.no_cross_check) for n in range(args.count))
+    results: list[Result] = []
+    pool = multiprocessing.Pool(args.jobs, initializer=_init) if args.jobs > 1 else None
+    stream = pool.imap_unordered(run_one, jobs, chunksize=4) if pool else map(run_one, jobs)
+    try:
+        for res in stream:
+            results.append(res)
+            if res.rejected:
+                print(f"kernel {res.n}: rejected as input: {res.rejected}", file=sys.stderr)
+            if res.disagreement:
+                print(f"kernel {res.n} ({', '.join(res.features) or 'plain'}): "
+                      f"{res.disagreement.splitlines()[0]}", file=sys.stderr, flush=True)
+            if len(results) % 500 == 0:
+                print(f"... {len(results)} kernels, {sum(r.rewrites > 0 for r in results)} "
+                      f"rewritten, {sum(bool(r.disagreement) for r in results)} disagreements "
+                      f"({time.perf_counter() - start:.0f} s)", flush=True)
+            if time.perf_counter() - start > args.seconds:
+                break
+    finally:
+        if pool:
+            pool.terminate()
+    print(summary(results, time.perf_counter() - start))
+    bad = sorted((r for r in results if r.disagreement), key=lambda r: r.n)
+    if bad:
         out = Path(args.failures)
         out.mkdir(parents=True, exist_ok=True)
-        for n, text, why in failures:
-            (out / f"kernel_{n}.tz").write_text(text + "\n# " + why.replace("\n", "\n# "))
+        for r in bad:
+            note = (f"seed {kernel_seed(args.seed, r.n)}; features: "
+                    f"{', '.join(r.features) or 'plain'}; {r.detail}\n{r.disagreement}")
+            (out / f"kernel_{r.n}.tz").write_text(r.text + "\n# " + note.replace("\n", "\n# "))
         return 1
     return 0
 
