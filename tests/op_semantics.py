@@ -126,13 +126,19 @@ def random_values(t: DType, n: int, rng: random.Random) -> list[int | float | bo
 
 
 def to_array(values: Sequence[int | float | bool], t: DType) -> np.ndarray:
-    """Values of type ``t`` as a numpy array of its dtype (floats from their bits)."""
+    """Values of type ``t`` (each exactly representable) as a numpy array of its dtype."""
     if t.is_float:
-        pats = np.asarray([bits_of(v, t) for v in values], dtype=f"u{t.bits // 8}")
-        return pats.view(t.np_dtype)
+        return np.asarray(values, dtype=np.float64).astype(t.np_dtype)  # exact
     if t.is_bool:
         return np.asarray(values, dtype=bool)
     return np.asarray([int(v) for v in values], dtype=object).astype(t.np_dtype)
+
+
+def column_bits(col: np.ndarray, t: DType) -> list[int]:
+    """The bit pattern of each element of a column of type ``t``."""
+    if t.is_bool:
+        return [int(v) for v in col]
+    return [int(v) for v in col.view(f"u{t.bits // 8}")]
 
 
 def out_bits(arr: np.ndarray, t: DType) -> list[int]:
@@ -142,7 +148,8 @@ def out_bits(arr: np.ndarray, t: DType) -> list[int]:
     pats = arr.view(f"u{t.bits // 8}") if t.bits > 1 else arr
     out = [int(v) for v in pats]
     if t.is_float:
-        nan = np.isnan(arr.astype(np.float64))
+        with np.errstate(invalid="ignore"):
+            nan = np.isnan(arr.astype(np.float64))
         out = [-1 if n else v for v, n in zip(out, nan)]
     return out
 
@@ -236,10 +243,13 @@ def columns_of(op: Op, rows: Sequence[Sequence[int | float | bool]]) -> list[np.
     return [to_array([r[k] for r in rows], t) for k, t in enumerate(op.operands)]
 
 
-def rows_for(op: Op, n_random: int = 24, seed: int = 0,
-             exhaustive_bits: int = 16) -> list[tuple[int | float | bool, ...]]:
+def rows_for(op: Op, n_random: int = 24, seed: int = 0, exhaustive_bits: int = 16,
+             limit: int | None = None) -> list[tuple[int | float | bool, ...]]:
     """Every combination of edge values (all values of 8-bit types when the whole
-    product has at most ``exhaustive_bits`` bits), plus random rows."""
+    product has at most ``exhaustive_bits`` bits), plus random rows.
+
+    With ``limit``, a product of edge values larger than that is sampled (seeded).
+    """
     rng = random.Random(seed)
     total_bits = sum(t.bits for t in op.operands)
     if all(t.bits <= 8 for t in op.operands) and total_bits <= exhaustive_bits:
@@ -249,6 +259,8 @@ def rows_for(op: Op, n_random: int = 24, seed: int = 0,
     rows: list[tuple[int | float | bool, ...]] = [()]
     for pool in pools:
         rows = [r + (v,) for r in rows for v in pool]
+    if limit is not None and len(rows) > limit:
+        rows = rng.sample(rows, limit)
     rows += [tuple(random_values(t, 1, rng)[0] for t in op.operands) for _ in range(n_random)]
     return rows
 
@@ -261,11 +273,10 @@ def disagreements(op: Op, rows: Sequence[Sequence[int | float | bool]],
     results: dict[str, list[int]] = {}
     for side in sides:
         if side == "smt":
-            bit_rows = [[bits_of(v, t) for v, t in zip(r, op.operands)] for r in rows]
-            results[side] = solve_table(op, bit_rows)
+            bits = [column_bits(c, t) for c, t in zip(cols, op.operands)]
+            results[side] = solve_table(op, list(zip(*bits)))
         else:
             results[side] = interpret(op, cols, side)
-    ref = sides[0]
     bad = []
     for k in range(len(rows)):
         got = {s: results[s][k] for s in sides}
@@ -274,7 +285,6 @@ def disagreements(op: Op, rows: Sequence[Sequence[int | float | bool]],
                        ", ".join(f"{s}={_show(v, op.result)}" for s, v in got.items()))
             if len(bad) >= limit:
                 break
-    del ref
     return bad
 
 
@@ -289,3 +299,50 @@ def _show(bits: int, t: DType) -> str:
     if t.is_int and t.is_signed:
         return str(numeric.wrap(bits, t))
     return str(bits)
+
+
+def all_ops() -> list[Op]:
+    """Every (operator, type) pair of the language, casts included."""
+    out = [binary(o, t) for t in INT_TYPES for o in INT_BINARY + COMPARISONS]
+    out += [unary(o, t) for t in INT_TYPES for o in ("-", "~", "abs")]
+    out += [binary(o, t) for t in FLOAT_TYPES for o in FLOAT_BINARY + COMPARISONS]
+    out += [unary(o, t) for t in FLOAT_TYPES for o in ("-", "abs", "rint")]
+    out += [Op("fma(A[i], B[i], C[i])", (t, t, t), t) for t in FLOAT_TYPES]
+    for s in NUMERIC_TYPES + [BOOL]:
+        for d in NUMERIC_TYPES + [BOOL]:
+            if not (d.is_bool and s.is_float):
+                out.append(cast(s, d, False))
+            if d.is_int and not s.is_bool:
+                out.append(cast(s, d, True))
+    out += [Op("select(A[i], B[i], C[i])", (BOOL, t, t), t) for t in NUMERIC_TYPES + [BOOL]]
+    out += [Op("A[i] && B[i]", (BOOL, BOOL), BOOL), Op("A[i] || B[i]", (BOOL, BOOL), BOOL),
+            Op("!A[i]", (BOOL,), BOOL), binary("==", BOOL), binary("!=", BOOL)]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The long campaign: every operator, 8-bit operand pairs exhaustively, in all three
+    semantics; prints each disagreement and returns 1 if there is any."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m tests.op_semantics")
+    parser.add_argument("--only", default="", help="run the ops whose text or types contain "
+                        "this string")
+    parser.add_argument("--random", type=int, default=200, help="random rows per op")
+    args = parser.parse_args(argv)
+    failures = 0
+    start = time.monotonic()
+    chosen = [op for op in all_ops() if args.only in f"{op.text} {op.operands}"]
+    for op in chosen:
+        bad = disagreements(op, rows_for(op, n_random=args.random))
+        failures += bool(bad)
+        for line in bad:
+            print(line)
+    print(f"{len(chosen)} operator/type pairs, {failures} with disagreements, "
+          f"{time.monotonic() - start:.0f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,7 +18,7 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type information
 
 from tensorize.errors import EquivalenceError
 from tensorize.ir import numeric

@@ -301,9 +301,12 @@ class VectorExec:
         if isinstance(e, Load):
             idx = self.index(e.index, env, e.buf, e.span)
             return self.mem[e.buf][idx]
+        assert t is not None, "expressions are typed by the checker"
         if isinstance(e, Cast):
             x = self.eval(e.operand, env)
-            return vo.cast(x, e.operand.dtype, t, e.saturate)
+            src = e.operand.dtype
+            assert src is not None
+            return vo.cast(x, src, t, e.saturate)
         if isinstance(e, Unary):
             x = self.eval(e.operand, env)
             if e.op == "!":
