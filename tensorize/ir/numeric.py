@@ -7,7 +7,17 @@ format exactly (every f16, bf16 and f32 value is a float64 value).
 
 Integer division follows SMT-LIB (and C for non-zero divisors): it truncates toward zero,
 ``x / 0`` is ``-1`` for ``x >= 0`` and ``1`` otherwise (unsigned: all ones), and ``x % 0`` is
-``x``. Float-to-integer conversion truncates toward zero and saturates, with NaN giving 0.
+``x``; ``MIN / -1`` wraps to ``MIN`` (and ``MIN % -1`` is 0). Shifts read their amount as an
+unsigned value of the operand's type: past the width, ``<<`` gives 0 and ``>>`` the sign
+fill (arithmetic on signed types, logical on unsigned ones) — SMT-LIB's ``bvshl``,
+``bvashr`` and ``bvlshr``. ``abs(MIN)`` wraps to ``MIN``; ``abs`` of an unsigned value is
+the value. Float-to-integer conversion truncates toward zero and saturates (infinities to
+the extremes), with NaN giving 0. ``min(a, b)`` is ``select(b < a, b, a)`` and ``max(a, b)``
+is ``select(b > a, b, a)``, for NaN and signed zeros too.
+
+A NaN has no sign or payload in the semantics (SMT-LIB has one NaN): every NaN stored
+to memory is the positive quiet NaN of its type, in every interpreter, so outputs and
+their checksums are the same bits whichever interpreter ran.
 """
 
 from __future__ import annotations

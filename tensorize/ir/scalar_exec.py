@@ -68,7 +68,10 @@ class ScalarExec:
     def stmt(self, s: Stmt, env: dict[str, int]) -> None:
         if isinstance(s, Assign):
             idx = self.index(s.index, env, s.buf, self.shapes[s.buf], s.span)
-            self.mem[s.buf][idx] = self.eval(s.value, env)
+            value = self.eval(s.value, env)
+            if isinstance(value, float) and math.isnan(value):
+                value = math.nan  # one NaN: see tensorize.ir.numeric
+            self.mem[s.buf][idx] = value
         elif isinstance(s, For):
             lo, hi = self.eval(s.lo, env), self.eval(s.hi, env)
             for v in range(lo, hi):  # type: ignore[arg-type]

@@ -283,6 +283,9 @@ class VectorExec:
     def store(self, buf: str, idx: tuple[Any, ...], value: Any) -> None:
         arr = self.mem[buf]
         value = np.asarray(value)
+        t = self.types.get(buf)
+        if t is not None and t.is_float and value.dtype != object:
+            value = vo.canonical_nan(value, t)
         if not any(np.ndim(i) for i in idx):
             arr[tuple(int(i) for i in idx)] = value.reshape(()) if value.size == 1 else value
             return

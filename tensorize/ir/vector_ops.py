@@ -156,6 +156,14 @@ def shift(a: np.ndarray, s: np.ndarray, t: DType, left: bool) -> np.ndarray:
     return np.where(big, fill, shifted).astype(t.np_dtype)
 
 
+def canonical_nan(x: np.ndarray, t: DType) -> np.ndarray:
+    """Every NaN replaced by the one NaN a store writes (positive, quiet, no payload)."""
+    nan = np.isnan(x)
+    if not np.any(nan):
+        return x
+    return np.where(nan, np.asarray(np.nan, dtype=t.np_dtype), x).astype(t.np_dtype)
+
+
 def minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``min(a, b)`` = ``select(b < a, b, a)`` (deterministic for NaN and signed zeros)."""
     return np.where(b < a, b, a)
