@@ -163,7 +163,8 @@ def interpret(op: Op, columns: Sequence[np.ndarray], mode: str) -> list[int]:
     return out_bits(out["OUT"], op.result)
 
 
-def _value_expr(fn: Function):
+def value_expr(fn: Function):
+    """The right-hand side of the one assignment of an op kernel."""
     loop = fn.body[0]
     assert isinstance(loop, For) and isinstance(loop.body[0], Assign)
     return loop.body[0].value
@@ -186,7 +187,7 @@ def smt_term(op: Op) -> tuple[z3.ExprRef, list[z3.ExprRef]]:
         else:
             values[NAMES[k]] = p
     tr = Translator("ieee", lambda load, idx: values[load.buf])
-    term = tr(_value_expr(op.kernel()), {"i": 0})
+    term = tr(value_expr(op.kernel()), {"i": 0})
     if op.result.is_bool:
         term = z3.If(term, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1))
     elif op.result.is_float:
