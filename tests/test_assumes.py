@@ -121,3 +121,24 @@ def test_assumed_bounds_are_the_extreme_values_of_the_type() -> None:
     assert numeric.assumed_bounds(f16, [(0, 0.1, True)]) == (0.0, 0.0999755859375)
     assert numeric.assumed_bounds(f16, [(0.1, 1e6, True)]) == (0.10003662109375, 65504.0)
     assert numeric.assumed_bounds(bf16, [(-1, 1, False)]) == (-1.0, 0.99609375)
+
+
+DISJOINT = """kernel k(N = 4) {
+  in A: u8[N]
+  out C: u8[N]
+  assume A in 0..10
+  assume A in 10..=20
+  for i in 0..N { C[i] = A[i] >> 1 }
+}
+"""
+
+
+def test_run_with_disjoint_assumes_is_a_positioned_error(cli, tmp_path) -> None:
+    path = tmp_path / "disjoint.tz"
+    path.write_text(DISJOINT)
+    result = cli(["run", str(path)])
+    assert result.code == 2, result
+    assert result.err.startswith(f"{path}:5:10: error: no u8 value of 'A' satisfies"), result.err
+    path.write_text(DISJOINT.replace("10..=20", "5..=20"))
+    result = cli(["run", str(path)])
+    assert result.code == 0, result.err
