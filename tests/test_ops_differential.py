@@ -283,3 +283,26 @@ def test_real_mode_smt_agrees_with_the_real_interpreter(op: Op) -> None:
     got = _real(op, rows)
     for row, value in zip(rows, got):
         assert _real_smt(op, row) == value, (op.text, row, value)
+
+
+def test_index_division_is_floor_division_in_smt_too() -> None:
+    """Index ``/`` and ``%`` are floor division in the interpreters; SMT-LIB's ``div`` and
+    ``mod`` are Euclidean (they differ for a negative divisor)."""
+    import z3
+
+    from tensorize.equivalence.smt import Translator
+    from tensorize.ir.nodes import Binary, Const, Var
+    from tensorize.ir.types import INDEX
+
+    i, j = z3.Ints("i j")
+    tr = Translator("ieee", lambda load, idx: None)
+    for op in ("/", "%"):
+        by_const = tr(Binary(op, Var("i", INDEX), Const(-3, INDEX), INDEX), {"i": i})
+        by_var = tr(Binary(op, Var("i", INDEX), Var("j", INDEX), INDEX), {"i": i, "j": j})
+        for a in range(-7, 8):
+            for b in (-3, -2, 2, 3):
+                want = a // b if op == "/" else a % b
+                got = z3.simplify(z3.substitute(by_var, (i, z3.IntVal(a)), (j, z3.IntVal(b))))
+                assert got.as_long() == want, (a, op, b)
+            got = z3.simplify(z3.substitute(by_const, (i, z3.IntVal(a))))
+            assert got.as_long() == (a // -3 if op == "/" else a % -3), (a, op)

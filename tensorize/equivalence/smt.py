@@ -281,12 +281,21 @@ def _index_op(op: str, a: Term, b: Term) -> Term:
         return a - b
     if op == "*":
         return a * b
-    if op == "/":
-        return a // b if isinstance(a, int) and isinstance(b, int) else a / b
-    if op == "%":
-        return a % b
+    if op in ("/", "%"):  # floor division and its remainder, as in the interpreters
+        if isinstance(a, int) and isinstance(b, int):
+            return a // b if op == "/" else a % b
+        q = _floor_div(a, b)
+        return q if op == "/" else a - b * q
     return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b,
             "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
+
+
+def _floor_div(a: Term, b: Term) -> Term:
+    """``floor(a / b)`` on integers: SMT-LIB's ``div`` is Euclidean, which differs from
+    the floor for a negative divisor; ``(-a) div (-b)`` is the floor then."""
+    if isinstance(b, int):
+        return a / b if b > 0 else (-a) / (-b)
+    return z3.If(b > 0, a / b, (-a) / (-b))
 
 
 def _range(x: z3.ExprRef) -> tuple[int, int] | None:
