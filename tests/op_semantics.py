@@ -60,7 +60,7 @@ def binary(op: str, t: DType) -> Op:
 
 def unary(op: str, t: DType) -> Op:
     """``op a`` or ``op(a)``."""
-    text = f"{op}(A[i])" if op.isalpha() else f"{op}A[i]"
+    text = f"{op}(A[i])" if op[0].isalpha() else f"{op}A[i]"
     return Op(text, (t,), t)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from tensorize.ir import interp, numeric
+from tensorize.ir.nodes import MATH_FUNCS
 from tensorize.ir.types import BOOL, SCALAR_TYPES
 from tests import op_semantics as ops
 from tests.op_semantics import (
@@ -306,3 +307,10 @@ def test_index_division_is_floor_division_in_smt_too() -> None:
                 assert got.as_long() == want, (a, op, b)
             got = z3.simplify(z3.substitute(by_const, (i, z3.IntVal(a))))
             assert got.as_long() == (a // -3 if op == "/" else a % -3), (a, op)
+
+
+@pytest.mark.parametrize("op", [unary(f, t) for t in FLOAT_TYPES for f in MATH_FUNCS],
+                         ids=_id)
+def test_math_functions_agree_in_both_interpreters(op: Op) -> None:
+    """Math functions are uninterpreted in proofs; both interpreters must still agree."""
+    _check(op, sides=("scalar", "vector"))
