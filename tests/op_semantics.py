@@ -122,7 +122,8 @@ def random_values(t: DType, n: int, rng: random.Random) -> list[int | float | bo
     if t.is_int:
         return [rng.randint(t.min, t.max) for _ in range(n)]
     pats = np.asarray([rng.getrandbits(t.bits) for _ in range(n)], dtype=f"u{t.bits // 8}")
-    return [float(v) for v in pats.view(t.np_dtype).astype(np.float64)]
+    with np.errstate(invalid="ignore"):
+        return [float(v) for v in pats.view(t.np_dtype).astype(np.float64)]
 
 
 def to_array(values: Sequence[int | float | bool], t: DType) -> np.ndarray:
