@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type information
 
 from tensorize.equivalence.memory import Memory
 from tensorize.equivalence.smt import Translator
