@@ -10,10 +10,12 @@ the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type information
 
 from tensorize.equivalence.smt import sort_of
+from tensorize.ir import numeric
 from tensorize.ir.nodes import Assume
 from tensorize.ir.types import DType
 
@@ -24,7 +26,8 @@ class Memory:
 
     mode: str
     variables: dict[tuple[str, int, str], z3.ExprRef] = field(default_factory=dict)
-    constraints: dict[tuple[str, int, str, int], z3.BoolRef] = field(default_factory=dict)
+    constraints: dict[tuple[object, ...], z3.BoolRef] = field(default_factory=dict)
+    """One constraint per (element, type, side, assume)."""
     types: dict[tuple[str, int, str], DType] = field(default_factory=dict)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Assumed integer ranges, by the Z3 id of the element's variable."""
@@ -53,26 +56,36 @@ class Memory:
         return bits
 
     def assume(self, a: Assume, offset: int, value: z3.ExprRef, t: DType, side: int) -> None:
-        """Constrain one element by an ``assume`` range of one side."""
-        key = (a.buf, offset, t.name, side)
+        """Constrain one element by an ``assume`` range of one side.
+
+        Every assume is kept (two on one buffer intersect), and each is exact: the bounds
+        are the least and greatest values of ``t`` inside the range (so an exclusive
+        bound, or a float bound between two values of ``t``, is neither dropped nor
+        widened), and in ``ieee`` mode NaN is outside every range.
+        """
+        key = (a.buf, offset, t.name, side, a.lo, a.hi, a.inclusive)
         if key in self.constraints:
             return
+        if self.mode == "real" and t.is_float:
+            lo_r, hi_r = z3.RealVal(Fraction(a.lo)), z3.RealVal(Fraction(a.hi))
+            self.constraints[key] = z3.And(value >= lo_r,
+                                           value <= hi_r if a.inclusive else value < hi_r)
+            return
+        bounds = numeric.assumed_bounds(t, [(a.lo, a.hi, a.inclusive)])
+        if bounds is None:
+            self.constraints[key] = z3.BoolVal(False)
+            return
+        lo, hi = bounds
         if t.is_int:
-            top = int(a.hi) if a.inclusive else int(a.hi) - 1
             old = self.ranges.get(value.get_id(), (t.min, t.max))
-            self.ranges[value.get_id()] = (max(old[0], int(a.lo)), min(old[1], top))
-            lo, hi = z3.BitVecVal(int(a.lo), t.bits), z3.BitVecVal(int(a.hi), t.bits)
+            self.ranges[value.get_id()] = (max(old[0], int(lo)), min(old[1], int(hi)))
+            lo_v, hi_v = z3.BitVecVal(int(lo), t.bits), z3.BitVecVal(int(hi), t.bits)
             if t.is_signed:
-                ok = z3.And(value >= lo, value <= hi if a.inclusive else value < hi)
+                ok = z3.And(value >= lo_v, value <= hi_v)
             else:
-                ok = z3.And(z3.UGE(value, lo),
-                            z3.ULE(value, hi) if a.inclusive else z3.ULT(value, hi))
-        elif self.mode == "real":
-            lo_r, hi_r = z3.RealVal(a.lo), z3.RealVal(a.hi)
-            ok = z3.And(value >= lo_r, value <= hi_r if a.inclusive else value < hi_r)
+                ok = z3.And(z3.UGE(value, lo_v), z3.ULE(value, hi_v))
         else:
             sort = value.sort()
-            lo_f, hi_f = z3.FPVal(float(a.lo), sort), z3.FPVal(float(a.hi), sort)
-            ok = z3.And(z3.fpGEQ(value, lo_f),
-                        z3.fpLEQ(value, hi_f) if a.inclusive else z3.fpLT(value, hi_f))
+            ok = z3.And(z3.fpGEQ(value, z3.FPVal(float(lo), sort)),
+                        z3.fpLEQ(value, z3.FPVal(float(hi), sort)))
         self.constraints[key] = ok

@@ -18,7 +18,7 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type information
 
 from tensorize.errors import EquivalenceError
 from tensorize.ir import numeric
@@ -165,9 +165,14 @@ class Translator:
         lo = z3.FPVal(float(-(2 ** (t.bits - 1))) if t.is_signed else 0.0, sort)
         conv = z3.fpToSBV(RTZ, trunc, z3.BitVecSort(t.bits)) if t.is_signed else \
             z3.fpToUBV(RTZ, trunc, z3.BitVecSort(t.bits))
+        # hi/lo may round to an infinity in a narrow source format (2**31 in f16): then
+        # no finite value reaches them, and the infinities are tested on their own
+        # (fp.to_sbv of an infinity is unspecified in SMT-LIB).
+        top, bottom = z3.BitVecVal(t.max, t.bits), z3.BitVecVal(t.min, t.bits)
         return z3.If(z3.fpIsNaN(x), z3.BitVecVal(0, t.bits),
-                     z3.If(z3.fpGEQ(trunc, hi), z3.BitVecVal(t.max, t.bits),
-                           z3.If(z3.fpLT(trunc, lo), z3.BitVecVal(t.min, t.bits), conv)))
+                     z3.If(z3.fpIsInf(x), z3.If(z3.fpIsNegative(x), bottom, top),
+                           z3.If(z3.fpGEQ(trunc, hi), top,
+                                 z3.If(z3.fpLT(trunc, lo), bottom, conv))))
 
     def _float_to_float(self, x: z3.ExprRef, src: DType, t: DType) -> z3.ExprRef:
         if src == t:
@@ -262,7 +267,9 @@ class Translator:
             if t.is_float:
                 return z3.fpAbs(args[0]) if self.mode == "ieee" else \
                     z3.If(args[0] < 0, -args[0], args[0])
-            return z3.If(args[0] < 0, -args[0], args[0])
+            if not t.is_signed:  # an unsigned value is its own absolute value
+                return args[0]
+            return z3.If(args[0] < 0, -args[0], args[0])  # signed <; abs(MIN) wraps to MIN
         sort = sort_of(t, self.mode)
         return self.func(f"{e.fn}_{t}", [sort], sort)(args[0])
 
@@ -274,12 +281,21 @@ def _index_op(op: str, a: Term, b: Term) -> Term:
         return a - b
     if op == "*":
         return a * b
-    if op == "/":
-        return a // b if isinstance(a, int) and isinstance(b, int) else a / b
-    if op == "%":
-        return a % b
+    if op in ("/", "%"):  # floor division and its remainder, as in the interpreters
+        if isinstance(a, int) and isinstance(b, int):
+            return a // b if op == "/" else a % b
+        q = _floor_div(a, b)
+        return q if op == "/" else a - b * q
     return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b,
             "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
+
+
+def _floor_div(a: Term, b: Term) -> Term:
+    """``floor(a / b)`` on integers: SMT-LIB's ``div`` is Euclidean, which differs from
+    the floor for a negative divisor; ``(-a) div (-b)`` is the floor then."""
+    if isinstance(b, int):
+        return a / b if b > 0 else (-a) / (-b)
+    return z3.If(b > 0, a / b, (-a) / (-b))
 
 
 def _range(x: z3.ExprRef) -> tuple[int, int] | None:

@@ -18,6 +18,7 @@ from tensorize.errors import EquivalenceError
 from tensorize.ir.interp import bind_sizes, shapes_of
 from tensorize.ir.nodes import (
     Assign,
+    Assume,
     CallStmt,
     Expr,
     For,
@@ -71,7 +72,9 @@ class SymExec:
         self.strides = {b: strides(s) for b, s in self.shapes.items()}
         self.types = {b.name: b.dtype for b in fn.buffers}
         self.modes = {b.name: b.mode for b in fn.buffers}
-        self.assumes = {a.buf: a for a in fn.assumes}
+        self.assumes: dict[str, list[Assume]] = {}  # every assume: they intersect
+        for a in fn.assumes:
+            self.assumes.setdefault(a.buf, []).append(a)
         self.state: dict[str, dict[int, z3.ExprRef]] = {}
         self.parent = parent
         self.tr = Translator(memory.mode, self._read)
@@ -108,8 +111,7 @@ class SymExec:
             return self.tr(_zero(self.types[buf]), {})
         t = self.types[buf]
         value = self.memory.initial(buf, off, t)
-        a = self.assumes.get(buf)
-        if a is not None:
+        for a in self.assumes.get(buf, ()):
             self.memory.assume(a, off, value, t, self.side)
         return value
 

@@ -8,17 +8,20 @@ of the views and writing the results back (views may not alias an output).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
 
 from tensorize.errors import InterpError, UsageError
+from tensorize.ir import numeric
 from tensorize.ir import vector_ops as vo
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Assume, BufferDecl, CallStmt, Expr, Function, View
 from tensorize.ir.scalar_exec import ScalarExec
-from tensorize.ir.types import DType
+from tensorize.ir.types import SCALAR_TYPES, DType
 from tensorize.ir.vector_exec import MAX_AXES, VectorExec
 
 Mode = Literal["vector", "scalar", "real"]
@@ -109,35 +112,62 @@ def _stable_seed(seed: int, b: BufferDecl, shape: tuple[int, ...]) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
 
 
-def _assumed(fn: Function, name: str) -> Assume | None:
-    for a in fn.assumes:
-        if a.buf == name:
-            return a
-    return None
+def _assumed(fn: Function, name: str) -> list[Assume]:
+    """Every ``assume`` on buffer ``name`` (they all hold: their ranges intersect)."""
+    return [a for a in fn.assumes if a.buf == name]
+
+
+def assumed_range(t: DType, assumes: Assume | Sequence[Assume] | None
+                  ) -> tuple[int | float, int | float] | None:
+    """The least and greatest values of ``t`` that satisfy every one of ``assumes``.
+
+    ``None`` when there is no assume; an :class:`InterpError` when no value of ``t``
+    satisfies them all.
+    """
+    if assumes is None:
+        return None
+    group = [assumes] if isinstance(assumes, Assume) else list(assumes)
+    if not group:
+        return None
+    bounds = numeric.assumed_bounds(t, [(a.lo, a.hi, a.inclusive) for a in group])
+    if bounds is None:
+        names = ", ".join(f"{a.lo}..{'=' if a.inclusive else ''}{a.hi}" for a in group)
+        raise InterpError(f"no {t} value of '{group[0].buf}' satisfies all its assumptions "
+                          f"({names})", group[-1].span)
+    return bounds
 
 
 def random_array(t: DType, shape: tuple[int, ...], rng: np.random.Generator,
-                 assume: Assume | None = None) -> np.ndarray:
-    """Random values of type ``t`` (full range for integers, [-1, 1) for floats)."""
+                 assume: Assume | Sequence[Assume] | None = None) -> np.ndarray:
+    """Random values of type ``t`` (full range for integers, [-1, 1) for floats).
+
+    Under ``assume`` ranges (one, or several that must all hold), the values satisfy
+    every one of them, and the least and greatest allowed values each appear (when the
+    array has room) so that the ends of a range are exercised.
+    """
     if t.is_bool:
         return rng.integers(0, 2, size=shape).astype(bool)
+    bounds = assumed_range(t, assume)
     if t.is_int:
-        lo, hi = t.min, t.max
-        if assume is not None:
-            lo = max(lo, int(assume.lo))
-            hi = min(hi, int(assume.hi) if assume.inclusive else int(assume.hi) - 1)
-        return rng.integers(lo, hi, size=shape, dtype=t.np_dtype, endpoint=True)
-    lo_f, hi_f = -1.0, 1.0
-    if assume is not None:
-        lo_f = max(float(assume.lo), -1e4)
-        hi_f = min(float(assume.hi), 1e4)
-    values = rng.uniform(lo_f, hi_f, size=shape)
-    out = vo.to_float(values, t)
-    if assume is not None:  # rounding may step over a bound
-        out = np.clip(out.astype(np.float64), assume.lo, assume.hi).astype(t.np_dtype)
-        if not assume.inclusive:
-            out = np.where(out.astype(np.float64) >= assume.hi,
-                           vo.to_float(np.asarray(assume.lo), t), out).astype(t.np_dtype)
+        lo, hi = (t.min, t.max) if bounds is None else (int(bounds[0]), int(bounds[1]))
+        out = rng.integers(lo, hi, size=shape, dtype=t.np_dtype, endpoint=True)
+    elif bounds is None:
+        return vo.to_float(rng.uniform(-1.0, 1.0, size=shape), t)
+    else:
+        lo_f, hi_f = float(bounds[0]), float(bounds[1])
+        a, b = max(lo_f, -1e4), min(hi_f, 1e4)
+        if a > b:  # a range away from [-1e4, 1e4]: draw inside it, finite
+            largest = numeric.next_float(math.inf, t, up=False)
+            a, b = max(lo_f, -largest), min(hi_f, largest)
+        values = vo.to_float(rng.uniform(a, b, size=shape), t).astype(np.float64)
+        # rounding to t may step over a bound; both bounds are values of t
+        out = np.clip(values, lo_f, hi_f).astype(t.np_dtype)
+    if bounds is not None and out.size:
+        ends = np.asarray([bounds[0], bounds[1]], dtype=np.float64 if t.is_float else
+                          object).astype(t.np_dtype)
+        where = rng.choice(out.size, size=min(out.size, 2), replace=False)
+        flat = out.reshape(-1)
+        flat[where] = ends[: len(where)]
     return out
 
 
@@ -159,20 +189,37 @@ def random_inputs(fn: Function, sizes: Mapping[str, int] | None = None,
 
 
 def check_assumptions(fn: Function, inputs: Mapping[str, np.ndarray]) -> None:
-    """Raise :class:`InterpError` if an input breaks one of the function's ``assume``s."""
+    """Raise :class:`InterpError` if an input breaks one of the function's ``assume``s.
+
+    The comparison is exact (float values and bounds compared as f64), the same test as
+    the proofs' (:func:`tensorize.ir.numeric.assumed_bounds`); NaN breaks every range.
+    """
     for a in fn.assumes:
         arr = np.asarray(inputs[a.buf])
         if arr.size == 0:
             continue
-        values = arr.astype(np.float64) if arr.dtype.kind == "V" or \
-            arr.dtype == np.dtype("bfloat16") else arr
-        bad = (values < a.lo) | ((values > a.hi) if a.inclusive else (values >= a.hi))
-        if np.issubdtype(values.dtype, np.floating):
-            bad |= np.isnan(values)
+        bad = _outside(arr, a)
         if np.any(bad):
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise InterpError(f"input '{a.buf}' breaks its assumption: "
                               f"{a.buf}{list(where)} = {arr[where]}", a.span)
+
+
+def _outside(arr: np.ndarray, a: Assume) -> np.ndarray:
+    """Where the elements of ``arr`` break the range of ``a`` (exactly)."""
+    if arr.dtype == object:  # real mode: exact rationals
+        lo, hi = Fraction(a.lo), Fraction(a.hi)
+        return np.vectorize(lambda v: not (lo <= v and (v <= hi if a.inclusive else v < hi)),
+                            otypes=[bool])(arr)
+    t = next(t for t in SCALAR_TYPES.values() if t.np_dtype == arr.dtype)
+    bounds = numeric.assumed_bounds(t, [(a.lo, a.hi, a.inclusive)])
+    if bounds is None:
+        return np.ones(arr.shape, dtype=bool)
+    lo_b, hi_b = bounds
+    # both bounds are values of t, so comparing in t (or exactly in f64) is exact
+    values = arr.astype(np.float64) if t.is_float else arr
+    with np.errstate(invalid="ignore"):
+        return ~((values >= lo_b) & (values <= hi_b))  # NaN is outside
 
 
 def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, int] | None

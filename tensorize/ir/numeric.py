@@ -7,13 +7,26 @@ format exactly (every f16, bf16 and f32 value is a float64 value).
 
 Integer division follows SMT-LIB (and C for non-zero divisors): it truncates toward zero,
 ``x / 0`` is ``-1`` for ``x >= 0`` and ``1`` otherwise (unsigned: all ones), and ``x % 0`` is
-``x``. Float-to-integer conversion truncates toward zero and saturates, with NaN giving 0.
+``x``; ``MIN / -1`` wraps to ``MIN`` (and ``MIN % -1`` is 0). Shifts read their amount as an
+unsigned value of the operand's type: past the width, ``<<`` gives 0 and ``>>`` the sign
+fill (arithmetic on signed types, logical on unsigned ones) — SMT-LIB's ``bvshl``,
+``bvashr`` and ``bvlshr``. ``abs(MIN)`` wraps to ``MIN``; ``abs`` of an unsigned value is
+the value. Float-to-integer conversion truncates toward zero and saturates (infinities to
+the extremes), with NaN giving 0. ``min(a, b)`` is ``select(b < a, b, a)`` and ``max(a, b)``
+is ``select(b > a, b, a)``, for NaN and signed zeros too.
+
+A NaN has no sign or payload in the semantics (SMT-LIB has one NaN): every NaN stored
+to memory is the positive quiet NaN of its type, in every interpreter, so outputs and
+their checksums are the same bits whichever interpreter ran.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from fractions import Fraction
+
+import numpy as np
 
 from tensorize.ir.types import DType
 
@@ -138,9 +151,14 @@ def float_binop(op: str, a: float, b: float, t: DType) -> float:
 
 def fma(a: float, b: float, c: float, t: DType) -> float:
     """``a * b + c`` with a single rounding to float type ``t`` (IEEE fusedMultiplyAdd)."""
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
-        return a * b + c if not (math.isinf(a) and b == 0 or math.isinf(b) and a == 0) \
-            else math.nan
+    if math.isnan(a) or math.isnan(b) or math.isnan(c):
+        return math.nan
+    if math.isinf(a) or math.isinf(b):  # the product is infinite (or invalid: inf * 0)
+        if a == 0 or b == 0:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b) + c  # inf - inf: NaN
+    if math.isinf(c):  # a finite product, exact (never overflows), plus an infinity
+        return c
     exact = Fraction(a) * Fraction(b) + Fraction(c)
     if exact == 0:
         product_negative = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)
@@ -160,3 +178,70 @@ def rint(x: float) -> float:
         return x
     r = float(round(Fraction(x)))
     return math.copysign(r, x) if r == 0 else r
+
+
+def next_float(x: float, t: DType, up: bool) -> float:
+    """The neighbour of ``x`` in float type ``t`` toward +inf (``up``) or -inf."""
+    if math.isnan(x) or (math.isinf(x) and (x > 0) == up):
+        return x
+    unsigned = np.dtype(f"u{t.bits // 8}")
+    bits = int(np.asarray(x, dtype=np.float64).astype(t.np_dtype).view(unsigned))
+    sign = 1 << (t.bits - 1)
+    if x == 0.0:
+        bits = 1 if up else sign | 1  # the smallest subnormal of the right sign
+    elif (x > 0) == up:
+        bits += 1  # away from zero
+    else:
+        bits -= 1  # toward zero
+    return float(np.asarray(bits, dtype=unsigned).view(t.np_dtype))
+
+
+Bound = int | float
+"""An end of an ``assume`` range as written (an integer, or a float read as f64)."""
+
+
+def assumed_bounds(t: DType, ranges: Iterable[tuple[Bound, Bound, bool]]
+                   ) -> tuple[Bound, Bound] | None:
+    """The least and greatest values of type ``t`` inside every range; None if none.
+
+    Each range is ``(lo, hi, inclusive)``: ``lo <= x < hi``, or ``lo <= x <= hi`` when
+    inclusive, compared exactly (a float bound is the exact value of its f64). Integer
+    types give integers; float types give values of the type (NaN is never inside).
+    """
+    lo: Bound = t.min if t.is_int else -math.inf
+    hi: Bound = t.max if t.is_int else math.inf
+    for r_lo, r_hi, inclusive in ranges:
+        if t.is_int:
+            lo = max(lo, math.ceil(Fraction(r_lo)) if math.isfinite(r_lo) else lo)
+            top = hi if r_hi == math.inf else (
+                math.floor(Fraction(r_hi)) if inclusive else math.ceil(Fraction(r_hi)) - 1)
+            hi = min(hi, top)
+            continue
+        f_lo = _float_at_least(r_lo, t)
+        f_hi = _float_at_most(r_hi, t, inclusive)
+        lo, hi = max(lo, f_lo), min(hi, f_hi)
+    if lo > hi:
+        return None
+    return lo, hi
+
+
+def _float_at_least(v: Bound, t: DType) -> float:
+    """The least value of float type ``t`` that is ``>= v``."""
+    if math.isinf(v):
+        return float(v)
+    r = round_to_float(v if isinstance(v, int) else Fraction(v), t)
+    if r == -math.inf or (math.isfinite(r) and Fraction(r) < Fraction(v)):
+        r = next_float(r, t, up=True)
+    return r
+
+
+def _float_at_most(v: Bound, t: DType, inclusive: bool) -> float:
+    """The greatest value of float type ``t`` that is ``<= v`` (``< v`` if not inclusive)."""
+    if math.isinf(v):
+        return float(v) if inclusive else next_float(float(v), t, up=False)
+    r = round_to_float(v if isinstance(v, int) else Fraction(v), t)
+    if r == -math.inf:
+        return r
+    if r == math.inf or Fraction(r) > Fraction(v) or (not inclusive and Fraction(r) == v):
+        r = next_float(r, t, up=False)
+    return r

@@ -39,7 +39,7 @@ def to_real(x: float | Fraction) -> Fraction:
     return Fraction(x)
 
 
-def round_real(x: Fraction, t: DType) -> Fraction:
+def round_real(x: Fraction | int | float, t: DType) -> Fraction:
     """Round to float type ``t`` (a rounding point of real mode)."""
     value = numeric.round_to_float(x, t)
     if not math.isfinite(value):
@@ -100,15 +100,16 @@ class RealExec(ScalarExec):
             return ScalarExec.call_builtin(fn, args, t)
         if fn in ("select", "min", "max"):
             return ScalarExec.call_builtin(fn, args, t)
+        x = [to_real(float(v)) if isinstance(v, float) else Fraction(v) for v in args]
         if fn == "abs":
-            return abs(args[0])  # type: ignore[arg-type]
+            return abs(x[0])
         if fn == "fma":
-            value = args[0] * args[1] + args[2]  # type: ignore[operator]
+            value = x[0] * x[1] + x[2]
             return round_real(value, t) if narrow(t) else value
         if fn == "rint":
-            return Fraction(round(args[0]))  # type: ignore[arg-type]
+            return Fraction(round(x[0]))
         with np.errstate(all="ignore"):  # uninterpreted in proofs; any function will do
-            out = float(getattr(np, fn)(np.float64(float(args[0]))))  # type: ignore[arg-type]
+            out = float(getattr(np, fn)(np.float64(float(x[0]))))
         return to_real(out)
 
 

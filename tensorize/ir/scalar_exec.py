@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.types import DType
 
-Value = int | float | bool
+Value = int | float | bool | Fraction
+"""A scalar value: Python numbers (exact rationals for the floats of real mode)."""
 
 
 def to_python(x: Any, t: DType) -> Value:
@@ -66,7 +68,10 @@ class ScalarExec:
     def stmt(self, s: Stmt, env: dict[str, int]) -> None:
         if isinstance(s, Assign):
             idx = self.index(s.index, env, s.buf, self.shapes[s.buf], s.span)
-            self.mem[s.buf][idx] = self.eval(s.value, env)
+            value = self.eval(s.value, env)
+            if isinstance(value, float) and math.isnan(value):
+                value = math.nan  # one NaN: see tensorize.ir.numeric
+            self.mem[s.buf][idx] = value
         elif isinstance(s, For):
             lo, hi = self.eval(s.lo, env), self.eval(s.hi, env)
             for v in range(lo, hi):  # type: ignore[arg-type]
@@ -102,8 +107,11 @@ class ScalarExec:
         if isinstance(e, Load):
             idx = self.index(e.index, env, e.buf, self.shapes[e.buf], e.span)
             return to_python(self.mem[e.buf][idx], self.types[e.buf])
+        assert t is not None, "expressions are typed by the checker"
         if isinstance(e, Cast):
-            return self.cast(self.eval(e.operand, env), e.operand.dtype, e.dtype, e.saturate)
+            src = e.operand.dtype
+            assert src is not None
+            return self.cast(self.eval(e.operand, env), src, t, e.saturate)
         if isinstance(e, Unary):
             x = self.eval(e.operand, env)
             return self.unary(e.op, x, t)
@@ -113,7 +121,9 @@ class ScalarExec:
             if e.op == "||":
                 return bool(self.eval(e.lhs, env)) or bool(self.eval(e.rhs, env))
             a, b = self.eval(e.lhs, env), self.eval(e.rhs, env)
-            return self.binary(e.op, a, b, e.lhs.dtype, e.span)
+            operand_type = e.lhs.dtype
+            assert operand_type is not None
+            return self.binary(e.op, a, b, operand_type, e.span)
         if isinstance(e, Call):
             args = [self.eval(a, env) for a in e.args]
             return self.call_builtin(e.fn, args, t)

@@ -283,6 +283,9 @@ class VectorExec:
     def store(self, buf: str, idx: tuple[Any, ...], value: Any) -> None:
         arr = self.mem[buf]
         value = np.asarray(value)
+        t = self.types.get(buf)
+        if t is not None and t.is_float and value.dtype != object:
+            value = vo.canonical_nan(value, t)
         if not any(np.ndim(i) for i in idx):
             arr[tuple(int(i) for i in idx)] = value.reshape(()) if value.size == 1 else value
             return
@@ -301,9 +304,12 @@ class VectorExec:
         if isinstance(e, Load):
             idx = self.index(e.index, env, e.buf, e.span)
             return self.mem[e.buf][idx]
+        assert t is not None, "expressions are typed by the checker"
         if isinstance(e, Cast):
             x = self.eval(e.operand, env)
-            return vo.cast(x, e.operand.dtype, t, e.saturate)
+            src = e.operand.dtype
+            assert src is not None
+            return vo.cast(x, src, t, e.saturate)
         if isinstance(e, Unary):
             x = self.eval(e.operand, env)
             if e.op == "!":

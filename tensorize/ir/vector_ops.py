@@ -99,31 +99,44 @@ def cast(x: np.ndarray, src: DType, t: DType, saturate: bool) -> np.ndarray:
     return x.astype(t.np_dtype)
 
 
+def _magnitudes(a: np.ndarray, b: np.ndarray, t: DType) -> tuple[np.ndarray, np.ndarray]:
+    """``|a|`` and ``|b|`` as unsigned integers of the same width (exact, even for MIN)."""
+    unsigned = np.dtype(f"uint{t.bits}")
+    ua, ub = np.asarray(a).astype(unsigned), np.asarray(b).astype(unsigned)
+    if t.is_signed:  # two's complement negation in unsigned arithmetic: |MIN| = 2**(w-1)
+        ua = np.where(np.asarray(a) < 0, ~ua + unsigned.type(1), ua).astype(unsigned)
+        ub = np.where(np.asarray(b) < 0, ~ub + unsigned.type(1), ub).astype(unsigned)
+    return ua, ub
+
+
+def _with_sign(magnitude: np.ndarray, negative: np.ndarray, t: DType) -> np.ndarray:
+    """``-magnitude`` where ``negative``, else ``magnitude``, wrapped to type ``t``."""
+    unsigned = magnitude.dtype
+    signed = np.where(negative, ~magnitude + unsigned.type(1), magnitude).astype(unsigned)
+    return signed.astype(t.np_dtype)
+
+
 def int_div(a: np.ndarray, b: np.ndarray, t: DType) -> np.ndarray:
-    """Truncating division with SMT-LIB's result for a zero divisor."""
+    """Truncating division with SMT-LIB's result for a zero divisor; ``MIN / -1`` wraps."""
+    a, b = np.asarray(a, t.np_dtype), np.asarray(b, t.np_dtype)
     zero = b == 0
-    safe_b = np.where(zero, np.asarray(1, t.np_dtype), b)
+    ua, ub = _magnitudes(a, b, t)
+    ub = np.where(zero, ub.dtype.type(1), ub).astype(ub.dtype)
+    q = _with_sign(ua // ub, (a < 0) != (b < 0), t)
     if t.is_signed:
-        # avoid MIN / -1 traps: numpy wraps it, which matches the semantics
-        q = np.abs(a.astype(np.int64) if t.bits < 64 else a) // np.abs(
-            safe_b.astype(np.int64) if t.bits < 64 else safe_b)
-        negative = (a < 0) != (safe_b < 0)
-        q = np.where(negative, -q, q).astype(t.np_dtype)
         by_zero = np.where(a >= 0, np.asarray(-1, t.np_dtype), np.asarray(1, t.np_dtype))
     else:
-        q = (a // safe_b).astype(t.np_dtype)
         by_zero = np.asarray(t.max, t.np_dtype)
     return np.where(zero, by_zero, q).astype(t.np_dtype)
 
 
 def int_rem(a: np.ndarray, b: np.ndarray, t: DType) -> np.ndarray:
     """Remainder with the sign of the dividend; ``a % 0 == a``."""
+    a, b = np.asarray(a, t.np_dtype), np.asarray(b, t.np_dtype)
     zero = b == 0
-    safe_b = np.where(zero, np.asarray(1, t.np_dtype), b)
-    if t.is_signed:
-        r = np.fmod(a, safe_b)
-    else:
-        r = a % safe_b
+    ua, ub = _magnitudes(a, b, t)
+    ub = np.where(zero, ub.dtype.type(1), ub).astype(ub.dtype)
+    r = _with_sign(ua % ub, a < 0, t)
     return np.where(zero, a, r).astype(t.np_dtype)
 
 
@@ -141,6 +154,14 @@ def shift(a: np.ndarray, s: np.ndarray, t: DType, left: bool) -> np.ndarray:
     fill = np.where(a < 0, np.asarray(-1, t.np_dtype), np.asarray(0, t.np_dtype)) \
         if t.is_signed else np.asarray(0, t.np_dtype)
     return np.where(big, fill, shifted).astype(t.np_dtype)
+
+
+def canonical_nan(x: np.ndarray, t: DType) -> np.ndarray:
+    """Every NaN replaced by the one NaN a store writes (positive, quiet, no payload)."""
+    nan = np.isnan(x)
+    if not np.any(nan):
+        return x
+    return np.where(nan, np.asarray(np.nan, dtype=t.np_dtype), x).astype(t.np_dtype)
 
 
 def minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
