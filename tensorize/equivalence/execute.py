@@ -17,7 +17,7 @@ import numpy as np
 
 from tensorize.equivalence.results import Counterexample, Difference
 from tensorize.ir import interp
-from tensorize.ir.nodes import Function
+from tensorize.ir.nodes import Assume, Function
 from tensorize.ir.types import DType
 
 EXECUTION_LIMIT = 4_000_000
@@ -49,11 +49,12 @@ def _edge_values(t: DType) -> np.ndarray:
     return np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -0.75, 65504.0, 1e-3])
 
 
-def _clip(values: np.ndarray, t: DType, a) -> np.ndarray:
-    if a is None:
+def _clip(values: np.ndarray, t: DType, assumes: list[Assume]) -> np.ndarray:
+    """``values`` clipped into every assumed range (both ends are values of ``t``)."""
+    bounds = interp.assumed_range(t, assumes)
+    if bounds is None:
         return values
-    hi = a.hi if a.inclusive else (a.hi - 1 if t.is_int else np.nextafter(a.hi, -np.inf))
-    return np.clip(values.astype(np.float64 if t.is_float else object), a.lo, hi)
+    return np.clip(values.astype(np.float64 if t.is_float else object), *bounds)
 
 
 EDGE_PATTERNS = ("min", "max", "zero", "one", "mix", "mix", "mix")
@@ -64,12 +65,12 @@ def input_sets(fn: Function, sizes: Mapping[str, int], seed: int = 0,
                ) -> Iterator[dict[str, np.ndarray]]:
     """Random sets, then edge-value sets, for every input and out buffer of ``fn``."""
     bound = interp.bind_sizes(fn, sizes)
-    assumes = {a.buf: a for a in fn.assumes}
+    assumes = {b.name: [a for a in fn.assumes if a.buf == b.name] for b in fn.buffers}
     buffers = [b for b in fn.buffers if b.mode != "local"]
     for r in range(randoms):
         rng = np.random.default_rng(seed * 7919 + r)
         yield {b.name: interp.random_array(b.dtype, interp.buffer_shape(b, bound), rng,
-                                           assumes.get(b.name)) for b in buffers}
+                                           assumes[b.name] or None) for b in buffers}
     for number, pattern in enumerate(patterns):
         # a stable seed: str hashes change from process to process
         rng = np.random.default_rng(seed * 104729 + 1000 + number)
@@ -87,7 +88,7 @@ def input_sets(fn: Function, sizes: Mapping[str, int], seed: int = 0,
                 vals = np.full(shape, 1, dtype=object)
             else:
                 vals = rng.choice(edges, size=shape)
-            vals = _clip(np.asarray(vals), b.dtype, assumes.get(b.name))
+            vals = _clip(np.asarray(vals), b.dtype, assumes[b.name])
             if b.dtype.is_float:
                 from tensorize.ir.vector_ops import to_float
 
