@@ -206,6 +206,9 @@ DESIGN_FORMS = {
     "for with an exclusive range": r"for \w+ in 0\.\.\w+ \{",
     "for with an inclusive range": r"for \w+ in 0\.\.=\w+ \{",
     "if": r"\n\s*if .* \{",
+    "else": r"\} else \{",
+    "<<": r"<<",
+    ">>": r">>",
     "call with views": r"call x86\.avx512_vnni\.vpdpbusd_bcast\("
                        r"\n\s*a = \(k\) -> A\[i, 4\*ko \+ k\],"
                        r"\n\s*b = \(n, k\) -> B\[16\*jo \+ n, 4\*ko \+ k\],"
@@ -216,26 +219,11 @@ DESIGN_FORMS = {
 """Each form of the design's language section: a regular expression over the checked
 ``tz`` blocks of docs/language.md."""
 
-KNOWN_DEFECT_FORMS = {"else": r"\} else \{", "<<": r"<<", ">>": r">>"}
-"""Forms of the design that do not parse or type-check today: docs/language.md shows them
-in ``tz defect`` blocks and lists them under "Known defects" until they are fixed."""
-
-
 def test_every_form_of_the_design_is_shown_and_checked() -> None:
     checked = "\n".join(body for path, _, body in _tz_blocks() if path == LANGUAGE)
     missing = [name for name, pattern in DESIGN_FORMS.items()
                if not re.search(pattern, checked)]
     assert not missing, f"not shown in a checked tz block of docs/language.md: {missing}"
-
-
-def test_known_defects_are_shown_and_listed() -> None:
-    text = LANGUAGE.read_text()
-    defect_blocks = "\n".join(body for info, _, body in fenced_blocks(LANGUAGE)
-                              if info == "tz defect")
-    known = text[text.index("## Known defects"):]
-    for form, pattern in KNOWN_DEFECT_FORMS.items():
-        assert re.search(pattern, defect_blocks), form
-        assert f"`{form}`" in known.split("\n## ")[0], form
 
 
 # -- links and paths -------------------------------------------------------------------------
