@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import z3
+import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
 
 from tensorize.equivalence.smt import Translator
 from tensorize.equivalence.solver import SolverConfig, make_solver
