@@ -318,14 +318,17 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
           rlimit: int | None = None, sizes: Mapping[str, int] | None = None,
           sizes_a: Mapping[str, int] | None = None, sizes_b: Mapping[str, int] | None = None,
           library: Mapping[str, Function] | None = None, wall_timeout: float | None = None,
-          structural: bool = True, **options: Any) -> Result:
+          wall_started: float | None = None, structural: bool = True,
+          **options: Any) -> Result:
     """Prove or refute that two checked kernels compute the same thing.
 
     Returns :class:`Proved`, :class:`Refuted` (with a counterexample) or :class:`Unknown`
     (never a proof). Raises :class:`NotComparable` at once when the signatures differ.
     ``timeout`` bounds each solver call; ``wall_timeout`` (seconds) bounds the whole call
     by running it in a forked process that is killed at the deadline (then: Unknown,
-    naming the stage it was in). ``sizes`` applies to both sides, ``sizes_a``/``sizes_b``
+    naming the stage it was in); the budget counts from ``wall_started`` (a
+    ``time.monotonic()`` value, default: now), so that a command can include the time it
+    spent loading its files. ``sizes`` applies to both sides, ``sizes_a``/``sizes_b``
     to one. ``options`` are further fields of :class:`ProveOptions`.
     """
     fp_mode = check_fp(fp)
@@ -341,8 +344,9 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
     from tensorize.deadline import run_with_deadline
 
     budget = check_timeout(wall_timeout, "wall_timeout")
+    started = time.monotonic() if wall_started is None else wall_started
     return run_with_deadline(_prove_now, (a, b, sa, sb, lib, fp_mode, solver, structural,
-                                          options), budget, fp_mode)
+                                          options), budget, fp_mode, started)
 
 
 # -- tensorize ------------------------------------------------------------------------

@@ -187,11 +187,11 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     b, lib_b = _function_ref(args.right, library)
     lib_a.update(lib_b)
     sizes = _parse_sets(args.set)
-    budget = args.timeout - (time.monotonic() - args.started)
     try:
         result = api.prove(a, b, fp=args.fp, timeout=args.timeout, rlimit=args.rlimit,
-                           sizes=sizes, library=lib_a, wall_timeout=max(budget, 0.05),
-                           smtlib_dir=args.smtlib, cross_check=args.cross_check)
+                           sizes=sizes, library=lib_a, wall_timeout=args.timeout,
+                           wall_started=args.started, smtlib_dir=args.smtlib,
+                           cross_check=args.cross_check)
     except NotComparable as exc:
         if args.json:
             out.write(json.dumps({"status": "not comparable", "reason": exc.message},

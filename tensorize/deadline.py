@@ -77,13 +77,14 @@ def _child(conn: Any, stage: Any, func: Callable[..., Result], args: tuple[Any, 
 
 
 def run_with_deadline(func: Callable[..., Result], args: tuple[Any, ...], budget: float,
-                      fp: FpMode) -> Result:
-    """``func(*args)`` if it finishes within ``budget`` seconds, else :class:`Unknown`.
+                      fp: FpMode, started: float | None = None) -> Result:
+    """``func(*args)`` if it finishes within ``budget`` seconds of ``started`` (a
+    ``time.monotonic()`` value, default now), else :class:`Unknown`.
 
     Errors raised in the child are raised again here (a :class:`TensorizeError` keeps its
     rendered text and exit code).
     """
-    start = time.perf_counter()
+    start = time.monotonic() if started is None else started
     ctx = multiprocessing.get_context("fork")
     stage = ctx.Array("c", _STAGE_BYTES)
     receive, send = ctx.Pipe(duplex=False)
@@ -91,7 +92,7 @@ def run_with_deadline(func: Callable[..., Result], args: tuple[Any, ...], budget
     proc.start()
     send.close()
     try:
-        ready = receive.poll(max(budget - _GRACE, 0.01))
+        ready = receive.poll(max(budget - _GRACE - (time.monotonic() - start), 0.01))
         if ready:
             try:
                 kind, payload = receive.recv()
@@ -113,5 +114,5 @@ def run_with_deadline(func: Callable[..., Result], args: tuple[Any, ...], budget
         raise RuntimeError(f"in the proof process: {payload}")
     where = bytes(stage[:]).split(b"\0")[0].decode(errors="replace")
     said = f" during {STAGES[where]}" if where in STAGES else ""
-    return Unknown(fp, time.perf_counter() - start,
+    return Unknown(fp, time.monotonic() - start,
                    f"the whole-command time budget of {budget:g} s ran out{said}")
