@@ -378,7 +378,7 @@ def cmd_bench(argv: list[str], out: TextIO, err: TextIO) -> int:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # so that worker processes find its functions
         spec.loader.exec_module(module)
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         return int(module.main(argv, progress=err))
 
 

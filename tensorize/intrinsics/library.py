@@ -108,6 +108,14 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
                              "install? set TENSORIZE_SPECS to the spec directory)")
         sources.extend(found)
     sources.extend(_spec_files(paths))
+    try:
+        key = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size)
+                    for p in sources)
+    except OSError:  # a file vanished: let the parser report it
+        key = None
+    if key is not None and key in _LOADED:
+        intrinsics, origins = _LOADED[key]
+        return Library(dict(intrinsics), dict(origins))
     intrinsics: dict[str, Function] = {}
     origins: dict[str, str] = {}
     for path in sources:
@@ -118,4 +126,13 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
                                  f"{origins[fn.name]}")
             intrinsics[fn.name] = fn
             origins[fn.name] = str(path)
+    if key is not None:
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[key] = (dict(intrinsics), dict(origins))
     return Library(intrinsics, origins)
+
+
+_LOADED: dict[tuple[tuple[str, int, int], ...], tuple[dict[str, Function], dict[str, str]]] = {}
+"""Libraries already loaded in this process, by their files' paths, times and sizes: the
+bundled specs are parsed and checked once per process, not once per command."""
