@@ -131,8 +131,8 @@ def main(argv: Sequence[str] | None = None, progress: TextIO | None = None) -> i
     from tensorize.outputs import check_output_dir, write_atomic
 
     ap = _Parser(prog="tensorize bench", description=__doc__)
-    ap.add_argument("--jobs", type=_jobs, default=1, help="worker processes (one per "
-                    "corpus file at a time)")
+    ap.add_argument("--jobs", type=_jobs, default=1, help="worker processes (each takes one "
+                    "corpus entry at a time)")
     ap.add_argument("--no-cache", action="store_true", help="no persistent proof cache")
     ap.add_argument("--cache-dir", help="proof cache directory (default: the user's)")
     ap.add_argument("--out", default=str(HERE / "results"), help="where to write results")
@@ -162,7 +162,10 @@ def main(argv: Sequence[str] | None = None, progress: TextIO | None = None) -> i
 
         cache_dir = str(default_path().parent)
     start = time.perf_counter()
-    jobs = [(g, cache_dir) for g in groups.values()]
+    if args.jobs > 1:  # one job per entry: the workers share the load evenly
+        jobs = [([e], cache_dir) for g in groups.values() for e in g]
+    else:
+        jobs = [(g, cache_dir) for g in groups.values()]
     results = _run_all(jobs, args.jobs, progress if progress is not None else sys.stderr)
     total = time.perf_counter() - start
     rows = [r for group in results for r in group]
