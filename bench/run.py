@@ -32,11 +32,13 @@ def _run_group(entries: list[dict[str, Any]], cache_dir: str | None) -> list[dic
     from tensorize.rewrite.engine import TensorizePass
 
     lib = tensorize.load_library()
-    module = tensorize.load(CORPUS / entries[0]["file"], lib)
+    module = tensorize.load(CORPUS / entries[0]["file"], lib.as_dict())
     cache = ProofCache(default_path()) if cache_dir is not None else None
     out = []
     for e in entries:
         kernel = module.get(e["kernel"])
+        if kernel is None:
+            raise ValueError(f"{e['file']} has no kernel {e['kernel']} (see the manifest)")
         tpass = TensorizePass(targets=(e["target"],), fp=e["fp"], cache=cache)
         hits0 = cache.hits if cache else 0
         misses0 = cache.misses if cache else 0
@@ -173,7 +175,7 @@ def main(argv: Sequence[str] | None = None, progress: TextIO | None = None) -> i
     hits = sum(r["cache_hits"] for r in rows)
     misses = sum(r["cache_misses"] for r in rows)
     times = sorted(r["seconds"] for r in rows)
-    summary = {
+    summary: dict[str, Any] = {
         "entries": len(rows), "mismatches": len(bad), "total_seconds": total,
         "median_seconds": statistics.median(times) if times else 0.0,
         "p99_seconds": times[min(len(times) - 1, int(0.99 * (len(times) - 1) + 0.5))]

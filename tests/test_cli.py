@@ -189,3 +189,4 @@ def test_prove_timeout_bounds_the_whole_command(cli, tmp_path) -> None:
     assert result.code == 3, result.out + result.err
     assert "time budget of 2 s ran out during" in result.out
     assert elapsed <= 2 + 1
+

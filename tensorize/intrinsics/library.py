@@ -114,8 +114,8 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
     except OSError:  # a file vanished: let the parser report it
         key = None
     if key is not None and key in _LOADED:
-        intrinsics, origins = _LOADED[key]
-        return Library(dict(intrinsics), dict(origins))
+        known, origin_of = _LOADED[key]
+        return Library(dict(known), dict(origin_of))
     intrinsics: dict[str, Function] = {}
     origins: dict[str, str] = {}
     for path in sources:
