@@ -104,6 +104,7 @@ def _run_all(jobs: list[tuple[list[dict[str, Any]], str | None]], workers: int,
     from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
 
     show = progress is not None and hasattr(progress, "isatty") and progress.isatty()
+    tqdm.monitor_interval = 0  # no monitor thread: proofs may fork this process later
     bar = tqdm(total=sum(len(g) for g, _ in jobs), desc="tensorize bench", unit="entry",
                file=progress, disable=not show, leave=False)
     results: list[list[dict[str, Any]]] = []

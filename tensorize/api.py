@@ -341,9 +341,13 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
     lib = dict(library or {})
     if wall_timeout is None:
         return _prove_now(a, b, sa, sb, lib, fp_mode, solver, structural, options)
+    import multiprocessing
+
     from tensorize.deadline import run_with_deadline
 
     budget = check_timeout(wall_timeout, "wall_timeout")
+    if "fork" not in multiprocessing.get_all_start_methods():  # no fork: solver timeouts only
+        return _prove_now(a, b, sa, sb, lib, fp_mode, solver, structural, options)
     started = time.monotonic() if wall_started is None else wall_started
     return run_with_deadline(_prove_now, (a, b, sa, sb, lib, fp_mode, solver, structural,
                                           options), budget, fp_mode, started)

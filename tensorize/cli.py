@@ -101,6 +101,7 @@ def _progress(items: Iterable[T], err: TextIO, what: str, total: int) -> Iterato
     from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
 
     show = total > 1 and hasattr(err, "isatty") and err.isatty()
+    tqdm.monitor_interval = 0  # no monitor thread: proofs may fork this process later
     yield from tqdm(items, total=total, desc=what, file=err, disable=not show, leave=False)
 
 
