@@ -228,9 +228,15 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
 @pytest.mark.parametrize(("argv", "message"), BAD_FLAGS,
                          ids=[" ".join(a).replace(str(ROOT), "") for a, _ in BAD_FLAGS])
 def test_every_flag_refuses_a_bad_value(cli, tmp_path: Path, argv, message) -> None:
+    import stat
+
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     before = sorted(p.name for p in tmp_path.iterdir())
+    if "/dev/full" in argv:  # an atomic rename onto it would replace the device by a file
+        assert stat.S_ISCHR(Path("/dev/full").stat().st_mode), "/dev/full is not a device"
     result = cli(argv)
+    if "/dev/full" in argv:
+        assert stat.S_ISCHR(Path("/dev/full").stat().st_mode), "the device was replaced"
     assert result.code == 2, (result.code, result.out, result.err)
     assert message in result.err, result.err
     assert "Traceback" not in result.err and "internal error" not in result.err
