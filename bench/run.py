@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
@@ -32,11 +32,13 @@ def _run_group(entries: list[dict[str, Any]], cache_dir: str | None) -> list[dic
     from tensorize.rewrite.engine import TensorizePass
 
     lib = tensorize.load_library()
-    module = tensorize.load(CORPUS / entries[0]["file"], lib)
+    module = tensorize.load(CORPUS / entries[0]["file"], lib.as_dict())
     cache = ProofCache(default_path()) if cache_dir is not None else None
     out = []
     for e in entries:
         kernel = module.get(e["kernel"])
+        if kernel is None:
+            raise ValueError(f"{e['file']} has no kernel {e['kernel']} (see the manifest)")
         tpass = TensorizePass(targets=(e["target"],), fp=e["fp"], cache=cache)
         hits0 = cache.hits if cache else 0
         misses0 = cache.misses if cache else 0
@@ -69,19 +71,89 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the corpus; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="tensorize bench", description=__doc__)
-    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+def _positive(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1000000, got {value}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    from tensorize.api import check_jobs
+    from tensorize.errors import UsageError
+
+    try:
+        return check_jobs(int(text, 0))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]  # exit 2, one line
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _run_all(jobs: list[tuple[list[dict[str, Any]], str | None]], workers: int,
+             progress: TextIO | None) -> list[list[dict[str, Any]]]:
+    """Run the groups, in ``workers`` forked processes if more than one."""
+    from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
+
+    show = progress is not None and hasattr(progress, "isatty") and progress.isatty()
+    tqdm.monitor_interval = 0  # no monitor thread: proofs may fork this process later
+    bar = tqdm(total=sum(len(g) for g, _ in jobs), desc="tensorize bench", unit="entry",
+               file=progress, disable=not show, leave=False)
+    results: list[list[dict[str, Any]]] = []
+    with bar:
+        if workers > 1 and len(jobs) > 1:
+            # fork: the workers inherit this module (loaded from a file path by the CLI)
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(min(workers, len(jobs))) as pool:
+                for group in pool.imap(_star_run_group, jobs):
+                    results.append(group)
+                    bar.update(len(group))
+        else:
+            for j in jobs:
+                results.append(_run_group(*j))
+                bar.update(len(j[0]))
+    return results
+
+
+def _star_run_group(job: tuple[list[dict[str, Any]], str | None]) -> list[dict[str, Any]]:
+    return _run_group(*job)
+
+
+def main(argv: Sequence[str] | None = None, progress: TextIO | None = None) -> int:
+    """Run the corpus; returns the exit code. ``progress``: where a progress bar may go
+    (shown only if it is a terminal; default stderr)."""
+    from tensorize.errors import TensorizeError
+    from tensorize.outputs import check_output_dir, write_atomic
+
+    ap = _Parser(prog="tensorize bench", description=__doc__)
+    ap.add_argument("--jobs", type=_jobs, default=1, help="worker processes (each takes one "
+                    "corpus entry at a time)")
     ap.add_argument("--no-cache", action="store_true", help="no persistent proof cache")
     ap.add_argument("--cache-dir", help="proof cache directory (default: the user's)")
     ap.add_argument("--out", default=str(HERE / "results"), help="where to write results")
-    ap.add_argument("--slice", type=int, default=0, help="only the first N entries")
+    ap.add_argument("--slice", type=_positive, default=0, help="only the first N entries")
     ap.add_argument("--only", help="only kernels whose name contains this")
     args = ap.parse_args(argv)
+    try:
+        out = check_output_dir(args.out, "--out", create=True)
+        if args.cache_dir:
+            check_output_dir(args.cache_dir, "--cache-dir", create=True)
+    except TensorizeError as exc:
+        ap.exit(2, exc.render() + "\n")
     entries = json.loads((CORPUS / "manifest.json").read_text())["entries"]
     if args.only:
         entries = [e for e in entries if args.only in e["kernel"]]
+        if not entries:
+            ap.exit(2, f"tensorize bench: error: --only {args.only}: no corpus kernel "
+                    "has that in its name\n")
     if args.slice:
         entries = entries[: args.slice]
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -93,19 +165,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         cache_dir = str(default_path().parent)
     start = time.perf_counter()
-    jobs = [(g, cache_dir) for g in groups.values()]
-    if args.jobs > 1 and len(jobs) > 1:
-        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-            results = pool.starmap(_run_group, jobs)
+    if args.jobs > 1:  # one job per entry: the workers share the load evenly
+        jobs = [([e], cache_dir) for g in groups.values() for e in g]
     else:
-        results = [_run_group(*j) for j in jobs]
+        jobs = [(g, cache_dir) for g in groups.values()]
+    results = _run_all(jobs, args.jobs, progress if progress is not None else sys.stderr)
     total = time.perf_counter() - start
     rows = [r for group in results for r in group]
     bad = [r for r in rows if not r["ok"]]
     hits = sum(r["cache_hits"] for r in rows)
     misses = sum(r["cache_misses"] for r in rows)
     times = sorted(r["seconds"] for r in rows)
-    summary = {
+    summary: dict[str, Any] = {
         "entries": len(rows), "mismatches": len(bad), "total_seconds": total,
         "median_seconds": statistics.median(times) if times else 0.0,
         "p99_seconds": times[min(len(times) - 1, int(0.99 * (len(times) - 1) + 0.5))]
@@ -113,11 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cache": {"enabled": cache_dir is not None, "hits": hits, "misses": misses,
                   "hit_rate": hits / (hits + misses) if hits + misses else 0.0},
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "corpus.json").write_text(json.dumps({"summary": summary, "rows": rows},
-                                                indent=1) + "\n")
-    (out / "corpus.md").write_text(_markdown(rows))
+    write_atomic(out / "corpus.json", json.dumps({"summary": summary, "rows": rows},
+                                                 indent=1) + "\n")
+    write_atomic(out / "corpus.md", _markdown(rows))
     print(f"{len(rows)} (kernel, target) entries in {total:.1f} s with {args.jobs} job(s); "
           f"decision time median {summary['median_seconds'] * 1e3:.0f} ms, p99 "
           f"{summary['p99_seconds'] * 1e3:.0f} ms; proof cache hit rate "

@@ -1,13 +1,22 @@
-"""The library interface: what another compiler calls."""
+"""The library interface: what another compiler calls (and what the CLI is a layer over).
+
+Every entry point validates its arguments the same way the command line does: an unknown
+float mode, target or intrinsic, a timeout that is not a finite positive number, or a
+string where a list of names is wanted is a :class:`UsageError` naming the valid values.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from tensorize.errors import UsageError
+from tensorize.errors import CheckError, NotComparable, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
 from tensorize.ir.check import check_module
@@ -15,10 +24,125 @@ from tensorize.ir.nodes import Function, Module
 from tensorize.ir.parser import parse as parse_text
 from tensorize.ir.parser import parse_file
 
-__all__ = ["Library", "load_library", "parse", "load", "run", "find_function", "prove",
-           "tensorize"]
+if TYPE_CHECKING:
+    from tensorize.equivalence.results import FpMode, Result
+    from tensorize.equivalence.solver import SolverConfig
+    from tensorize.rewrite.engine import TensorizePass, TensorizeResult
+
+__all__ = ["Library", "load_library", "load_specs", "parse", "load", "load_with_callees",
+           "run", "find_function", "prove", "tensorize", "tensorize_file", "FileResult",
+           "check_fp", "check_timeout", "check_names", "check_targets", "check_intrinsics",
+           "check_rlimit", "check_seed", "check_jobs", "solver_config",
+           "signature_difference", "STRUCTURAL_METHOD"]
+
+FP_MODES: tuple[str, ...] = ("ieee", "real")
+MAX_TIMEOUT = 10_000_000.0
+"""The largest timeout accepted, in seconds (about 116 days; Z3 takes milliseconds in an
+unsigned 32-bit field, so the solver's own timeout is clamped to that)."""
+MAX_RLIMIT = 2**32 - 1
+"""Z3's resource limit is an unsigned 32-bit number."""
+MAX_SEED = 2**63 - 1
+MAX_JOBS = 1024
+STRUCTURAL_METHOD = "tile proof + validated rewrite (same rewrite as apply)"
 
 
+# -- argument checks ------------------------------------------------------------------
+def check_fp(fp: object) -> FpMode:
+    """``fp`` is a float semantics the engine knows ("ieee" or "real")."""
+    if not isinstance(fp, str) or fp not in FP_MODES:
+        raise UsageError(f"unknown float mode {fp!r} (valid: {', '.join(FP_MODES)})")
+    return cast("FpMode", fp)
+
+
+def check_timeout(timeout: object, what: str = "timeout") -> float:
+    """``timeout`` is a finite positive number of seconds (at most :data:`MAX_TIMEOUT`)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise UsageError(f"{what} must be a number of seconds, got {timeout!r}")
+    value = float(timeout)
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{what} must be a finite positive number of seconds, "
+                         f"got {timeout!r}")
+    if value > MAX_TIMEOUT:
+        raise UsageError(f"{what} must be at most {MAX_TIMEOUT:g} seconds, got {timeout!r}")
+    return value
+
+
+def _check_int(value: object, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise UsageError(f"{what} must be an integer, got {value!r}")
+    if not lo <= int(value) <= hi:
+        raise UsageError(f"{what} must be between {lo} and {hi}, got {value}")
+    return int(value)
+
+
+def check_rlimit(rlimit: object) -> int:
+    """A Z3 resource limit: 0 (no limit) up to 2^32 - 1."""
+    return _check_int(rlimit, "rlimit", 0, MAX_RLIMIT)
+
+
+def check_seed(seed: object) -> int:
+    """A random seed: 0 up to 2^63 - 1."""
+    return _check_int(seed, "seed", 0, MAX_SEED)
+
+
+def check_jobs(jobs: object) -> int:
+    """A number of worker processes: 1 up to :data:`MAX_JOBS`."""
+    return _check_int(jobs, "jobs", 1, MAX_JOBS)
+
+
+def check_names(names: object, what: str) -> tuple[str, ...]:
+    """A list of names; a plain string is refused (it would be read letter by letter)."""
+    if names is None:
+        return ()
+    if isinstance(names, str | bytes):
+        raise UsageError(f"{what} must be a list of names, not the string {names!r} "
+                         f"(write [{names!r}])")
+    try:
+        items = tuple(cast("Iterable[object]", names))
+    except TypeError:
+        raise UsageError(f"{what} must be a list of names, got {names!r}") from None
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise UsageError(f"{what}: {item!r} is not a name")
+    return cast("tuple[str, ...]", items)
+
+
+def _listing(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "none"
+
+
+def check_targets(library: Iterable[Function], targets: object) -> tuple[str, ...]:
+    """Each target names a target of the library or a prefix family of them (``x86``)."""
+    names = check_names(targets, "targets")
+    known = {fn.target for fn in library if fn.target}
+    for t in names:
+        if not any(k == t or k.startswith(t + ".") for k in known):
+            raise UsageError(f"unknown target '{t}' (valid: {_listing(known)}, or a family "
+                             "prefix such as x86)")
+    return names
+
+
+def check_intrinsics(library: Mapping[str, Function] | Library,
+                     intrinsics: object) -> tuple[str, ...]:
+    """Each name is an intrinsic of the library."""
+    names = check_names(intrinsics, "intrinsics")
+    for n in names:
+        if n not in library:
+            raise UsageError(f"unknown intrinsic '{n}' (valid: {_listing(library.keys())})")
+    return names
+
+
+def solver_config(timeout: float = 10.0, rlimit: int | None = None) -> SolverConfig:
+    """The solver settings of a checked timeout (s) and resource limit."""
+    from tensorize.equivalence.solver import SolverConfig
+
+    ms = max(1, min(int(check_timeout(timeout) * 1000), 2**32 - 1))
+    if rlimit is None:
+        return SolverConfig(timeout_ms=ms)
+    return SolverConfig(timeout_ms=ms, rlimit=check_rlimit(rlimit))
+
+
+# -- loading --------------------------------------------------------------------------
 def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | None = None,
           ) -> Module:
     """Parse and type-check `.tz` text; calls may use intrinsics of ``library``."""
@@ -28,6 +152,45 @@ def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | No
 def load(path: str | Path, library: Mapping[str, Function] | None = None) -> Module:
     """Read, parse and type-check one `.tz` file."""
     return check_module(parse_file(path), library)
+
+
+def load_with_callees(path: str | Path, library: Mapping[str, Function] | Library,
+                      ) -> tuple[Module, dict[str, Function]]:
+    """Read and check a file; also every intrinsic its calls may use (library + file)."""
+    callees = dict(library.items()) if isinstance(library, Mapping) else library.as_dict()
+    module = check_module(parse_file(path), callees)
+    callees.update({f.name: f for f in module.intrinsics})
+    return module, callees
+
+
+def load_specs(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> Library:
+    """The library plus the specs under ``paths``, each of which must pass ``check-spec``.
+
+    A user spec with a lint finding or whose own run fails is refused with its diagnostics
+    (a :class:`CheckError`): a wrong spec would make every rewrite into it wrong. The
+    bundled specs are checked by the test suite instead.
+    """
+    from tensorize.intrinsics.check_spec import check_spec
+
+    paths = list(paths)
+    library = load_library(paths, bundled=bundled)
+    if not paths:
+        return library
+    bundled_names = set(load_library(()).keys()) if bundled else set()
+    problems: list[tuple[str, Any]] = []
+    for fn in library:
+        if fn.name in bundled_names:
+            continue
+        report = check_spec(fn, library.as_dict())
+        for finding in report.findings:
+            problems.append((f"spec '{fn.name}' fails check-spec: {finding.message}",
+                             finding.span))
+        if report.ran != "ok":
+            problems.append((f"spec '{fn.name}' fails check-spec: its run {report.ran}",
+                             fn.span))
+    if problems:
+        raise CheckError(problems)
+    return library
 
 
 def find_function(module: Module, name: str | None, kind: str = "kernel") -> Function:
@@ -49,43 +212,238 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray] | None = None, *, seed: i
         mode: interp.Mode = "vector") -> dict[str, np.ndarray]:
     """Run a checked kernel; without inputs, on seeded random ones."""
     if inputs is None:
-        inputs = interp.random_inputs(fn, sizes, seed)
+        inputs = interp.random_inputs(fn, sizes, check_seed(seed))
     return interp.run(fn, inputs, sizes=sizes, library=library, mode=mode)
 
 
+# -- prove ----------------------------------------------------------------------------
+def _own(fn: Function, sizes: Mapping[str, int] | None) -> dict[str, int]:
+    return {k: v for k, v in (sizes or {}).items() if any(p.name == k for p in fn.params)}
+
+
+def _show_shape(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def signature_difference(a: Function, sa: Mapping[str, int], b: Function,
+                         sb: Mapping[str, int]) -> str | None:
+    """Why two kernels cannot be compared at all (None if they can).
+
+    Both must have the same buffers (by name) with the same mode and element type, and the
+    same number of elements (a flattened layout of the same data is comparable).
+    """
+    shapes_a, shapes_b = interp.shapes_of(a, sa), interp.shapes_of(b, sb)
+    bufs_a = {x.name: x for x in a.buffers if x.mode != "local"}
+    bufs_b = {x.name: x for x in b.buffers if x.mode != "local"}
+    if set(bufs_a) != set(bufs_b):
+        only_a, only_b = sorted(set(bufs_a) - set(bufs_b)), sorted(set(bufs_b) - set(bufs_a))
+        parts = [f"only '{a.name}' has {', '.join(only_a)}"] if only_a else []
+        parts += [f"only '{b.name}' has {', '.join(only_b)}"] if only_b else []
+        return f"the kernels do not have the same buffers ({'; '.join(parts)})"
+    for name, x in bufs_a.items():
+        y = bufs_b[name]
+        sx, sy = shapes_a[name], shapes_b[name]
+        if x.mode != y.mode:
+            return f"buffer '{name}' is '{x.mode}' in '{a.name}' but '{y.mode}' in '{b.name}'"
+        if x.dtype != y.dtype or math.prod(sx) != math.prod(sy):
+            return (f"buffer '{name}' is {x.dtype}{_show_shape(sx)} in '{a.name}' but "
+                    f"{y.dtype}{_show_shape(sy)} in '{b.name}'")
+    return None
+
+
+def _has_calls(fn: Function) -> set[str]:
+    from tensorize.ir.nodes import CallStmt
+    from tensorize.ir.traverse import walk
+
+    return {n.name for s in fn.body for n in walk(s) if isinstance(n, CallStmt)}
+
+
+def structural_proof(a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
+                     library: Mapping[str, Function], fp: FpMode, solver: SolverConfig,
+                     ) -> Result | None:
+    """Prove ``a == b`` when one side is what ``apply`` makes of the other (else None).
+
+    When one side calls intrinsics and the other does not, the call-free side is run
+    through the tensorize pass restricted to the intrinsics the calling side uses. Every
+    rewrite that pass emits carries a tile proof (the intrinsic equals the program on one
+    tile) and a validated loop structure, so the rewrite computes what the original does.
+    If the calling side is that very rewrite (equal up to the names of loop variables and
+    view dimensions, with sizes fixed), the two are equal; otherwise: None, and the
+    caller falls back to the ordinary prover.
+    """
+    from tensorize.canonical import canonical_text
+    from tensorize.equivalence.results import Proved
+    from tensorize.rewrite.engine import TensorizePass
+
+    calls_a, calls_b = _has_calls(a), _has_calls(b)
+    if bool(calls_a) == bool(calls_b):
+        return None
+    plain, ps, calling, cs = (a, sa, b, sb) if calls_b else (b, sb, a, sa)
+    used = calls_a | calls_b
+    if not all(n in library for n in used):
+        return None
+    start = time.perf_counter()
+    result = TensorizePass(intrinsics=tuple(sorted(used)), fp=fp, solver=solver).run(
+        plain, library, ps)
+    if not result.changed:
+        return None
+    if canonical_text(result.rewritten, {}) != canonical_text(calling, cs):
+        return None
+    obligations = [f"statement {f.position}: {f.chosen.intrinsic} ({f.chosen.mapping}): "
+                   f"tile proof {getattr(f.chosen.proof, 'obligation', '?')} "
+                   f"[{getattr(f.chosen.proof, 'method', '?')}], loop nest validated"
+                   for f in result.fragments if f.chosen is not None]
+    if result.checked_by_execution:
+        obligations.append("the whole rewritten kernel agreed with the original in the "
+                           "interpreter")
+    return Proved(fp, time.perf_counter() - start, "; ".join(obligations),
+                  STRUCTURAL_METHOD, ())
+
+
+def _prove_now(a: Function, b: Function, sa: dict[str, int], sb: dict[str, int],
+               library: Mapping[str, Function], fp: FpMode, solver: SolverConfig,
+               structural: bool, options: Mapping[str, Any]) -> Result:
+    from tensorize.equivalence.prove import ProveOptions
+    from tensorize.equivalence.prove import prove as _prove
+
+    if structural:
+        found = structural_proof(a, sa, b, sb, library, fp, solver)
+        if found is not None:
+            return found
+    opts = ProveOptions(fp=fp, solver=solver, **options)
+    return _prove(a, b, sizes_a=sa, sizes_b=sb, library=library, options=opts)
+
+
 def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
-          sizes: Mapping[str, int] | None = None,
-          library: Mapping[str, Function] | None = None, **options: object):
+          rlimit: int | None = None, sizes: Mapping[str, int] | None = None,
+          sizes_a: Mapping[str, int] | None = None, sizes_b: Mapping[str, int] | None = None,
+          library: Mapping[str, Function] | None = None, wall_timeout: float | None = None,
+          wall_started: float | None = None, structural: bool = True,
+          **options: Any) -> Result:
     """Prove or refute that two checked kernels compute the same thing.
 
     Returns :class:`Proved`, :class:`Refuted` (with a counterexample) or :class:`Unknown`
-    (never a proof). ``options`` are further fields of :class:`ProveOptions`.
+    (never a proof). Raises :class:`NotComparable` at once when the signatures differ.
+    ``timeout`` bounds each solver call; ``wall_timeout`` (seconds) bounds the whole call
+    by running it in a forked process that is killed at the deadline (then: Unknown,
+    naming the stage it was in); the budget counts from ``wall_started`` (a
+    ``time.monotonic()`` value, default: now), so that a command can include the time it
+    spent loading its files. ``sizes`` applies to both sides, ``sizes_a``/``sizes_b``
+    to one. ``options`` are further fields of :class:`ProveOptions`.
     """
-    from tensorize.equivalence.prove import ProveOptions
-    from tensorize.equivalence.prove import prove as _prove
-    from tensorize.equivalence.solver import SolverConfig
+    fp_mode = check_fp(fp)
+    solver = solver_config(timeout, rlimit)
+    sa = interp.bind_sizes(a, {**_own(a, sizes), **(sizes_a or {})})
+    sb = interp.bind_sizes(b, {**_own(b, sizes), **(sizes_b or {})})
+    reason = signature_difference(a, sa, b, sb)
+    if reason is not None:
+        raise NotComparable(reason, b.span)
+    lib = dict(library or {})
+    if wall_timeout is None:
+        return _prove_now(a, b, sa, sb, lib, fp_mode, solver, structural, options)
+    import multiprocessing
 
-    own_a = {k: v for k, v in (sizes or {}).items() if any(p.name == k for p in a.params)}
-    own_b = {k: v for k, v in (sizes or {}).items() if any(p.name == k for p in b.params)}
-    opts = ProveOptions(fp=fp, solver=SolverConfig(timeout_ms=int(timeout * 1000)),
-                        **options)  # type: ignore[arg-type]
-    return _prove(a, b, sizes_a=own_a, sizes_b=own_b, library=library, options=opts)
+    from tensorize.deadline import run_with_deadline
+
+    budget = check_timeout(wall_timeout, "wall_timeout")
+    if "fork" not in multiprocessing.get_all_start_methods():  # no fork: solver timeouts only
+        return _prove_now(a, b, sa, sb, lib, fp_mode, solver, structural, options)
+    started = time.monotonic() if wall_started is None else wall_started
+    return run_with_deadline(_prove_now, (a, b, sa, sb, lib, fp_mode, solver, structural,
+                                          options), budget, fp_mode, started)
+
+
+# -- tensorize ------------------------------------------------------------------------
+def make_pass(library: Mapping[str, Function] | Library, *, targets: object = (),
+              intrinsics: object = (), fp: str = "ieee", timeout: float = 10.0,
+              rlimit: int | None = None, cache: bool = False) -> TensorizePass:
+    """A checked :class:`TensorizePass` (the object ``apply`` and ``tensorize`` run)."""
+    from tensorize.equivalence.cache import ProofCache, default_path
+    from tensorize.rewrite.engine import TensorizePass
+
+    lib = list(library.values()) if isinstance(library, Mapping) else list(library)
+    return TensorizePass(targets=check_targets(lib, targets),
+                         intrinsics=check_intrinsics(library, intrinsics),
+                         fp=check_fp(fp), solver=solver_config(timeout, rlimit),
+                         cache=ProofCache(default_path()) if cache else None)
 
 
 def tensorize(kernel: Function, library: Mapping[str, Function] | Library | None = None, *,
-              targets: tuple[str, ...] | list[str] = (), intrinsics: tuple[str, ...] = (),
-              fp: str = "ieee", sizes: Mapping[str, int] | None = None, timeout: float = 10.0):
+              targets: Sequence[str] = (), intrinsics: Sequence[str] = (),
+              fp: str = "ieee", sizes: Mapping[str, int] | None = None,
+              timeout: float = 10.0, rlimit: int | None = None) -> TensorizeResult:
     """Rewrite a checked kernel with the intrinsics of ``library`` (the bundled one if None).
 
     Returns a frozen :class:`TensorizeResult`: ``.rewritten`` (a kernel whose sizes are
     fixed to ``sizes`` or the defaults), ``.fragments`` (per fragment: the chosen match,
     its proof, the alternatives and why the rest were rejected), ``.coverage``, ``.cost``
-    and ``.to_json()``.
+    and ``.to_json()``. ``targets`` and ``intrinsics`` are lists of names (a plain string
+    is refused); unknown names are a :class:`UsageError`.
     """
-    from tensorize.equivalence.solver import SolverConfig
-    from tensorize.rewrite.engine import TensorizePass
-
     lib = library if library is not None else load_library()
-    pass_ = TensorizePass(targets=tuple(targets), intrinsics=tuple(intrinsics),
-                          fp=fp, solver=SolverConfig(timeout_ms=int(timeout * 1000)))  # type: ignore[arg-type]
+    pass_ = make_pass(lib, targets=targets, intrinsics=intrinsics, fp=fp, timeout=timeout,
+                      rlimit=rlimit)
     return pass_.run(kernel, lib, sizes)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What ``apply`` made of one file: the rewritten text, reports and summary lines."""
+
+    path: str
+    text: str
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether any kernel of the file was rewritten."""
+        return any(r["changed"] for r in self.reports)
+
+
+def tensorize_file(path: str, library: Library, tpass: TensorizePass,
+                   sizes: Mapping[str, int]) -> FileResult:
+    """Tensorize every kernel of one file (the unit of ``apply``)."""
+    from tensorize.ir.printer import format_module
+
+    module, callees = load_with_callees(path, library)
+    functions, reports, lines = [], [], []
+    h0 = tpass.cache.hits if tpass.cache else 0
+    m0 = tpass.cache.misses if tpass.cache else 0
+    for fn in module.functions:
+        if fn.kind != "kernel":
+            functions.append(fn)
+            continue
+        result = tpass.run(fn, callees, _own(fn, sizes))
+        functions.append(result.rewritten)
+        report = result.to_json()
+        report["file"] = path
+        reports.append(report)
+        lines.append(summary_line(path, result))
+    text = format_module(Module(tuple(functions)))
+    hits = tpass.cache.hits - h0 if tpass.cache else 0
+    misses = tpass.cache.misses - m0 if tpass.cache else 0
+    return FileResult(path, text, reports, lines, hits, misses)
+
+
+def summary_line(path: str, result: TensorizeResult) -> str:
+    """The readable account of one kernel's rewrite, as ``apply`` prints it."""
+    from tensorize.equivalence.results import Proved
+
+    parts = []
+    for f in result.fragments:
+        if f.chosen is None:
+            parts.append(f"statement {f.position}: not rewritten")
+            continue
+        c = f.chosen
+        proof = c.proof
+        how = f"{proof.method}, {proof.time * 1e3:.0f} ms" if isinstance(proof, Proved) else ""
+        tail = f", scalar tail of {c.tail} instances" if c.tail else ""
+        parts.append(f"statement {f.position}: {c.intrinsic} x {c.calls} calls{tail} "
+                     f"(proved: {how}; cost {c.cost:g} vs scalar {f.scalar_cost:g})")
+    if not parts:
+        parts.append("no reduction fragment to tensorize")
+    return (f"{path}: {result.kernel.name}: coverage {result.coverage:.0%}, "
+            f"{result.seconds:.2f} s\n    " + "\n    ".join(parts))

@@ -1,7 +1,8 @@
 """The ``tensorize`` command line: a thin layer over the library API.
 
 Exit codes: 0 success, 1 a negative finding, 2 bad input or usage, 3 unknown (a proof
-that timed out), 70 an internal error (a bug: please report it).
+that timed out), 70 an internal error (a bug: please report it). A closed standard output
+(``tensorize intrinsics | head -1``) ends the command quietly with 141 (128 + SIGPIPE).
 """
 
 from __future__ import annotations
@@ -11,31 +12,31 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
+import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
-from tensorize import __version__
-from tensorize.equivalence.cache import ProofCache
-from tensorize.equivalence.cache import default_path as default_cache_path
-from tensorize.equivalence.prove import ProveOptions, prove
+from tensorize import __version__, api
 from tensorize.equivalence.results import Proved, Refuted, Result, to_json_text
-from tensorize.equivalence.solver import SolverConfig
-from tensorize.errors import TensorizeError, UsageError
+from tensorize.errors import NotComparable, TensorizeError, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
-from tensorize.ir.check import check_module
-from tensorize.ir.nodes import Function, Module
+from tensorize.ir.nodes import Function
 from tensorize.ir.parser import parse as parse_source
-from tensorize.ir.parser import parse_file, read_source
+from tensorize.ir.parser import read_source
 from tensorize.ir.printer import format_module
-from tensorize.rewrite.engine import TensorizePass, TensorizeResult
+from tensorize.outputs import check_output_dir, check_output_file, write_atomic
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
+EXIT_BROKEN_PIPE = 141
+DEFAULT_TIMEOUT = 10.0
+T = TypeVar("T")
+
+__all__ = ["main", "entry", "build_parser", "describe_result", "write_atomic"]
 
 
 class _UsageExit(Exception):
@@ -51,18 +52,28 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageExit(f"{self.prog}: error: {message}")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write a file so that readers never see it half-written."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _checked(convert: Callable[[str], Any], check: Callable[[Any], T], what: str
+             ) -> Callable[[str], T]:
+    """An argparse ``type=``: convert the text, then check it with the API's own check."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"'{text}' is not {what}") from None
+        try:
+            return check(value)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+_TIMEOUT = _checked(float, api.check_timeout, "a number of seconds")
+_RLIMIT = _checked(lambda t: int(t, 0), api.check_rlimit, "an integer")
+_SEED = _checked(lambda t: int(t, 0), api.check_seed, "an integer")
+_JOBS = _checked(lambda t: int(t, 0), api.check_jobs, "an integer")
 
 
 def _parse_sets(items: Sequence[str]) -> dict[str, int]:
@@ -81,12 +92,24 @@ def _parse_sets(items: Sequence[str]) -> dict[str, int]:
 
 
 def _library(args: argparse.Namespace) -> Library:
-    return load_library(getattr(args, "specs", None) or ())
+    """The bundled library and the --specs, each of which must pass check-spec."""
+    return api.load_specs(getattr(args, "specs", None) or ())
+
+
+def _progress(items: Iterable[T], err: TextIO, what: str, total: int) -> Iterator[T]:
+    """``items`` with a progress bar on a terminal (nothing when stderr is not a TTY)."""
+    from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
+
+    show = total > 1 and hasattr(err, "isatty") and err.isatty()
+    tqdm.monitor_interval = 0  # no monitor thread: proofs may fork this process later
+    yield from tqdm(items, total=total, desc=what, file=err, disable=not show, leave=False)
 
 
 # -- commands -------------------------------------------------------------------------
 def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print a file in canonical form (or check that it already is)."""
+    if args.output:
+        check_output_file(args.output, "-o")
     source = read_source(args.file)
     module = parse_source(source)
     text = format_module(module)
@@ -102,18 +125,10 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _load(path: str, library: Library) -> tuple[Module, dict[str, Function]]:
-    """Read and check a file; its calls may use the library's and the file's intrinsics."""
-    module = check_module(parse_file(path), library)
-    callees = dict(library)
-    callees.update({f.name: f for f in module.intrinsics})
-    return module, callees
-
-
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run kernels on seeded random inputs and print a checksum per output buffer."""
     library = _library(args)
-    module, callable_lib = _load(args.file, library)
+    module, callable_lib = api.load_with_callees(args.file, library)
     kernels = module.kernels
     if args.kernel:
         fn = module.get(args.kernel)
@@ -152,7 +167,7 @@ def _function_ref(ref: str, library: Library) -> tuple[Function, dict[str, Funct
     path, sep, name = ref.rpartition(":")
     if not sep or not path.endswith(".tz"):
         path, name = ref, ""
-    module, callees = _load(path, library)
+    module, callees = api.load_with_callees(path, library)
     if name:
         fn = module.get(name)
         if fn is None:
@@ -165,17 +180,26 @@ def _function_ref(ref: str, library: Library) -> tuple[Function, dict[str, Funct
 
 
 def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Prove or refute that two kernels compute the same thing."""
+    """Prove or refute that two kernels compute the same thing, within --timeout overall."""
+    if args.smtlib:
+        check_output_dir(args.smtlib, "--smtlib", create=True)
     library = _library(args)
     a, lib_a = _function_ref(args.left, library)
     b, lib_b = _function_ref(args.right, library)
     lib_a.update(lib_b)
     sizes = _parse_sets(args.set)
-    own_a = {k: v for k, v in sizes.items() if any(p.name == k for p in a.params)}
-    own_b = {k: v for k, v in sizes.items() if any(p.name == k for p in b.params)}
-    options = ProveOptions(fp=args.fp, solver=_solver_config(args),
-                           smtlib_dir=args.smtlib, cross_check=args.cross_check)
-    result = prove(a, b, sizes_a=own_a, sizes_b=own_b, library=lib_a, options=options)
+    try:
+        result = api.prove(a, b, fp=args.fp, timeout=args.timeout, rlimit=args.rlimit,
+                           sizes=sizes, library=lib_a, wall_timeout=args.timeout,
+                           wall_started=args.started, smtlib_dir=args.smtlib,
+                           cross_check=args.cross_check)
+    except NotComparable as exc:
+        if args.json:
+            out.write(json.dumps({"status": "not comparable", "reason": exc.message},
+                                 indent=2, sort_keys=True) + "\n")
+        else:
+            out.write(f"not comparable: {exc.message}\n")
+        return EXIT_NEGATIVE
     if args.json:
         out.write(to_json_text(result) + "\n")
     else:
@@ -205,7 +229,7 @@ def cmd_check_spec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     library = load_library(args.specs or (), bundled=not args.no_bundled)
     total = problems = 0
     for path in args.files:
-        module, callees = _load(path, library)
+        module, callees = api.load_with_callees(path, library)
         reports = [check_spec(fn, callees) for fn in module.functions]
         for r in reports:
             for finding in r.findings:
@@ -220,11 +244,10 @@ def cmd_check_spec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """List the intrinsic library as a table."""
     library = _library(args)
+    if args.target:
+        api.check_targets(library, [args.target])
     rows = [fn for fn in library if not args.target or fn.target == args.target
             or fn.target.startswith(args.target + ".")]
-    if args.target and not rows:
-        raise UsageError(f"no intrinsics for target '{args.target}' (targets: "
-                         f"{', '.join(library.targets)})")
     out.write(f"{'name':44} {'target':18} {'cost':>6}  summary\n")
     for fn in sorted(rows, key=lambda f: (f.target, f.name)):
         out.write(f"{fn.name:44} {fn.target:18} {fn.cost:6g}  {fn.summary}\n")
@@ -233,110 +256,83 @@ def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _solver_config(args: argparse.Namespace) -> SolverConfig:
-    return SolverConfig(timeout_ms=int(args.timeout * 1000), rlimit=args.rlimit)
-
-
-def _pass(args: argparse.Namespace) -> TensorizePass:
-    cache = None if args.no_cache else ProofCache(default_cache_path())
-    return TensorizePass(targets=tuple(args.target), intrinsics=tuple(args.intrinsic),
-                         fp=args.fp, solver=_solver_config(args),
-                         cache=cache)
-
-
-def _apply_file(path: str, specs: tuple[str, ...], tpass: TensorizePass,
-                sizes: dict[str, int]) -> tuple[str, list[dict], list[str], tuple[int, int]]:
-    """Tensorize every kernel of one file: (text, JSON reports, summary, cache hits/misses)."""
-    module, callees = _load(path, load_library(specs))
-    functions, reports, lines = [], [], []
-    for fn in module.functions:
-        if fn.kind != "kernel":
-            functions.append(fn)
-            continue
-        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
-        result = tpass.run(fn, callees, own)
-        functions.append(result.rewritten)
-        report = result.to_json()
-        report["file"] = path
-        reports.append(report)
-        lines.append(_summary_line(path, result))
-    text = format_module(Module(tuple(functions)))
-    stats = (tpass.cache.hits, tpass.cache.misses) if tpass.cache else (0, 0)
-    return text, reports, lines, stats
-
-
-def _summary_line(path: str, result: TensorizeResult) -> str:
-    parts = []
-    for f in result.fragments:
-        if f.chosen is None:
-            parts.append(f"statement {f.position}: not rewritten")
-            continue
-        c = f.chosen
-        proof = c.proof
-        how = f"{proof.method}, {proof.time * 1e3:.0f} ms" if isinstance(proof, Proved) else ""
-        tail = f", scalar tail of {c.tail} instances" if c.tail else ""
-        parts.append(f"statement {f.position}: {c.intrinsic} x {c.calls} calls{tail} "
-                     f"(proved: {how}; cost {c.cost:g} vs scalar {f.scalar_cost:g})")
-    if not parts:
-        parts.append("no reduction fragment to tensorize")
-    return (f"{path}: {result.kernel.name}: coverage {result.coverage:.0%}, "
-            f"{result.seconds:.2f} s\n    " + "\n    ".join(parts))
+def _apply_worker(path: str, specs: tuple[str, ...], tpass: Any,
+                  sizes: dict[str, int]) -> api.FileResult:
+    """One file of ``apply`` in a worker process (the library is loaded there)."""
+    return api.tensorize_file(path, api.load_specs(specs), tpass, sizes)
 
 
 def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Rewrite kernels into intrinsic calls; write them and a report."""
     if args.output and len(args.files) != 1:
         raise UsageError("-o takes one input file; use --out-dir for several")
+    if args.output and args.out_dir:
+        raise UsageError("-o and --out-dir exclude each other")
     sizes = _parse_sets(args.set)
-    targets = [Path(args.output)] if args.output else \
-        [Path(args.out_dir) / Path(f).name for f in args.files] if args.out_dir else []
+    if args.output:
+        targets = [check_output_file(args.output, "-o")]
+    elif args.out_dir:
+        directory = check_output_dir(args.out_dir, "--out-dir", create=True)
+        targets = [directory / Path(f).name for f in args.files]
+    else:
+        targets = []
+    names = [t.name for t in targets]
+    if len(set(names)) != len(names):
+        raise UsageError("--out-dir: two input files have the same name")
+    if args.report:
+        check_output_file(args.report, "--report")
     for src, dst in zip(args.files, targets):
         if Path(src).resolve() == dst.resolve():
             raise UsageError(f"{dst}: refusing to overwrite an input file")
-    load_library(args.specs)  # report a bad spec before any work
-    tpass = _pass(args)
-    jobs = [(f, tuple(args.specs), tpass, sizes) for f in args.files]
-    if args.jobs > 1 and len(jobs) > 1:
+    library = _library(args)  # report a bad spec before any work
+    tpass = api.make_pass(library, targets=args.target, intrinsics=args.intrinsic,
+                          fp=args.fp, timeout=args.timeout, rlimit=args.rlimit,
+                          cache=not args.no_cache)
+    jobs = min(args.jobs, len(args.files))
+    results: list[api.FileResult] = []
+    bar = "tensorize apply"
+    if jobs > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("spawn").Pool(min(args.jobs, len(jobs))) as pool:
-            results = pool.starmap(_apply_file, jobs)
+        work = [(f, tuple(args.specs), tpass, sizes) for f in args.files]
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            results = list(_progress(pool.imap(_star_apply, work), err, bar, len(work)))
     else:
-        results = [_apply_file(*job) for job in jobs]
-    all_reports = []
-    changed = False
-    hits = sum(r[3][0] for r in results)
-    misses = sum(r[3][1] for r in results)
-    if args.jobs <= 1 and tpass.cache is not None:  # one process: counts are cumulative
-        hits, misses = tpass.cache.hits, tpass.cache.misses
-    for i, (text, reports, lines, _stats) in enumerate(results):
-        all_reports.extend(reports)
-        changed |= any(r["changed"] for r in reports)
-        for line in lines:
+        for f in _progress(args.files, err, bar, len(args.files)):
+            results.append(api.tensorize_file(f, library, tpass, sizes))
+    hits = sum(r.cache_hits for r in results)
+    misses = sum(r.cache_misses for r in results)
+    for i, r in enumerate(results):
+        for line in r.lines:
             err.write(line + "\n")
         if targets:
-            targets[i].parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(targets[i], text)
+            write_atomic(targets[i], r.text)
         else:
-            out.write(text)
+            out.write(r.text)
     if args.report:
         cache = {"enabled": tpass.cache is not None, "hits": hits, "misses": misses,
                  "hit_rate": round(hits / (hits + misses), 4) if hits + misses else 0.0}
-        write_atomic(args.report, json.dumps({"kernels": all_reports, "proof_cache": cache},
+        reports = [k for r in results for k in r.reports]
+        write_atomic(args.report, json.dumps({"kernels": reports, "proof_cache": cache},
                                              indent=2) + "\n")
-    if args.intrinsic and not changed:
+    if args.intrinsic and not any(r.changed for r in results):
         err.write("tensorize: nothing matched the requested intrinsics\n")
         return EXIT_NEGATIVE
     return EXIT_OK
 
 
+def _star_apply(job: tuple[str, tuple[str, ...], Any, dict[str, int]]) -> api.FileResult:
+    return _apply_worker(*job)
+
+
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Every candidate considered for one intrinsic, and why each was or was not used."""
-    module, callees = _load(args.file, load_library(args.specs))
+    library = _library(args)
+    module, callees = api.load_with_callees(args.file, library)
     if args.intrinsic not in callees:
-        raise UsageError(f"no intrinsic '{args.intrinsic}' (see `tensorize intrinsics`)")
-    tpass = TensorizePass(intrinsics=(args.intrinsic,), fp=args.fp,
-                          solver=_solver_config(args))
+        api.check_intrinsics(callees, [args.intrinsic])
+    tpass = api.make_pass(callees, intrinsics=[args.intrinsic], fp=args.fp,
+                          timeout=args.timeout, rlimit=args.rlimit)
     sizes = _parse_sets(args.set)
     kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
     if args.kernel and kernels[0] is None:
@@ -375,12 +371,16 @@ def cmd_bench(argv: list[str], out: TextIO, err: TextIO) -> int:
     path = Path(__file__).resolve().parents[1] / "bench" / "run.py"
     if not path.exists():
         raise UsageError("tensorize bench needs a source checkout (bench/ is not installed)")
-    spec = importlib.util.spec_from_file_location("tensorize_bench_run", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with contextlib.redirect_stdout(out):
-        return int(module.main(argv))
+    name = "tensorize_bench_run"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # so that worker processes find its functions
+        spec.loader.exec_module(module)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        return int(module.main(argv, progress=err))
 
 
 # -- wiring ---------------------------------------------------------------------------
@@ -394,13 +394,15 @@ def _sizes_option(p: argparse.ArgumentParser, help_text: str = "override a size 
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=help_text)
 
 
-def _proof_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fp", choices=["ieee", "real"], default="ieee",
+def _proof_options(p: argparse.ArgumentParser, timeout_help: str = "solver timeout in "
+                   "seconds (a finite positive number)") -> None:
+    p.add_argument("--fp", choices=list(api.FP_MODES), default="ieee",
                    help="float semantics: bit-exact IEEE (default) or real arithmetic, "
                    "which lets sums be reordered")
-    p.add_argument("--timeout", type=float, default=10.0, help="solver timeout in seconds")
-    p.add_argument("--rlimit", type=int, default=SolverConfig().rlimit,
-                   help="solver resource limit (Z3 rlimit; deterministic, unlike time)")
+    p.add_argument("--timeout", type=_TIMEOUT, default=DEFAULT_TIMEOUT, help=timeout_help)
+    p.add_argument("--rlimit", type=_RLIMIT, default=None,
+                   help="solver resource limit (Z3 rlimit, 0 = none, at most 2^32-1; "
+                   "deterministic, unlike time)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -424,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "only on the seed and each buffer's name, type and shape.")
     p.add_argument("file", help="the .tz file")
     p.add_argument("--kernel", help="run only this kernel")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_SEED, default=0, help="random seed (default 0)")
     _sizes_option(p)
     _specs_option(p)
     p.add_argument("--scalar", action="store_true",
@@ -437,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "2 bad input, 3 unknown (never a proof).")
     p.add_argument("left", metavar="A.tz[:KERNEL]", help="the first kernel")
     p.add_argument("right", metavar="B.tz[:KERNEL]", help="the second kernel")
-    _proof_options(p)
+    _proof_options(p, "time budget of the whole command in seconds (also each solver "
+                   "call's timeout); when it runs out the answer is unknown")
     _sizes_option(p, "override a size parameter of both sides (repeatable)")
     _specs_option(p)
     p.add_argument("--smtlib", metavar="DIR", help="write each obligation as SMT-LIB 2 here")
@@ -479,7 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE.json", help="write a JSON report")
     _proof_options(p)
     _sizes_option(p, "size parameter values (the rewrite is specialised to them)")
-    p.add_argument("--jobs", type=int, default=1, help="files processed in parallel")
+    p.add_argument("--jobs", type=_JOBS, default=1,
+                   help=f"files processed in parallel (1 to {api.MAX_JOBS})")
     p.add_argument("--no-cache", action="store_true",
                    help="do not use the persistent proof cache")
     p.set_defaults(func=cmd_apply)
@@ -502,12 +506,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {}
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the exit flush is silent."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     """Run the CLI in-process; returns the exit code."""
+    started = time.monotonic()
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
@@ -518,7 +527,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
             try:
                 return cmd_bench(argv[1:], out, err)
             except SystemExit as exc:
-                return int(exc.code or 0)
+                return exc.code if isinstance(exc.code, int) else EXIT_USAGE
         try:
             with contextlib.redirect_stdout(out):
                 args = parser.parse_args(argv)
@@ -527,7 +536,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
         if not getattr(args, "func", None):
             parser.print_help(err)
             return EXIT_USAGE
-        return args.func(args, out, err)
+        args.started = started
+        code = args.func(args, out, err)
+        out.flush()
+        return int(code)
+    except BrokenPipeError:  # the reader went away (`| head`): end quietly
+        if out is sys.stdout or out is sys.__stdout__:
+            _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except _UsageExit as exc:
         err.write(exc.message + "\n")
         return EXIT_USAGE
@@ -540,6 +556,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
     except KeyboardInterrupt:
         err.write("tensorize: interrupted\n")
         return 130
+    except MemoryError:
+        err.write("tensorize: error: out of memory (reduce the sizes with --set)\n")
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so in one line, keep the trace for debugging
         err.write(f"tensorize: internal error: {type(exc).__name__}: {exc}\n")
         if os.environ.get("TENSORIZE_DEBUG"):
@@ -549,4 +568,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # https://docs.python.org/3/library/signal.html#note-on-sigpipe
+        _quiet_stdout()
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)

@@ -105,3 +105,22 @@ class InterpError(TensorizeError):
 
 class EquivalenceError(TensorizeError):
     """A proof obligation that cannot be built or checked (not a negative answer)."""
+
+
+class NotComparable(TensorizeError):
+    """Two kernels whose signatures differ: no proof question can be asked. Exit code 1."""
+
+    exit_code = 1
+
+
+class RenderedError(TensorizeError):
+    """An error rendered elsewhere (in a worker process), carried as its text."""
+
+    def __init__(self, text: str, exit_code: int = 2) -> None:
+        super().__init__(text.splitlines()[0] if text else text)
+        self.text = text
+        self.exit_code = exit_code
+
+    def render(self) -> str:
+        """The text as it was rendered where the error happened."""
+        return self.text
