@@ -192,7 +192,7 @@ def test_prove_timeout_bounds_the_whole_command(cli, tmp_path) -> None:
     import time
 
     vnni = (EXAMPLES / "qmatmul_vnni.tz").read_text()
-    wrong = vnni.replace("a = (k) -> A[i, 4*ko + k]", "a = (k) -> A[i, 4*ko + 3 - k]")
+    wrong = vnni.replace("a = (k) -> A[i, 4 * ko + k]", "a = (k) -> A[i, 4 * ko + 3 - k]")
     assert wrong != vnni
     mutant = tmp_path / "mutant.tz"
     mutant.write_text(wrong)
