@@ -343,12 +343,16 @@ def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
         where[b.name] = (view.buf, idx)
     _check_no_alias(callee, where, executor, s)
     check_assumptions(callee, mem)
+    static = executor.static if isinstance(executor, VectorExec) else None
     if batch:
-        sub: Executor = VectorExec(callee, bound, mem, shapes, executor.library, _call, batch)
+        sub: Executor = VectorExec(callee, bound, mem, shapes, executor.library, _call, batch,
+                                   static)
     elif any(m.dtype == object for m in mem.values()):
         from tensorize.ir.real_exec import RealExec
 
         sub = RealExec(callee, bound, mem, shapes, executor.library, _call)
+    elif type(executor) is VectorExec:
+        sub = VectorExec(callee, bound, mem, shapes, executor.library, _call, (), static)
     else:
         sub = type(executor)(callee, bound, mem, shapes, executor.library, _call)
     sub.run()

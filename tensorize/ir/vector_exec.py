@@ -53,11 +53,13 @@ class VectorExec:
 
     def __init__(self, fn: Function, sizes: Mapping[str, int], mem: dict[str, Any],
                  shapes: Mapping[str, tuple[int, ...]], library: Mapping[str, Function],
-                 call: Callable[..., None], batch: tuple[int, ...] = ()) -> None:
+                 call: Callable[..., None], batch: tuple[int, ...] = (),
+                 static: dict[int, tuple[For, _Info | None]] | None = None) -> None:
         self.fn, self.sizes, self.mem, self.shapes = fn, dict(sizes), mem, dict(shapes)
         self.library, self._call = library, call
         self.types = {b.name: b.dtype for b in fn.buffers}
-        self._static: dict[int, _Info | None] = {}
+        self.static: dict[int, tuple[For, _Info | None]] = {} if static is None else static
+        """The loops' access analyses, by node; shared with the executors of its calls."""
         self.vectorised = 0
         """How many loops ran as array axes (for tests and reports)."""
         self.batch = batch
@@ -120,9 +122,9 @@ class VectorExec:
 
     def _analyse(self, s: For) -> _Info | None:
         """Per-buffer access tuple, inner loops and calls; None if the body is not simple."""
-        key = id(s)
-        if key in self._static:
-            return self._static[key]
+        cached = self.static.get(id(s))
+        if cached is not None and cached[0] is s:  # the node is kept alive with its entry
+            return cached[1]
         result: _Info | None
         accesses: dict[str, set[tuple[Expr, ...]]] = {}
         written: set[str] = set()
@@ -158,7 +160,7 @@ class VectorExec:
             result = ({w: next(iter(accesses[w])) for w in written}, inner, calls)
         else:
             result = None
-        self._static[key] = result
+        self.static[id(s)] = (s, result)
         return result
 
     def _consts(self, env: dict[str, Any]) -> dict[str, int]:
