@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 import tensorize
-from tensorize.ir.nodes import Arg, Binary, CallStmt, Const, Expr, For, Stmt, View
+from tensorize.ir.nodes import Arg, Binary, CallStmt, Const, Expr, For, Stmt, Var, View
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
@@ -177,6 +177,11 @@ def mutants(stmts: tuple[Stmt, ...]) -> Iterator[tuple[str, tuple[Stmt, ...]]]:
                 args = call.args[:a] + (dataclasses.replace(
                     arg, value=dataclasses.replace(view, index=index)),) + call.args[a + 1:]
                 yield f"view {arg.name} component {c} + 1", with_args(args)
+            index = view.index[:-1] + (Binary("+", view.index[-1], Var("zz", INDEX),
+                                                  INDEX),)
+            args = call.args[:a] + (dataclasses.replace(
+                arg, value=dataclasses.replace(view, index=index)),) + call.args[a + 1:]
+            yield f"view {arg.name} uses an unbound variable", with_args(args)
             if len(view.dims) > 1:  # transposed
                 dims = tuple(reversed(view.dims))
                 args = call.args[:a] + (dataclasses.replace(

@@ -366,6 +366,12 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     clash = {x.var for x in call_loops} & set(extents)
     if clash:
         raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
+    bound_names = {x.var for x in call_loops} | set(extents)
+    for name, view in views.items():
+        unbound = set().union(*(free_vars(e) for e in view.index)) - bound_names
+        if unbound:
+            raise _Invalid(f"the view for '{name}' uses {sorted(unbound)[0]}, which no loop "
+                           "of the call nest binds")
     # 4-6 on integers
     check = _Checker(config)
     space = [(x.var, x.lo, x.hi) for x in call_loops] + [(d, 0, e) for d, e in extents.items()]
