@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tensorize.ir.affine import linear_form
-from tensorize.ir.nodes import Assign, Binary, Call, Expr, For, Function, Load, Stmt, Unary
+from tensorize.ir.nodes import Assign, Binary, Call, Const, Expr, For, Function, Load, Stmt, Unary
 from tensorize.ir.traverse import free_vars, loads
+from tensorize.ir.types import INDEX
 
 REORDERABLE = ("+", "min", "max")
 
@@ -50,6 +51,27 @@ class Reduction:
     def loop(self, var: str) -> Loop:
         """The loop of variable ``var``."""
         return next(x for x in self.loops if x.var == var)
+
+    def update_statement(self) -> Assign:
+        """The update ``W[I] = W[I] op body``."""
+        current = Load(self.buf, self.index, self.body.dtype)
+        return Assign(self.buf, self.index, combine(self.op, current, self.body))
+
+    def init_nest(self) -> Stmt | None:
+        """The init statement under its loops, or None."""
+        if self.init is None:
+            return None
+        stmt: Stmt = Assign(self.buf, self.init_index or self.index, self.init)
+        for loop in reversed(self.init_loops):
+            stmt = For(loop.var, Const(loop.lo, INDEX), Const(loop.hi, INDEX), (stmt,))
+        return stmt
+
+
+def combine(op: str, current: Expr, term: Expr) -> Expr:
+    """``current op term`` for a reduction operator (``+``, ``min``, ``max``)."""
+    if op == "+":
+        return Binary("+", current, term, current.dtype)
+    return Call(op, (current, term), current.dtype)
 
 
 def _assigns(stmts: tuple[Stmt, ...], sizes: Mapping[str, int], outer: tuple[Loop, ...],

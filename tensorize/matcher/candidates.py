@@ -19,9 +19,7 @@ from dataclasses import dataclass, field, replace
 from tensorize.ir.nodes import (
     Assign,
     Assume,
-    Binary,
     BufferDecl,
-    Call,
     Const,
     Expr,
     For,
@@ -30,7 +28,7 @@ from tensorize.ir.nodes import (
     Stmt,
     Var,
 )
-from tensorize.ir.reduction import Reduction
+from tensorize.ir.reduction import Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.fragments import Fragment
@@ -368,11 +366,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
     body = _Rename(mapping)(form.body)
     target = tuple(Var(g.dim, INDEX) for g in dims[out.name])
     current = Load(out.name, target, out.dtype)
-    if form.op == "+":
-        value: Expr = Binary("+", current, body, out.dtype)
-    else:
-        value = Call(form.op, (current, body), out.dtype)
-    stmt: Stmt = Assign(out.name, target, value)
+    stmt: Stmt = Assign(out.name, target, combine(form.op, current, body))
     for g in reversed(cand.groups):
         stmt = For(g.dim, Const(0, INDEX), Const(g.extent, INDEX), (stmt,))
     assumes = []

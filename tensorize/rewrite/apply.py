@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from tensorize.ir.nodes import (
     Arg,
-    Assign,
     Binary,
     CallStmt,
     Const,
@@ -109,14 +108,12 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
         elif loop.var not in in_tile:
             stmt = For(loop.var, _i(loop.lo), _i(loop.hi), (stmt,))
     statements: list[Stmt] = []
-    if form.init is not None:
-        init: Stmt = Assign(form.buf, form.init_index or form.index, form.init)
-        for loop in reversed(form.init_loops):
-            init = For(loop.var, _i(loop.lo), _i(loop.hi), (init,))
+    init = form.init_nest()
+    if init is not None:
         statements.append(init)
     statements.append(stmt)
     for box in tail_boxes(form, cand.tails):
-        update: Stmt = Assign(form.buf, form.index, _update_value(form))
+        update: Stmt = form.update_statement()
         for loop in reversed(box):
             update = For(loop.var, _i(loop.lo), _i(loop.hi), (update,))
         statements.append(update)
@@ -149,15 +146,6 @@ def tail_boxes(form: Reduction, tails: tuple[tuple[str, int, int], ...]
         boxes.append(tuple(box))
         done.append(x.var)
     return boxes
-
-
-def _update_value(form: Reduction) -> Expr:
-    from tensorize.ir.nodes import Call, Load
-
-    current = Load(form.buf, form.index, form.body.dtype)
-    if form.op == "+":
-        return Binary("+", current, form.body, form.body.dtype)
-    return Call(form.op, (current, form.body), form.body.dtype)
 
 
 class _Bake(Transformer):

@@ -47,8 +47,6 @@ from tensorize.equivalence.solver import SolverConfig, make_solver
 from tensorize.ir.nodes import (
     Assign,
     Assume,
-    Binary,
-    Call,
     CallStmt,
     Const,
     Expr,
@@ -60,7 +58,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.printer import format_function
-from tensorize.ir.reduction import Loop, Reduction, init_hoistable
+from tensorize.ir.reduction import Loop, Reduction, combine, init_hoistable
 from tensorize.ir.traverse import Transformer, free_vars, loads, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Group, value_vars
@@ -122,27 +120,6 @@ def _count(loops: list[Loop] | tuple[Loop, ...]) -> int:
     for x in loops:
         n *= x.extent
     return n
-
-
-def init_nest(form: Reduction) -> Stmt | None:
-    """The original init statement under its loops (what the rewrite keeps in front)."""
-    if form.init is None:
-        return None
-    stmt: Stmt = Assign(form.buf, form.init_index or form.index, form.init)
-    for loop in reversed(form.init_loops):
-        stmt = For(loop.var, Const(loop.lo, INDEX), Const(loop.hi, INDEX), (stmt,))
-    return stmt
-
-
-def update_statement(form: Reduction) -> Assign:
-    """The original update ``W[I] = W[I] op body``."""
-    current = Load(form.buf, form.index, form.body.dtype)
-    value: Expr
-    if form.op == "+":
-        value = Binary("+", current, form.body, form.body.dtype)
-    else:
-        value = Call(form.op, (current, form.body), form.body.dtype)
-    return Assign(form.buf, form.index, value)
 
 
 def reorderable(form: Reduction, dtype_is_float: bool, float_bits: int, fp: str) -> str | None:
@@ -209,8 +186,7 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
     body = _ThroughViews(by_buffer)(form.body)
     target = tuple(Var(d, INDEX) for d in views[out.name].dims)
     current = Load(out.name, target, out.dtype)
-    value: Expr = (Binary("+", current, body, out.dtype) if form.op == "+"
-                   else Call(form.op, (current, body), out.dtype))
+    value = combine(form.op, current, body)
     order = []
     stmt: Stmt = tile.body[0]
     while isinstance(stmt, For) and stmt.body:
@@ -340,7 +316,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         raise _Invalid("the body uses a loop variable as a value")
     # 2. init nest, call nest, tail nest
     rest = list(stmts)
-    init = init_nest(form)
+    init = form.init_nest()
     if init is not None:
         if not rest or rest[0] != init:
             raise _Invalid("the rewrite does not keep the original init in front")
@@ -356,7 +332,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     tails: list[list[Loop]] = []
     while rest:
         loops, update = _nest(rest.pop(0))
-        if update != update_statement(form) or [x.var for x in loops] != \
+        if update != form.update_statement() or [x.var for x in loops] != \
                 [x.var for x in form.loops]:
             raise _Invalid("a statement after the calls is not the original update over "
                            "its loops (a scalar tail)")
