@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from tensorize.equivalence.results import FP_MODES, check_fp
 from tensorize.errors import CheckError, NotComparable, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
@@ -31,11 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Library", "load_library", "load_specs", "parse", "load", "load_with_callees",
            "run", "find_function", "prove", "tensorize", "tensorize_file", "FileResult",
-           "check_fp", "check_timeout", "check_names", "check_targets", "check_intrinsics",
-           "check_rlimit", "check_seed", "check_jobs", "solver_config",
+           "FP_MODES", "check_fp", "check_timeout", "check_names", "check_targets",
+           "check_intrinsics", "check_rlimit", "check_seed", "check_jobs", "solver_config",
            "signature_difference", "STRUCTURAL_METHOD"]
 
-FP_MODES: tuple[str, ...] = ("ieee", "real")
 MAX_TIMEOUT = 10_000_000.0
 """The largest timeout accepted, in seconds (about 116 days; Z3 takes milliseconds in an
 unsigned 32-bit field, so the solver's own timeout is clamped to that)."""
@@ -47,13 +47,6 @@ STRUCTURAL_METHOD = "tile proof + validated rewrite (same rewrite as apply)"
 
 
 # -- argument checks ------------------------------------------------------------------
-def check_fp(fp: object) -> FpMode:
-    """``fp`` is a float semantics the engine knows ("ieee" or "real")."""
-    if not isinstance(fp, str) or fp not in FP_MODES:
-        raise UsageError(f"unknown float mode {fp!r} (valid: {', '.join(FP_MODES)})")
-    return cast("FpMode", fp)
-
-
 def check_timeout(timeout: object, what: str = "timeout") -> float:
     """``timeout`` is a finite positive number of seconds (at most :data:`MAX_TIMEOUT`)."""
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):

@@ -114,7 +114,8 @@ def _setup(name: str):
 
 def _check(form, stmts, intr, tile, witness, baked, groups=None):
     """Validate with the solver alone, or (``groups`` given) by construction where it can."""
-    return validate(form, stmts, intr, tile, witness, assumes=baked.assumes, groups=groups)
+    return validate(form, stmts, intr, tile, witness, w_type=baked.buffer(form.buf).dtype,
+                    assumes=baked.assumes, groups=groups)
 
 
 # -- mutation operators over the emitted statements --------------------------------------
@@ -374,7 +375,19 @@ def test_an_undecided_query_is_unknown_not_invalid() -> None:
     from tensorize.equivalence.solver import SolverConfig
 
     form, stmts, intr, tile, witness, baked, _groups = _setup("fused")
-    result = validate(form, stmts, intr, tile, witness, assumes=baked.assumes,
-                      config=SolverConfig(timeout_ms=1, rlimit=1))
+    result = validate(form, stmts, intr, tile, witness, w_type=baked.buffer(form.buf).dtype,
+                      assumes=baked.assumes, config=SolverConfig(timeout_ms=1, rlimit=1))
     assert not result.ok and result.unknown
     assert all(f.startswith("could not check") for f in result.failures)
+
+
+def test_the_validator_refuses_a_reduction_it_may_not_reorder() -> None:
+    """The matcher's reorder rule is checked again: an IEEE float reduction is never tiled."""
+    from tensorize.ir.types import F32
+
+    form, stmts, intr, tile, witness, baked, _groups = _setup("tail")
+    result = validate(form, stmts, intr, tile, witness, w_type=F32, assumes=baked.assumes)
+    assert not result.ok and "cannot be reordered" in result.failures[0]
+    again = validate(form, stmts, intr, tile, witness, w_type=F32, fp="real",
+                     assumes=baked.assumes)
+    assert again.ok

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from tensorize.errors import UsageError
 
 FpMode = Literal["ieee", "real"]
+
+FP_MODES: tuple[str, ...] = ("ieee", "real")
+"""The float semantics the engine knows."""
+
+
+def check_fp(fp: object) -> FpMode:
+    """``fp`` is a float semantics the engine knows ("ieee" or "real")."""
+    if not isinstance(fp, str) or fp not in FP_MODES:
+        raise UsageError(f"unknown float mode {fp!r} (valid: {', '.join(FP_MODES)})")
+    return cast("FpMode", fp)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Assign, Binary, Call, Const, Expr, For, Function, Load, Stmt, Unary
-from tensorize.ir.traverse import free_vars, loads
+from tensorize.ir.traverse import free_vars, loads, walk
 from tensorize.ir.types import INDEX
 
 REORDERABLE = ("+", "min", "max")
@@ -113,8 +113,6 @@ def _split_update(a: Assign) -> tuple[str, Expr] | None:
 
 def _top_level(body: tuple[Stmt, ...], target: Stmt) -> int:
     """The position of the top-level statement of ``body`` that holds ``target``."""
-    from tensorize.ir.traverse import walk
-
     return next(n for n, s in enumerate(body) if any(x is target for x in walk(s)))
 
 

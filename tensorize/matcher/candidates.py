@@ -28,9 +28,9 @@ from tensorize.ir.nodes import (
     Stmt,
     Var,
 )
-from tensorize.ir.reduction import Reduction, combine
+from tensorize.ir.reduction import REORDERABLE, Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, walk
-from tensorize.ir.types import INDEX
+from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
 
 MAX_CANDIDATES = 64
@@ -114,6 +114,20 @@ def _program_loads(form: Reduction) -> dict[str, tuple[Expr, ...]] | None:
     return out
 
 
+def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None:
+    """Why the reduction may not be split into tiles (reordered), or None when it may.
+
+    Integer ``+``, ``min`` and ``max`` wrap or select, so any order gives the same
+    result; float reductions only in real mode, and only at f32 or wider.
+    """
+    if form.op not in REORDERABLE:
+        return Rejection("kind", f"'{form.op}' reductions cannot be reordered")
+    if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
+        return Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
+                         "tiles; with --fp real it can (at f32 or wider)")
+    return None
+
+
 def value_vars(expr: Expr) -> set[str]:
     """Variables ``expr`` uses as values: anywhere except inside the index of a load."""
     out: set[str] = set()
@@ -150,12 +164,9 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         reject(Rejection("dtype", f"the fragment accumulates {w_type} into '{form.buf}'; "
                          f"the intrinsic accumulates {out.dtype}"))
         return result
-    if form.op not in ("+", "min", "max"):
-        reject(Rejection("kind", f"'{form.op}' reductions cannot be reordered"))
-        return result
-    if w_type.is_float and (fp == "ieee" or w_type.float_format[1] < 24):
-        reject(Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
-                         "tiles; with --fp real it can"))
+    refusal = reorder_refusal(form, w_type, fp)
+    if refusal is not None:
+        reject(refusal)
         return result
     reads = _program_loads(form)
     if reads is None:

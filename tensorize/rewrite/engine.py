@@ -18,7 +18,14 @@ from typing import Any
 from tensorize.equivalence.cache import ProofCache, obligation_key
 from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
 from tensorize.equivalence.prove import ProveOptions, prove
-from tensorize.equivalence.results import Counterexample, FpMode, Proved, Refuted, Result
+from tensorize.equivalence.results import (
+    Counterexample,
+    FpMode,
+    Proved,
+    Refuted,
+    Result,
+    check_fp,
+)
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import UsageError
 from tensorize.ir.check import check_function
@@ -160,8 +167,7 @@ class TensorizePass:
     """A persistent proof cache for tile proofs (None: no cache)."""
 
     def __post_init__(self) -> None:
-        if self.fp not in ("ieee", "real"):
-            raise UsageError(f"unknown float mode '{self.fp}' (use ieee or real)")
+        check_fp(self.fp)
         for what, names in (("targets", self.targets), ("intrinsics", self.intrinsics)):
             if not isinstance(names, tuple) or not all(isinstance(n, str) for n in names):
                 raise UsageError(f"{what} must be a tuple of names, got {names!r}")
@@ -342,8 +348,7 @@ class TensorizePass:
         else:
             w_type = kernel.buffer(frag.form.buf).dtype  # type: ignore[union-attr]
             check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
-                             assumes=kernel.assumes, w_is_float=w_type.is_float,
-                             w_float_bits=w_type.float_format[1] if w_type.is_float else 0,
+                             w_type=w_type, assumes=kernel.assumes,
                              fp=self.fp, config=self.solver, groups=cand.groups)
             if check.ok and self.cache is not None:
                 self.cache.add_fact(fact)

@@ -60,8 +60,8 @@ from tensorize.ir.nodes import (
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import Loop, Reduction, combine, init_hoistable
 from tensorize.ir.traverse import Transformer, free_vars, loads, walk
-from tensorize.ir.types import INDEX
-from tensorize.matcher.candidates import Group, value_vars
+from tensorize.ir.types import INDEX, DType
+from tensorize.matcher.candidates import Group, reorder_refusal, value_vars
 from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
@@ -120,15 +120,6 @@ def _count(loops: list[Loop] | tuple[Loop, ...]) -> int:
     for x in loops:
         n *= x.extent
     return n
-
-
-def reorderable(form: Reduction, dtype_is_float: bool, float_bits: int, fp: str) -> str | None:
-    """Why the reduction may not be split into tiles, or None when it may."""
-    if form.op not in ("+", "min", "max"):
-        return f"'{form.op}' reductions cannot be reordered"
-    if dtype_is_float and (fp != "real" or float_bits < 24):
-        return "a float reduction may be reordered only in real mode, at f32 or wider"
-    return None
 
 
 class _ThroughViews(Transformer):
@@ -287,31 +278,31 @@ class _Space:
 
 
 def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
-             witness: Mapping[str, Expr], *, assumes: tuple[Assume, ...] = (),
-             w_is_float: bool = False, w_float_bits: int = 0, fp: str = "ieee",
-             config: SolverConfig | None = None,
+             witness: Mapping[str, Expr], *, w_type: DType, assumes: tuple[Assume, ...] = (),
+             fp: str = "ieee", config: SolverConfig | None = None,
              groups: tuple[Group, ...] | None = None) -> Validation:
     """Validate the statements ``stmts`` that replace ``form`` (see the module docstring).
 
-    ``assumes`` are the program's (the tile kernel carries those of the buffers it reads).
+    ``w_type`` is the type of the buffer the reduction writes; ``assumes`` are the
+    program's (the tile kernel carries those of the buffers it reads).
     ``groups``, the planner's construction, lets :func:`by_construction` settle the
     coverage checks without the solver when the statements are exactly that construction.
     """
     try:
-        return _validate(form, stmts, intr, tile, witness, assumes, w_is_float,
-                         w_float_bits, fp, config or SolverConfig(timeout_ms=5000), groups)
+        return _validate(form, stmts, intr, tile, witness, assumes, w_type, fp,
+                         config or SolverConfig(timeout_ms=5000), groups)
     except _Invalid as exc:
         return Validation((str(exc),), ("structure",))
 
 
 def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
-              witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_is_float: bool,
-              w_float_bits: int, fp: str, config: SolverConfig,
+              witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_type: DType,
+              fp: str, config: SolverConfig,
               groups: tuple[Group, ...] | None) -> Validation:
     # 1. the reduction may be tiled
-    why = reorderable(form, w_is_float, w_float_bits, fp)
-    if why is not None:
-        raise _Invalid(why)
+    refusal = reorder_refusal(form, w_type, fp)
+    if refusal is not None:
+        raise _Invalid(refusal.message)
     if value_vars(form.body) & {x.var for x in form.loops}:
         raise _Invalid("the body uses a loop variable as a value")
     # 2. init nest, call nest, tail nest
