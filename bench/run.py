@@ -21,6 +21,21 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
 
 
+def load_manifest() -> list[dict[str, Any]]:
+    """The corpus manifest: ``corpus/manifest.json`` (written by ``bench.make_corpus``)
+    followed by every ``corpus/manifest.d/*.json`` (hand-written families), in name order.
+
+    Each file is ``{"entries": [...]}``; an entry names its ``file`` (relative to
+    ``corpus/``), ``kernel``, ``target``, ``fp``, the ``expect``ed intrinsic (or null) and
+    ``why``.
+    """
+    files = [CORPUS / "manifest.json", *sorted((CORPUS / "manifest.d").glob("*.json"))]
+    entries: list[dict[str, Any]] = []
+    for path in files:
+        entries.extend(json.loads(path.read_text())["entries"])
+    return entries
+
+
 def _run_group(entries: list[dict[str, Any]], cache_dir: str | None) -> list[dict[str, Any]]:
     """Run the entries of one file (in a worker process)."""
     import os
@@ -148,7 +163,7 @@ def main(argv: Sequence[str] | None = None, progress: TextIO | None = None) -> i
             check_output_dir(args.cache_dir, "--cache-dir", create=True)
     except TensorizeError as exc:
         ap.exit(2, exc.render() + "\n")
-    entries = json.loads((CORPUS / "manifest.json").read_text())["entries"]
+    entries = load_manifest()
     if args.only:
         entries = [e for e in entries if args.only in e["kernel"]]
         if not entries:
