@@ -145,12 +145,14 @@ class _Checker:
             elif m.key in seen:
                 self.error(f"metadata '{m.key}' given twice", m.span)
             seen.add(m.key)
-            expected = {"cost": "number", "target": "name"}.get(m.key, "string")
+            expected = {"cost": "number", "target": "name", "order": "name"}.get(m.key, "string")
             if m.key in META_KEYS and m.kind != expected:
                 self.error(f"metadata '{m.key}' takes a {expected}", m.span)
             if m.key == "cost" and isinstance(m.value, (int, float)) and \
                     (m.value < 0 or not math.isfinite(m.value)):
                 self.error("cost must be a finite number >= 0", m.span)
+            if m.key == "order" and m.value not in ("ordered", "unordered"):
+                self.error("order must be 'ordered' or 'unordered'", m.span)
 
     # -- statements -----------------------------------------------------------------
     def block(self, stmts: tuple[Stmt, ...], scope: _Scope) -> tuple[Stmt, ...]:

@@ -228,7 +228,12 @@ class Meta(Node):
     span: Span | None = _span()
 
 
-META_KEYS = ("summary", "target", "cost", "manual", "emit", "note")
+META_KEYS = ("summary", "target", "cost", "cost_source", "manual", "emit", "note",
+             "c_header", "c_features", "c_code", "order")
+"""Metadata an intrinsic may carry. ``cost_source`` cites where ``cost`` comes from;
+``c_header``, ``c_features`` and ``c_code`` are its C emission (the native back end);
+``order`` (a name: ``ordered`` or ``unordered``) says whether its reductions keep the
+program's order of operations (``unordered``: a float match only in ``real`` mode)."""
 
 
 @dataclass(frozen=True, slots=True)
