@@ -18,6 +18,7 @@ import numpy as np
 
 from tensorize.equivalence.results import FP_MODES, check_fp
 from tensorize.errors import CheckError, NotComparable, UsageError
+from tensorize.intrinsics.host import in_target
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
 from tensorize.ir.check import check_module
@@ -109,7 +110,7 @@ def check_targets(library: Iterable[Function], targets: object) -> tuple[str, ..
     names = check_names(targets, "targets")
     known = {fn.target for fn in library if fn.target}
     for t in names:
-        if not any(k == t or k.startswith(t + ".") for k in known):
+        if not any(in_target(k, t) for k in known):
             raise UsageError(f"unknown target '{t}' (valid: {_listing(known)}, or a family "
                              "prefix such as x86)")
     return names

@@ -23,6 +23,7 @@ import numpy as np
 from tensorize import __version__, api
 from tensorize.equivalence.results import Proved, Refuted, Result, to_json_text
 from tensorize.errors import NotComparable, TensorizeError, UsageError
+from tensorize.intrinsics.host import in_target
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir import interp
 from tensorize.ir.nodes import Function
@@ -48,7 +49,7 @@ class _UsageExit(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as exceptions instead of exiting."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse declares it NoReturn; ours raises too
         raise _UsageExit(f"{self.prog}: error: {message}")
 
 
@@ -246,8 +247,7 @@ def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     library = _library(args)
     if args.target:
         api.check_targets(library, [args.target])
-    rows = [fn for fn in library if not args.target or fn.target == args.target
-            or fn.target.startswith(args.target + ".")]
+    rows = [fn for fn in library if not args.target or in_target(fn.target, args.target)]
     out.write(f"{'name':44} {'target':18} {'cost':>6}  summary\n")
     for fn in sorted(rows, key=lambda f: (f.target, f.name)):
         out.write(f"{fn.name:44} {fn.target:18} {fn.cost:6g}  {fn.summary}\n")
@@ -293,10 +293,13 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bar = "tensorize apply"
     if jobs > 1:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
+        # an executor, not multiprocessing.Pool: a worker that dies, or a result that does
+        # not unpickle, breaks it with an error instead of hanging the command
         work = [(f, tuple(args.specs), tpass, sizes) for f in args.files]
-        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            results = list(_progress(pool.imap(_star_apply, work), err, bar, len(work)))
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            results = list(_progress(ex.map(_star_apply, work), err, bar, len(work)))
     else:
         for f in _progress(args.files, err, bar, len(args.files)):
             results.append(api.tensorize_file(f, library, tpass, sizes))

@@ -41,7 +41,7 @@ def _stage_of(frame: Any) -> str:
     while frame is not None:
         name = frame.f_code.co_name
         if name in STAGES and "tensorize" in frame.f_code.co_filename:
-            return name
+            return str(name)
         frame = frame.f_back
     return ""
 

@@ -7,6 +7,7 @@ Every error a user can cause carries a :class:`Span` and renders as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,23 @@ class TensorizeError(Exception):
         """The (message, span) pairs this error reports."""
         return [(self.message, self.span)]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle every subclass whole (errors cross process boundaries: ``--jobs`` workers,
+        the deadline's child), whatever its ``__init__`` takes."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
     def render(self) -> str:
         """All diagnostics of this error, formatted for a terminal."""
         return "\n".join(render_diagnostic(m, s) for m, s in self.diagnostics())
+
+
+def _rebuild(cls: type[TensorizeError], args: tuple[Any, ...],
+             state: dict[str, Any]) -> TensorizeError:
+    """Unpickle an error without calling its ``__init__``."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(TensorizeError):
@@ -111,6 +126,15 @@ class NotComparable(TensorizeError):
     """Two kernels whose signatures differ: no proof question can be asked. Exit code 1."""
 
     exit_code = 1
+
+
+class TooLarge(EquivalenceError):
+    """A check needs more statement instances than its budget allows: the caller reports
+    it as skipped (``unknown``), never as passed."""
+
+
+class NotReal(TensorizeError, ArithmeticError):
+    """A value with no meaning in real arithmetic (NaN, infinity, x / 0)."""
 
 
 class RenderedError(TensorizeError):

@@ -284,3 +284,25 @@ def test_apply_refuses_a_spec_failing_check_spec(cli, tmp_path: Path) -> None:
     assert re.match(rf"{re.escape(str(spec))}:7:6: error: spec 'my.unused' fails check-spec: "
                     "parameter 'b' is never used\n  in b: i32\\[4\\]\n     \\^$", result.err)
     assert result.out == ""
+
+
+def test_every_error_survives_pickling() -> None:
+    """Errors cross process boundaries (``--jobs`` workers, the deadline's child): one that
+    does not unpickle kills the pool's result thread and hangs the command."""
+    import pickle
+
+    from tensorize import errors
+    from tensorize.errors import Source, Span
+
+    span = Span(Source("f.tz", "kernel k {}\n"), 1, 8)
+    made = [errors.CheckError([("first", span), ("second", None)]),
+            errors.RenderedError("f.tz:1:1: error: x", 3)]
+    made += [cls("message", span) for cls in (
+        errors.TensorizeError, errors.UsageError, errors.InputError, errors.ParseError,
+        errors.InterpError, errors.EquivalenceError, errors.NotComparable, errors.TooLarge,
+        errors.NotReal)]
+    for e in made:
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is type(e)
+        assert back.render() == e.render() and back.exit_code == e.exit_code
+    assert issubclass(errors.NotReal, ArithmeticError)

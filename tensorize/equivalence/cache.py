@@ -16,6 +16,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tensorize.equivalence.results import Proved
 
@@ -115,10 +116,10 @@ class ProofCache:
         except sqlite3.Error:
             pass
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         return {"path": self.path, "hits": 0, "misses": 0}  # a connection does not pickle
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.path, self.hits, self.misses = state["path"], 0, 0
         self.__post_init__()
 

@@ -12,10 +12,12 @@ is a true counterexample; it is slower, so it is tried on smaller fragments only
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from tensorize.equivalence.results import Counterexample, Difference
+from tensorize.errors import InterpError
 from tensorize.ir import interp
 from tensorize.ir.nodes import Assume, Function
 from tensorize.ir.types import DType
@@ -54,7 +56,7 @@ def _clip(values: np.ndarray, t: DType, assumes: list[Assume]) -> np.ndarray:
     bounds = interp.assumed_range(t, assumes)
     if bounds is None:
         return values
-    return np.clip(values.astype(np.float64 if t.is_float else object), *bounds)
+    return np.asarray(np.clip(values.astype(np.float64 if t.is_float else object), *bounds))
 
 
 EDGE_PATTERNS = ("min", "max", "zero", "one", "mix", "mix", "mix")
@@ -148,13 +150,13 @@ def _fmt(v: object) -> str:
     if isinstance(v, Fraction):
         return repr(float(v)) if float(v) == v else f"{float(v)!r} (exactly {v})"
     if isinstance(v, (np.floating,)) or type(v).__name__ == "bfloat16":
-        return repr(float(v))  # type: ignore[arg-type]
+        return repr(float(v))  # type: ignore[arg-type]  # numpy and bfloat16 scalars convert to float
     if isinstance(v, (np.integer, np.bool_)):
         return str(v.item())
     return str(v)
 
 
-def plain_values(values: Mapping[str, np.ndarray]) -> dict[str, list]:
+def plain_values(values: Mapping[str, np.ndarray]) -> dict[str, list[Any]]:
     """Arrays as flat lists of Python numbers (for JSON)."""
     return {k: [v.item() if hasattr(v, "item") else float(v) for v in
                 np.asarray(arr).astype(np.float64 if np.asarray(arr).dtype.kind == "V" or
@@ -207,7 +209,7 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
     input that breaks the right side's ``assume`` is no counterexample; a right side that
     fails otherwise (an index out of bounds) on inputs the left side accepts is one.
     """
-    from tensorize.ir.real_exec import NotReal
+    from tensorize.errors import NotReal
 
     ins_a = {k: v for k, v in va.items() if buffer_mode(a, k) in ("in", "inout")}
     ins_b = {k: v for k, v in vb.items() if buffer_mode(b, k) in ("in", "inout")}
@@ -216,18 +218,18 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
     try:
         out_a = interp.run(a, ins_a, sizes=sizes_a, library=library, outputs=outs_a,
                            mode=mode)
-    except (interp.InterpError, NotReal):
+    except (InterpError, NotReal):
         return None  # the left side rejects these inputs (a broken assumption, say)
     try:  # inputs outside the right side's own assumptions are outside the question
         interp.check_assumptions(b, vb)
-    except interp.InterpError:
+    except InterpError:
         return None
     try:
         out_b = interp.run(b, ins_b, sizes=sizes_b, library=library, outputs=outs_b,
                            mode=mode)
     except NotReal:
         return None
-    except interp.InterpError as exc:
+    except InterpError as exc:
         return Counterexample({k: render_array(v) for k, v in va.items()},
                               (Difference("<run>", (), "runs", f"fails: {exc.message}"),),
                               "execution")

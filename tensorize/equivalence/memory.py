@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type information
+import z3
 
 from tensorize.equivalence.smt import sort_of
 from tensorize.ir import numeric

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 from tensorize.equivalence.memory import Memory
 from tensorize.ir.nodes import Function
@@ -24,7 +24,7 @@ class Obligation:
         """The obligation as an SMT-LIB 2 script (Z3's printer)."""
         s = z3.Solver()
         s.add(*self.assertions)
-        return s.to_smt2()
+        return str(s.to_smt2())
 
 
 def assumptions_used(*fns: Function) -> tuple[str, ...]:

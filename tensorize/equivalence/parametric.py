@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 from tensorize.equivalence.obligation import Obligation, assumptions_used
 from tensorize.equivalence.results import Proved, Result, Unknown
@@ -215,8 +215,8 @@ def prove_parametric(a: Function, sa: Mapping[str, int], b: Function, sb: Mappin
         return None
     if (ra.init is None) != (rb.init is None):
         return None
-    t = a.buffer(ra.buf).dtype  # type: ignore[union-attr]
-    if t != b.buffer(rb.buf).dtype:  # type: ignore[union-attr]
+    t = a.decl(ra.buf).dtype
+    if t != b.decl(rb.buf).dtype:
         return None
     if t.is_float and (opts.fp == "ieee" or t.float_format[1] < 24):
         return None  # IEEE sums (and f16/bf16 accumulators) may not be reordered

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
@@ -34,8 +35,8 @@ from tensorize.equivalence.results import (
     Unknown,
 )
 from tensorize.equivalence.solver import SolverConfig, make_solver
-from tensorize.equivalence.unroll import Budget, SymExec, TooLarge, final_value
-from tensorize.errors import EquivalenceError, TensorizeError
+from tensorize.equivalence.unroll import Budget, SymExec, final_value
+from tensorize.errors import EquivalenceError, TensorizeError, TooLarge
 from tensorize.ir import interp
 from tensorize.ir.nodes import Function
 
@@ -44,7 +45,7 @@ from tensorize.ir.nodes import Function
 class ProveOptions:
     """How hard to try, and what to keep. The CLI and the library build the same object."""
 
-    fp: FpMode = "ieee"
+    fp: FpMode = FpMode.IEEE
     solver: SolverConfig = field(default_factory=SolverConfig)
     unroll_budget: int = 300_000
     execution: bool = True
@@ -122,11 +123,12 @@ def unrolled_obligation(a: Function, sa: Mapping[str, int], b: Function,
     budget = Budget(opts.unroll_budget)
     left = SymExec(a, sa, memory, library, budget, side=0).run()
     right = SymExec(b, sb, memory, library, budget, side=1).run()
-    simplify = _range_simplifier(memory) if opts.shortcuts else (lambda t: t)
+    simplify: Callable[[Any], Any] = (_range_simplifier(memory) if opts.shortcuts
+                                      else (lambda t: t))
     outputs = []
     for buf in a.outputs:
         t_a = buf.dtype
-        t_b = b.buffer(buf.name).dtype  # type: ignore[union-attr]
+        t_b = b.decl(buf.name).dtype
         offsets = set(left.state.get(buf.name, {})) | set(right.state.get(buf.name, {}))
         for off in sorted(offsets):
             x = simplify(final_value(left, buf.name, off, t_a))
@@ -442,7 +444,7 @@ def _confirm(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, i
     vb = translate_inputs(values, b, sb)
     ins_b = {k: v for k, v in vb.items() if buffer_mode(b, k) in ("in", "inout")}
     outs_b = {k: v for k, v in vb.items() if buffer_mode(b, k) == "out"}
-    from tensorize.ir.real_exec import NotReal
+    from tensorize.errors import NotReal
 
     try:
         out_a = interp.run(a, ins_a, sizes=sa, library=library, outputs=outs_a, mode=mode)

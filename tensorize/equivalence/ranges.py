@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 Interval = tuple[int, int]
 
@@ -231,11 +231,11 @@ class RangeSimplifier:
                 return t, r
             return t, _full(w)
         if z3.is_app_of(t, z3.Z3_OP_BADD) and all(r is not None for r in ranges):
-            lo = sum(r[0] for r in ranges)  # type: ignore[index]
-            hi = sum(r[1] for r in ranges)  # type: ignore[index]
+            lo = sum(r[0] for r in ranges)
+            hi = sum(r[1] for r in ranges)
             return t, (lo, hi) if _fits((lo, hi), w) else _full(w)
         if z3.is_app_of(t, z3.Z3_OP_BMUL) and len(ranges) == 2 and None not in ranges:
-            corners = [p * q for p in ranges[0] for q in ranges[1]]  # type: ignore[union-attr]
+            corners = [p * q for p in ranges[0] for q in ranges[1]]
             r = (min(corners), max(corners))
             return t, r if _fits(r, w) else _full(w)
         if z3.is_app_of(t, z3.Z3_OP_BNEG) and ranges[0] is not None:

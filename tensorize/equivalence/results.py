@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, cast
+from enum import StrEnum
+from typing import Any, Literal
 
 from tensorize.errors import UsageError
 
-FpMode = Literal["ieee", "real"]
 
-FP_MODES: tuple[str, ...] = ("ieee", "real")
+class FpMode(StrEnum):
+    """The float semantics of a question: IEEE 754 arithmetic in the program's order, or
+    exact real arithmetic (rounding ignored, so reassociation and FMA contraction are
+    equal). A ``str``: ``FpMode.IEEE == "ieee"``."""
+
+    IEEE = "ieee"
+    REAL = "real"
+
+
+class Verdict(StrEnum):
+    """What became of one candidate rewrite (a ``str``, as in the JSON report)."""
+
+    PROVED = "proved"
+    REFUTED = "refuted"
+    UNKNOWN = "unknown"
+    """Undecided (solver unknown, timeout, a skipped check): never used, never "invalid"."""
+    INVALID = "invalid"
+    """Proved on a tile, but the rewrite as placed is not legal (validation failed)."""
+
+FP_MODES: tuple[str, ...] = tuple(m.value for m in FpMode)
 """The float semantics the engine knows."""
 
 
@@ -18,7 +37,7 @@ def check_fp(fp: object) -> FpMode:
     """``fp`` is a float semantics the engine knows ("ieee" or "real")."""
     if not isinstance(fp, str) or fp not in FP_MODES:
         raise UsageError(f"unknown float mode {fp!r} (valid: {', '.join(FP_MODES)})")
-    return cast("FpMode", fp)
+    return FpMode(fp)
 
 
 @dataclass(frozen=True)
@@ -67,7 +86,8 @@ class _Json:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return asdict(self)  # type: ignore[call-overload]
+        fields: dict[str, Any] = asdict(self)  # type: ignore[call-overload]  # a mixin: self is a dataclass instance
+        return fields
 
 
 @dataclass(frozen=True)

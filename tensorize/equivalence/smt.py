@@ -18,7 +18,7 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type information
+import z3
 
 from tensorize.errors import EquivalenceError
 from tensorize.ir import numeric
@@ -47,7 +47,7 @@ def sort_of(t: DType, mode: str) -> z3.SortRef:
 
 
 def _is_add(t: z3.ExprRef) -> bool:
-    return z3.is_app_of(t, z3.Z3_OP_BADD) or z3.is_app_of(t, z3.Z3_OP_ADD)
+    return bool(z3.is_app_of(t, z3.Z3_OP_BADD) or z3.is_app_of(t, z3.Z3_OP_ADD))
 
 
 def canonical_sum(terms: list[z3.ExprRef]) -> z3.ExprRef:

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import EquivalenceError
@@ -33,8 +33,8 @@ def to_smtlib(ob: Obligation) -> tuple[str, str]:
     if "FloatingPoint" not in raw and "RoundingMode" not in raw:
         try:
             # pysmt ships no type stubs
-            from pysmt.smtlib.parser import SmtLibParser  # type: ignore[import-untyped]
-            from pysmt.smtlib.printers import (  # type: ignore[import-untyped]
+            from pysmt.smtlib.parser import SmtLibParser
+            from pysmt.smtlib.printers import (
                 to_smtlib as pysmt_print,
             )
 
@@ -72,7 +72,7 @@ def export(ob: Obligation, directory: Path) -> Path:
 def solve_with_cvc5(text: str, config: SolverConfig) -> str:
     """'sat', 'unsat' or 'unknown' from cvc5 on an SMT-LIB script."""
     try:
-        import cvc5  # type: ignore[import-untyped]  # cvc5 ships no type stubs
+        import cvc5
     except ImportError as exc:
         raise EquivalenceError("--cross-check needs cvc5: pip install 'tensorize[cvc5]'") \
             from exc

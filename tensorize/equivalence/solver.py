@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 
 @dataclass(frozen=True)

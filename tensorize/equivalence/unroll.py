@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 from tensorize.equivalence.memory import Memory
 from tensorize.equivalence.smt import Translator
-from tensorize.errors import EquivalenceError
+from tensorize.errors import EquivalenceError, TooLarge
 from tensorize.ir.interp import bind_sizes, shapes_of
 from tensorize.ir.nodes import (
     Assign,
@@ -29,10 +29,6 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.types import DType
-
-
-class TooLarge(Exception):
-    """The fragment needs more statement instances than the budget allows."""
 
 
 def strides(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -161,7 +157,7 @@ class SymExec:
         if callee is None:
             raise EquivalenceError(f"unknown intrinsic '{s.name}'", s.span)
         args = {a.name: a.value for a in s.args}
-        sizes = {p.name: int(self.tr(args[p.name], env)) for p in callee.params  # type: ignore
+        sizes = {p.name: int(self.tr(args[p.name], env)) for p in callee.params  # type: ignore[arg-type]  # a size argument is an expression, not a view
                  if p.name in args}
         views = {name: (v, dict(env)) for name, v in args.items() if isinstance(v, View)}
         child = SymExec(callee, sizes, self.memory, self.library, self.budget, self.side,

@@ -164,4 +164,4 @@ def format_report(path: str, reports: list[SpecReport]) -> str:
 def _show(e: object) -> str:
     from tensorize.ir.printer import format_expr
 
-    return format_expr(e)  # type: ignore[arg-type]
+    return format_expr(e)  # type: ignore[arg-type]  # callers pass expressions

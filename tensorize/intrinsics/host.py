@@ -89,6 +89,12 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+def in_target(target: str, wanted: str) -> bool:
+    """True when ``target`` is ``wanted`` or belongs to the family ``wanted`` names
+    (``x86.avx512_vnni`` is in ``x86`` and in ``x86.avx512_vnni``, not in ``x8``)."""
+    return target == wanted or target.startswith(wanted + ".")
+
+
 def target_info(target: str) -> TargetInfo | None:
     """The table entry of ``target`` or of its nearest listed family prefix, else ``None``.
 

@@ -69,11 +69,6 @@ class Library:
         """A plain name -> intrinsic dict."""
         return dict(self.intrinsics)
 
-    def for_target(self, target: str) -> list[Function]:
-        """Intrinsics of a target (``x86.avx512_vnni``) or a target family (``x86``)."""
-        return [f for f in self.intrinsics.values()
-                if f.target == target or f.target.startswith(target + ".")]
-
     @property
     def targets(self) -> list[str]:
         """Every target, sorted."""

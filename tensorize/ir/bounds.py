@@ -440,7 +440,7 @@ def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
            zero: frozenset[str] = frozenset()) -> dict[str, int] | str:
     """A model (sizes and loop variables) where ``e`` leaves ``0..extent``, else
     ``_SAFE`` when there is none or ``_UNKNOWN`` when the solver cannot tell."""
-    import z3  # type: ignore[import-untyped]  # z3 ships no stubs; imported lazily
+    import z3
 
     env: dict[str, Any] = {}
     solver = z3.Solver()
@@ -474,7 +474,7 @@ class _Unsupported(Exception):
 
 
 def _z3(e: Expr, env: Mapping[str, Any]) -> Any:
-    import z3  # type: ignore[import-untyped]  # no stubs
+    import z3
 
     if isinstance(e, Const):
         if isinstance(e.value, bool):
@@ -512,12 +512,12 @@ def _bad() -> Any:
 
 def _div(a: Any, b: Any) -> Any:
     """Floor division as the interpreter does it (x / 0 is 0)."""
-    import z3  # type: ignore[import-untyped]  # no stubs
+    import z3
 
     return z3.If(b == 0, 0, z3.If(b > 0, a / b, (-a) / (-b)))
 
 
 def _mod(a: Any, b: Any) -> Any:
-    import z3  # type: ignore[import-untyped]  # no stubs
+    import z3
 
     return z3.If(b == 0, 0, a - b * _div(a, b))

@@ -76,13 +76,13 @@ def estimate_work(fn: Function, sizes: Mapping[str, int]) -> int:
 
     bound = bind_sizes(fn, sizes)
 
-    def count(stmts: tuple, outer: int) -> int:
+    def count(stmts: tuple[Any, ...], outer: int) -> int:
         total = 0
         for s in stmts:
             if isinstance(s, For):
                 lo, hi = linear_form(s.lo, bound), linear_form(s.hi, bound)
                 exact = lo is not None and hi is not None and not lo.coeffs and not hi.coeffs
-                n = (hi.const - lo.const) if exact else max(bound.values(), default=1)  # type: ignore[union-attr]
+                n = (hi.const - lo.const) if exact else max(bound.values(), default=1)  # type: ignore[union-attr]  # exact implies both forms exist
                 total += count(s.body, outer * max(n, 0))
             elif isinstance(s, If):
                 total += count(s.then, outer) + count(s.orelse, outer)
@@ -209,8 +209,9 @@ def _outside(arr: np.ndarray, a: Assume) -> np.ndarray:
     """Where the elements of ``arr`` break the range of ``a`` (exactly)."""
     if arr.dtype == object:  # real mode: exact rationals
         lo, hi = Fraction(a.lo), Fraction(a.hi)
-        return np.vectorize(lambda v: not (lo <= v and (v <= hi if a.inclusive else v < hi)),
-                            otypes=[bool])(arr)
+        outside = np.vectorize(lambda v: not (lo <= v and (v <= hi if a.inclusive else v < hi)),
+                               otypes=[bool])
+        return np.asarray(outside(arr))
     t = next(t for t in SCALAR_TYPES.values() if t.np_dtype == arr.dtype)
     bounds = numeric.assumed_bounds(t, [(a.lo, a.hi, a.inclusive)])
     if bounds is None:
@@ -321,7 +322,7 @@ def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
     sizes = {}
     for p in callee.params:
         if p.name in args:
-            sizes[p.name] = int(executor.eval(args[p.name].value, env))  # type: ignore[arg-type]
+            sizes[p.name] = int(executor.eval(args[p.name].value, env))  # type: ignore[arg-type]  # a size argument is an expression, not a view
     bound = bind_sizes(callee, sizes)
     shapes = shapes_of(callee, bound)
     mem: dict[str, np.ndarray] = {}

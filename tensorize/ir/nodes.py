@@ -15,7 +15,7 @@ from tensorize.ir.types import DType
 
 
 def _span() -> Span | None:
-    return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=None, compare=False, repr=False)
 
 
 class Node:
@@ -255,6 +255,14 @@ class Function(Node):
             if b.name == name:
                 return b
         return None
+
+    def decl(self, name: str) -> BufferDecl:
+        """The buffer declared as ``name``; a KeyError names it if there is none
+        (for names a checked function is known to declare)."""
+        found = self.buffer(name)
+        if found is None:
+            raise KeyError(f"{self.name} declares no buffer '{name}'")
+        return found
 
     def meta_value(self, key: str) -> str | int | float | None:
         """The value of metadata entry ``key``, or None."""

@@ -11,7 +11,7 @@ import math
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import lark
 from lark import Lark, Token, Transformer
@@ -52,6 +52,10 @@ MAX_DEPTH = 200
 _GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
 
 
+_N = TypeVar("_N")
+"""Any node: ``_nest`` returns what it is given."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Tuple(Expr):
     """A parenthesised list of names; only legal as the dimensions of a view."""
@@ -90,7 +94,7 @@ def _describe(names: set[str] | frozenset[str]) -> str:
     return ", ".join(shown)
 
 
-class _Build(Transformer):  # type: ignore[type-arg]
+class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type parameters open
     """Inline transformer: turns each reduced rule into an IR node."""
 
     def __init__(self, source: Source) -> None:
@@ -118,7 +122,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
     def _error(self, message: str, *at: Any) -> ParseError:
         return ParseError(message, self._span(*at))
 
-    def _nest(self, node: Any, *kids: Any) -> Any:
+    def _nest(self, node: _N, *kids: Any) -> _N:
         level = 1 + max((self.depth.get(id(k), 0) for k in kids), default=0)
         if level > MAX_DEPTH:
             raise self._error(f"nesting deeper than {MAX_DEPTH} levels", node)
@@ -329,6 +333,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         if level > MAX_DEPTH:
             raise self._error(f"nesting deeper than {MAX_DEPTH} levels", c[0])
         self.depth[id(inner)] = level
+        assert isinstance(inner, Expr)
         return inner
 
     def tuple(self, c: list[Any]) -> _Tuple:
@@ -417,7 +422,7 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
         with _LOCK:
             # the inline transformer builds a Module; lark types parse() as a Tree
             parser = _lark(source)
-            module: Module = parser.parse(source.text)  # type: ignore[assignment]
+            module: Module = parser.parse(source.text)  # type: ignore[assignment]  # see above
             layout = _layout(source, _PARSER[0][1].tokens)
     except lark.exceptions.UnexpectedCharacters as exc:
         char = source.text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"

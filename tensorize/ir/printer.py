@@ -269,7 +269,7 @@ def _format_meta(m: Meta) -> str:
     if m.kind == "string":
         value = _quote(str(m.value))
     elif m.kind == "number":
-        value = format_const(m.value)  # type: ignore[arg-type]
+        value = format_const(m.value)  # type: ignore[arg-type]  # a 'number' entry holds an int or float
     else:
         value = str(m.value)
     return f"{m.key} {value}"

@@ -15,14 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from tensorize.errors import NotReal
 from tensorize.ir import numeric
 from tensorize.ir.nodes import Const, Expr, Load
 from tensorize.ir.scalar_exec import ScalarExec, Value
 from tensorize.ir.types import DType
-
-
-class NotReal(ArithmeticError):
-    """A value with no meaning in real arithmetic (NaN, infinity, x / 0)."""
 
 
 def narrow(t: DType) -> bool:
@@ -73,9 +70,9 @@ class RealExec(ScalarExec):
             value = Fraction(int(x))
             return value if src.is_index or _fits(src, t) else round_real(value, t)
         if t.is_float:
-            return x if _widening(src, t) else round_real(x, t)  # type: ignore[arg-type]
+            return x if _widening(src, t) else round_real(x, t)
         if src.is_float:
-            return numeric.saturate(math.trunc(x), t)  # type: ignore[arg-type]
+            return numeric.saturate(math.trunc(x), t)
         return ScalarExec.cast(x, src, t, saturate)
 
     @staticmethod
@@ -84,14 +81,14 @@ class RealExec(ScalarExec):
             return ScalarExec.binary(op, a, b, t, span)
         if op == "/" and b == 0:
             raise NotReal("division by zero")
-        value = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,  # type: ignore
-                 "/": lambda: a / b}[op]()  # type: ignore[operator]
+        value = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,  # type: ignore[no-untyped-call]  # rationals and floats mix by design here
+                 "/": lambda: a / b}[op]()
         return round_real(value, t) if narrow(t) else value
 
     @staticmethod
     def unary(op: str, x: Value, t: DType) -> Value:
         if t.is_float:
-            return -x  # type: ignore[operator]
+            return -x
         return ScalarExec.unary(op, x, t)
 
     @staticmethod

@@ -74,7 +74,7 @@ class ScalarExec:
             self.mem[s.buf][idx] = value
         elif isinstance(s, For):
             lo, hi = self.eval(s.lo, env), self.eval(s.hi, env)
-            for v in range(lo, hi):  # type: ignore[arg-type]
+            for v in range(lo, hi):  # type: ignore[arg-type]  # loop bounds are index values
                 env[s.var] = v
                 self.block(s.body, env)
             env.pop(s.var, None)
@@ -155,8 +155,8 @@ class ScalarExec:
     @staticmethod
     def binary(op: str, a: Value, b: Value, t: DType, span: Span | None) -> Value:
         if op in ("==", "!=", "<", "<=", ">", ">="):
-            return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,  # type: ignore
-                    ">": a > b, ">=": a >= b}[op]  # type: ignore[operator]
+            return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
+                    ">": a > b, ">=": a >= b}[op]
         if t.is_index:
             a, b = int(a), int(b)
             if op in ("/", "%") and b == 0:
@@ -193,9 +193,9 @@ class ScalarExec:
         if fn == "select":
             return args[1] if args[0] else args[2]
         if fn == "min":
-            return args[1] if args[1] < args[0] else args[0]  # type: ignore[operator]
+            return args[1] if args[1] < args[0] else args[0]
         if fn == "max":
-            return args[1] if args[1] > args[0] else args[0]  # type: ignore[operator]
+            return args[1] if args[1] > args[0] else args[0]
         if fn == "fma":
             return numeric.fma(float(args[0]), float(args[1]), float(args[2]), t)
         if fn == "rint":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TypeVar
 
 from tensorize.ir.nodes import Expr, Load, Node, Var
@@ -13,7 +13,7 @@ N = TypeVar("N", bound=Node)
 
 def children(node: Node) -> Iterator[Node]:
     """The direct child nodes of ``node``, in field order."""
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]
+    for f in dataclasses.fields(node):  # type: ignore[arg-type]  # nodes are dataclass instances
         value = getattr(node, f.name)
         if isinstance(value, Node):
             yield value
@@ -46,7 +46,7 @@ class Transformer:
     def generic(self, node: N) -> N:
         """Transform the children of ``node`` and rebuild it if any changed."""
         changes: dict[str, object] = {}
-        for f in dataclasses.fields(node):  # type: ignore[arg-type]
+        for f in dataclasses.fields(node):  # type: ignore[arg-type]  # nodes are dataclass instances
             value = getattr(node, f.name)
             if isinstance(value, Node):
                 new = self(value)
@@ -56,7 +56,7 @@ class Transformer:
                 new_items = tuple(self(v) if isinstance(v, Node) else v for v in value)
                 if any(a is not b for a, b in zip(new_items, value)):
                     changes[f.name] = new_items
-        return dataclasses.replace(node, **changes) if changes else node  # type: ignore
+        return dataclasses.replace(node, **changes) if changes else node  # type: ignore[type-var]  # nodes are dataclass instances
 
 
 class _Substitute(Transformer):
@@ -80,13 +80,3 @@ def free_vars(node: Node) -> set[str]:
 def loads(node: Node) -> Iterator[Load]:
     """Every buffer load inside ``node``."""
     return (n for n in walk(node) if isinstance(n, Load))
-
-
-def map_loads(node: N, fn: Callable[[Load], Expr]) -> N:
-    """Replace every load (innermost first) by ``fn(load)``."""
-
-    class _MapLoads(Transformer):
-        def visit_Load(self, load: Load) -> Expr:
-            return fn(self.generic(load))
-
-    return _MapLoads()(node)

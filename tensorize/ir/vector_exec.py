@@ -203,7 +203,7 @@ class VectorExec:
                     return None
                 sizes[p.name] = p.default
                 continue
-            form = linear_form(value, consts)  # type: ignore[arg-type]
+            form = linear_form(value, consts)  # type: ignore[arg-type]  # a size argument is an expression, not a view
             if form is None or form.coeffs:
                 return None
             sizes[p.name] = form.const

@@ -39,7 +39,7 @@ def _f64_to_bf16(x: np.ndarray) -> np.ndarray:
     y = np.where(away, np.nextafter(y, np.float32(0)), y)
     inexact = finite & (y.astype(np.float64) != x)
     bits = y.view(np.uint32) | inexact.astype(np.uint32)
-    return bits.view(np.float32).astype(BF16.np_dtype)
+    return np.asarray(bits.view(np.float32).astype(BF16.np_dtype))
 
 
 def to_float(x: np.ndarray, t: DType) -> np.ndarray:
@@ -81,7 +81,7 @@ def cast(x: np.ndarray, src: DType, t: DType, saturate: bool) -> np.ndarray:
     """``T(x)`` or ``sat_T(x)`` for a value of type ``src``."""
     x = np.asarray(x)
     if t.is_bool:
-        return x != 0
+        return np.asarray(x != 0)
     if t.is_float:
         return to_float(x, t)
     if src.is_float:
@@ -182,7 +182,7 @@ def _round_to_odd_sum(p: np.ndarray, c: np.ndarray) -> np.ndarray:
     inexact = np.isfinite(s) & (err != 0)
     other = np.nextafter(s, s + np.where(err > 0, np.inf, -np.inf))
     s_odd = (s.view(np.uint64) & np.uint64(1)) == 1
-    return np.where(inexact & ~s_odd, other, s)
+    return np.asarray(np.where(inexact & ~s_odd, other, s))
 
 
 def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, t: DType) -> np.ndarray:
@@ -200,4 +200,4 @@ def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, t: DType) -> np.ndarray:
 
 def rint(x: np.ndarray) -> np.ndarray:
     """Round to nearest integer, ties to even."""
-    return np.rint(x)
+    return np.asarray(np.rint(x))

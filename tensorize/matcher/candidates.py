@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tensorize.ir.nodes import (
     Assign,
@@ -159,7 +160,7 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         reject(Rejection("signature", "the intrinsic must have exactly one inout output "
                          "to accumulate into"))
         return result
-    w_type = kernel.buffer(form.buf).dtype  # type: ignore[union-attr]
+    w_type = kernel.decl(form.buf).dtype
     if out.dtype != w_type:
         reject(Rejection("dtype", f"the fragment accumulates {w_type} into '{form.buf}'; "
                          f"the intrinsic accumulates {out.dtype}"))
@@ -181,7 +182,7 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                          f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
-    prog_types = sorted(str(kernel.buffer(x).dtype) for x in reads)  # type: ignore[union-attr]
+    prog_types = sorted(str(kernel.decl(x).dtype) for x in reads)
     intr_types = sorted(str(b.dtype) for b in inputs)
     if prog_types != intr_types:
         reject(Rejection("dtype", f"the intrinsic reads {', '.join(intr_types)}; the fragment "
@@ -205,7 +206,7 @@ def _pairings(inputs: list[BufferDecl], reads: dict[str, tuple[Expr, ...]],
     names = list(reads)
     for perm in itertools.permutations(names):
         pairs = tuple(zip((b.name for b in inputs), perm))
-        if all(kernel.buffer(x).dtype == b.dtype  # type: ignore[union-attr]
+        if all(kernel.decl(x).dtype == b.dtype
                for b, (_, x) in zip(inputs, pairs)):
             yield pairs
 
@@ -314,7 +315,7 @@ def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list
 
 
 def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
-           params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple,
+           params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple[Any, ...],
            groups: list[Group], result: Enumeration,
            taken: tuple[frozenset[str], frozenset[str]]
            ) -> Candidate | None:
@@ -387,5 +388,5 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
                 assumes.append(Assume(p, a.lo, a.hi, a.inclusive))
     buffers = tuple(b for b in intr.buffers if b.mode != "local")
     return Function("kernel", "tile", (), buffers, tuple(assumes), (),
-                    (stmt,))  # type: ignore[arg-type]
+                    (stmt,))
 

@@ -42,10 +42,3 @@ def fragments(kernel: Function, sizes: Mapping[str, int]) -> list[Fragment]:
         if form is not None:
             out.append(Fragment(position, stmt, form))
     return out
-
-
-def scalar_instances(kernel: Function, sizes: Mapping[str, int]) -> int:
-    """Statement instances of the whole kernel (its scalar work)."""
-    from tensorize.equivalence.execute import work
-
-    return work(kernel, sizes)

@@ -24,10 +24,12 @@ from tensorize.equivalence.results import (
     Proved,
     Refuted,
     Result,
+    Verdict,
     check_fp,
 )
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import UsageError
+from tensorize.intrinsics.host import in_target
 from tensorize.ir.check import check_function
 from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import Function
@@ -53,7 +55,7 @@ class Attempt:
 
     intrinsic: str
     mapping: str
-    status: str  # proved | refuted | unknown | invalid
+    status: Verdict
     cost: float
     calls: int
     tail: int
@@ -145,7 +147,7 @@ class TensorizeResult:
         for f in self.fragments:
             for a in ([f.chosen] if f.chosen else []) + list(f.alternatives):
                 out["candidates"] += 1
-                if a.status == "refuted":
+                if a.status is Verdict.REFUTED:
                     found = getattr(getattr(a.proof, "counterexample", None), "found_by", "")
                     out["refuted_by_execution" if found == "execution"
                         else "refuted_by_solver"] += 1
@@ -160,7 +162,7 @@ class TensorizePass:
 
     targets: tuple[str, ...] = ()
     intrinsics: tuple[str, ...] = ()
-    fp: FpMode = "ieee"
+    fp: FpMode = FpMode.IEEE
     solver: SolverConfig = field(default_factory=SolverConfig)
     execution_check: bool = True
     cache: ProofCache | None = None
@@ -178,7 +180,7 @@ class TensorizePass:
         for fn in library:
             if self.intrinsics and fn.name not in self.intrinsics:
                 continue
-            if self.targets and not any(fn.target == t or fn.target.startswith(t + ".")
+            if self.targets and not any(in_target(fn.target, t)
                                         for t in self.targets):
                 continue
             out.append(fn)
@@ -294,7 +296,7 @@ class TensorizePass:
                 attempts.append((self._attempt(cand, frag, intr, kernel, proofs, stages),
                                  cand, intr))
         scalar = frag.instances * SCALAR_COST
-        good = [(a, c, i) for a, c, i in attempts if a.status == "proved"]
+        good = [(a, c, i) for a, c, i in attempts if a.status is Verdict.PROVED]
         best = min(good, key=lambda x: (x[0].cost, -len(x[1].groups[-1].vars)), default=None)
         pick = None
         chosen = None
@@ -328,17 +330,17 @@ class TensorizePass:
                                result)
         proofs[key] = result
         if isinstance(result, Refuted):
-            return Attempt(status="refuted", reason="the intrinsic differs from the program "
+            return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
                            "on a tile:\n" + result.counterexample.describe(),
-                           proof=result, **base)  # type: ignore[arg-type]
+                           proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         if not isinstance(result, Proved):
-            return Attempt(status="unknown", reason=f"tile proof: {result.reason}",
-                           proof=result, **base)  # type: ignore[arg-type, union-attr]
+            return Attempt(status=Verdict.UNKNOWN, reason=f"tile proof: {result.reason}",
+                           proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
         for a in intr.assumes:  # the intrinsic's own preconditions must hold
             if not any(x.buf == a.buf and a.contains(x.lo, x.hi) for x in tile.assumes):
-                return Attempt(status="invalid", reason=f"the intrinsic assumes "
+                return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
-                               proof=result, **base)  # type: ignore[arg-type]
+                               proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         stmts = rewrite_fragment(cand, frag, intr)
         t0 = time.perf_counter()
         fact = obligation_key(format_stmt(frag.stmt) + "\n" + format_function(tile),
@@ -346,7 +348,7 @@ class TensorizePass:
         if self.cache is not None and self.cache.has_fact(fact):
             check = Validation(())
         else:
-            w_type = kernel.buffer(frag.form.buf).dtype  # type: ignore[union-attr]
+            w_type = kernel.decl(frag.form.buf).dtype
             check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
                              w_type=w_type, assumes=kernel.assumes,
                              fp=self.fp, config=self.solver, groups=cand.groups)
@@ -354,13 +356,13 @@ class TensorizePass:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
         if not check.ok:
-            return Attempt(status="unknown" if check.unknown else "invalid",
+            return Attempt(status=Verdict.UNKNOWN if check.unknown else Verdict.INVALID,
                            reason="; ".join(check.failures), proof=result,
-                           **base)  # type: ignore[arg-type]
+                           **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         checks = (f"tile proof ({result.method})",) + tuple(
             f"validation: {c}" for c in check.checks)
-        return Attempt(status="proved", proof=result, checks=checks,
-                       **base)  # type: ignore[arg-type]
+        return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
+                       **base)  # type: ignore[arg-type]  # base: the fields all attempts share
 
 
 def _mapping_shape(mapping: str) -> str:
@@ -378,5 +380,5 @@ def _with_check(report: FragmentReport, check: str) -> FragmentReport:
 def _drop(report: FragmentReport, reason: str) -> FragmentReport:
     if report.chosen is None:
         return report
-    failed = replace(report.chosen, status="invalid", reason=reason)
+    failed = replace(report.chosen, status=Verdict.INVALID, reason=reason)
     return replace(report, chosen=None, alternatives=(failed,) + report.alternatives)

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import z3  # type: ignore[import-untyped]  # z3-solver ships no type stubs
+import z3
 
 from tensorize.equivalence.smt import Translator
 from tensorize.equivalence.solver import SolverConfig, make_solver
@@ -59,7 +59,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import Loop, Reduction, combine, init_hoistable
-from tensorize.ir.traverse import Transformer, free_vars, loads, walk
+from tensorize.ir.traverse import Transformer, free_vars, loads
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.candidates import Group, reorder_refusal, value_vars
 from tensorize.rewrite.apply import group_point, tail_boxes
@@ -431,14 +431,3 @@ def _coverage(check: _Checker, form: Reduction, one: _Space, two: _Space,
     if calls + tail_count != total:
         check.failures.append(f"the calls and the tail cover {calls + tail_count} "
                               f"iterations, the original has {total}")
-
-
-def views_of(stmts: tuple[Stmt, ...], intr: Function) -> dict[str, View]:
-    """The views of the (single) call among rewritten statements, output first."""
-    for s in stmts:
-        for node in walk(s):
-            if isinstance(node, CallStmt):
-                views = {a.name: a.value for a in node.args if isinstance(a.value, View)}
-                out = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
-                return {out: views[out], **{k: v for k, v in views.items() if k != out}}
-    return {}
