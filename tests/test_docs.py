@@ -338,3 +338,12 @@ def test_documents_stand_alone() -> None:
     for page in ("docs/design.md", "docs/language.md", "docs/adding-an-instruction.md"):
         assert f"]({page})" in readme, f"README.md does not link {page}"
 
+
+
+def test_architecture_page_describes_every_module() -> None:
+    """docs/architecture.md has a paragraph (a bold file name) for every module."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    missing = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "tensorize").rglob("*.py"))
+               if p.name != "__init__.py" or p.parent.name == "tensorize"
+               if f"**`{p.name}`**" not in text and f"**`{p.parent.name}/{p.name}`**" not in text]
+    assert not missing, f"docs/architecture.md lacks: {missing}"
