@@ -152,3 +152,16 @@ def test_a_wrong_model_is_caught() -> None:
     got = interp.run(fn, edge, library=SPECS)["c"]
     assert (got == 2**31 - 1).all()
     assert not np.array_equal(got, wrapping(**edge)["c"])
+
+
+def test_intrinsics_command_shows_cost_source_and_host(cli) -> None:  # type: ignore[no-untyped-def]  # the cli fixture is untyped
+    result = cli(["intrinsics"])
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[-1] == f"{len(LIB)} intrinsics over {len(LIB.targets)} targets"
+    row = next(i for i, ln in enumerate(lines) if ln.startswith("nvidia.wgmma.m64n64k16_f16_f32 "))
+    assert lines[row].split()[1:4] == ["nvidia.sm90a", "128", "no"]
+    assert lines[row + 1].split()[0] == "cost:" and "H100" in lines[row + 1]
+    blas = next(ln for ln in lines if ln.startswith("blas.sgemm "))
+    assert blas.split()[1:4] == ["blas", "1", "yes"]  # library calls run on any host
+    assert sum(ln.lstrip().startswith("cost: ") for ln in lines) == len(LIB)
