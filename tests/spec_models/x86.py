@@ -85,7 +85,14 @@ for name, w, sa, sb, sat, bc in (
         ("x86.avx512_vnni.vpdpbusd_ymm", 8, False, True, None, False),
         ("x86.avx512_vnni.vpdpbusd_bcast_ymm", 8, False, True, None, True),
         ("x86.avx512_vnni.vpdpwssds", 16, True, True, "signed", False),
-        ("x86.avx512_vnni.vpdpwssd_ymm", 16, True, True, None, False)):
+        ("x86.avx512_vnni.vpdpwssd_ymm", 16, True, True, None, False),
+        ("x86.avx_vnni.vpdpwssd_bcast", 16, True, True, None, True),
+        ("x86.avx_vnni_int8.vpdpbssd_bcastd", 8, True, True, None, True),
+        ("x86.avx_vnni_int8.vpdpbsud_bcast", 8, True, False, None, True),
+        ("x86.avx_vnni_int8.vpdpbuud_bcast", 8, False, False, None, True),
+        ("x86.avx_vnni_int16.vpdpwsud_bcast", 16, True, False, None, True),
+        ("x86.avx_vnni_int16.vpdpwusd_bcast", 16, False, True, None, True),
+        ("x86.avx_vnni_int16.vpdpwuud_bcast", 16, False, False, None, True)):
     model(name)(_vnni(w, sa, sb, sat, bc))
 
 
