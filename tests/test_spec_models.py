@@ -159,8 +159,8 @@ def test_intrinsics_command_shows_cost_source_and_host(cli) -> None:  # type: ig
     assert result.code == 0
     lines = result.out.splitlines()
     assert lines[-1] == f"{len(LIB)} intrinsics over {len(LIB.targets)} targets"
-    row = next(i for i, ln in enumerate(lines) if ln.startswith("nvidia.wgmma.m64n64k16_f16_f32 "))
-    assert lines[row].split()[1:4] == ["nvidia.sm90a", "128", "no"]
+    row = next(i for i, ln in enumerate(lines) if ln.startswith("nvidia.wgmma.m64n8k16_f16_f32 "))
+    assert lines[row].split()[1:4] == ["nvidia.sm90a", "16", "no"]
     assert lines[row + 1].split()[0] == "cost:" and "H100" in lines[row + 1]
     blas = next(ln for ln in lines if ln.startswith("blas.sgemm "))
     assert blas.split()[1:4] == ["blas", "1", "yes"]  # library calls run on any host

@@ -32,13 +32,13 @@ def real_mma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, Any]:
 
 model("nvidia.mma.m16n8k32_u8_s32", "nvidia.mma.m16n8k32_u8s8_s32",
       "nvidia.mma.m16n8k32_s8u8_s32", "nvidia.mma.m16n8k64_s4_s32",
-      "nvidia.mma.m16n8k64_u4_s32", "nvidia.wgmma.m64n64k32_s8_s32",
+      "nvidia.mma.m16n8k64_u4_s32", "nvidia.wgmma.m64n8k32_s8_s32",
       "amd.mfma.i32_32x32x16_i8", "amd.mfma.i32_32x32x8_i8",
       "amd.wmma.i32_16x16x16_iu8_ss", "amd.wmma.i32_16x16x16_iu8_uu",
       "amd.wmma.i32_16x16x16_iu8_us", "intel.xmx.dpas_8x16x32_s8_s32",
       "intel.xmx.dpas_8x16x32_u8_s32")(int_mma)
 model("nvidia.mma.m16n8k8_f16_f32", "nvidia.mma.m16n8k16_bf16_f32", "nvidia.mma.m8n8k4_f64",
-      "nvidia.wgmma.m64n64k16_f16_f32", "nvidia.wgmma.m64n64k16_bf16_f32",
+      "nvidia.wgmma.m64n8k16_f16_f32", "nvidia.wgmma.m64n8k16_bf16_f32",
       "amd.mfma.f32_32x32x8_f16", "amd.mfma.f32_16x16x16_f16",
       "amd.mfma.f32_32x32x8_bf16_1k", "amd.mfma.f32_16x16x16_bf16_1k",
       "amd.mfma.f64_16x16x4_f64", "amd.wmma.f32_16x16x16_f16", "amd.wmma.f32_16x16x16_bf16",
