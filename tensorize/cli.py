@@ -243,14 +243,23 @@ def cmd_check_spec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """List the intrinsic library as a table."""
+    """List the intrinsic library as a table: target, cost (cycles per call) and where
+    that figure comes from, whether this host's CPU runs it, and the summary."""
+    from tensorize.intrinsics import host
+
     library = _library(args)
     if args.target:
         api.check_targets(library, [args.target])
     rows = [fn for fn in library if not args.target or in_target(fn.target, args.target)]
-    out.write(f"{'name':44} {'target':18} {'cost':>6}  summary\n")
+    out.write(f"{'name':44} {'target':18} {'cost':>6}  {'host':4}  summary\n")
     for fn in sorted(rows, key=lambda f: (f.target, f.name)):
-        out.write(f"{fn.name:44} {fn.target:18} {fn.cost:6g}  {fn.summary}\n")
+        missing = host.missing_features(fn.target)
+        runs = "yes" if missing == () else "no"
+        out.write(f"{fn.name:44} {fn.target:18} {fn.cost:6g}  {runs:4}  {fn.summary}\n")
+        source = fn.meta_value("cost_source")
+        out.write(f"{'':44} cost: {source if source else '(no cost_source)'}\n")
+        if missing:
+            out.write(f"{'':44} host lacks: {' '.join(missing)}\n")
     targets = sorted({fn.target for fn in rows})
     out.write(f"{len(rows)} intrinsics over {len(targets)} targets\n")
     return EXIT_OK

@@ -44,10 +44,11 @@ def test_library_size_and_targets() -> None:
         assert fn.meta_value("manual"), fn.name
 
 
-@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_spec_matches_independent_model(name: str) -> None:
+    # the first forty specs; tests/test_spec_models.py checks the rest, and that every
+    # spec has a model in one place or the other
     fn = LIB[name]
-    assert name in MODELS, f"no independent model for {name}"
     sizes = _sizes(fn)
     cases = [interp.random_inputs(fn, sizes, seed=s) for s in range(3)]
     cases += [_edge_inputs(fn, sizes, p) for p in ("min", "max")]

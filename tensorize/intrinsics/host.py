@@ -34,10 +34,16 @@ class TargetInfo:
     machine: str | None
     cpuinfo: tuple[str, ...] = ()
     gcc: tuple[str, ...] = ()
+    vector_bytes: tuple[str, int] | None = None
+    """A minimum vector length the target's specs are written for, as (``sve`` or ``sme``,
+    bytes): an SVE spec at 256 bits needs a vector length of at least 32 bytes, which
+    ``/proc/cpuinfo`` does not say; :func:`vector_length` reads it."""
 
 
-def _t(name: str, machine: str | None, cpuinfo: str = "", gcc: str = "") -> TargetInfo:
-    return TargetInfo(name, machine, tuple(cpuinfo.split()), tuple(gcc.split()))
+def _t(name: str, machine: str | None, cpuinfo: str = "", gcc: str = "",
+       vector_bytes: tuple[str, int] | None = None) -> TargetInfo:
+    return TargetInfo(name, machine, tuple(cpuinfo.split()), tuple(gcc.split()),
+                      vector_bytes)
 
 
 TARGETS: dict[str, TargetInfo] = {t.name: t for t in (
@@ -61,10 +67,21 @@ TARGETS: dict[str, TargetInfo] = {t.name: t for t in (
     _t("arm.sve", "aarch64", "sve svei8mm svebf16", "sve i8mm bf16"),
     _t("arm.sve2", "aarch64", "sve2", "sve2"),
     _t("arm.sme", "aarch64", "sme", "sme"),
+    # SVE specs written for one vector length (VL bits): they run on any VL >= that
+    # (predicated loads and stores cover the rest); SME specs at a streaming VL of 512
+    _t("arm.sve128", "aarch64", "sve svei8mm svebf16", "sve i8mm bf16", ("sve", 16)),
+    _t("arm.sve256", "aarch64", "sve svei8mm svebf16", "sve i8mm bf16", ("sve", 32)),
+    _t("arm.sve512", "aarch64", "sve svei8mm svebf16", "sve i8mm bf16", ("sve", 64)),
+    _t("arm.sme512", "aarch64", "sme", "sme",
+       ("sme", 64)),
     # RISC-V
     _t("riscv.rvv", "riscv64", "v", "v"),
+    # GPUs and accelerators: no CPU runs them
+    _t("amd.cdna2", None), _t("amd.cdna3", None), _t("amd.rdna3", None),
+    _t("intel.xe_hpc", None),
     # library calls: any host (the library's own build chooses the instructions)
     _t("blas", "any"),
+    _t("onednn", "any"),
 )}
 
 
@@ -120,7 +137,25 @@ def missing_features(target: str) -> tuple[str, ...] | None:
     if info.machine != "any" and info.machine != host_machine():
         return None
     flags = cpu_flags()
-    return tuple(f for f in info.cpuinfo if f not in flags)
+    missing = tuple(f for f in info.cpuinfo if f not in flags)
+    if info.vector_bytes is not None:
+        kind, need = info.vector_bytes
+        if vector_length(kind) < need:
+            missing += (f"{kind}_vl>={8 * need}",)
+    return missing
+
+
+@functools.cache
+def vector_length(kind: str) -> int:
+    """The host's default SVE or SME (streaming) vector length in bytes, 0 if unknown.
+
+    Linux publishes it in ``/proc/sys/abi/sve_default_vector_length`` and
+    ``/proc/sys/abi/sme_default_vector_length``.
+    """
+    try:
+        return int(Path(f"/proc/sys/abi/{kind}_default_vector_length").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def host_supports(target: str) -> bool:
