@@ -2,8 +2,9 @@
 
 The compiler is ``$CC`` or the system ``cc``. Flags: ``-O3 -march=native -ffp-contract=off``
 (IEEE order: no contraction of ``a*b + c`` into an FMA the semantics does not have),
-``-fPIC -shared``, ``-m<feature>`` for every feature the templates need (x86), and
-``-fopenmp`` when a loop runs on threads. The library is cached under
+``-fPIC -shared``, and ``-fopenmp`` when a loop runs on threads; the x86 features a
+kernel's templates need are enabled on its function alone (``target`` attribute), so the
+rest of the code is compiled for the host only. The library is cached under
 ``$TENSORIZE_CACHE_DIR/native`` (else ``$XDG_CACHE_HOME/tensorize/native``, else
 ``~/.cache/tensorize/native``), named by the hash of the source, the flags and the
 compiler's version, and written atomically; an unusable cache directory falls back to
@@ -106,7 +107,7 @@ def build_shared(source: str, header: str, header_name: str, features: Sequence[
                  openmp: bool) -> Path:
     """Compile ``source`` into a shared library (cached); its path."""
     cc = compiler()
-    flags = base_flags(openmp) + feature_flags(features)
+    flags = base_flags(openmp)  # features: the functions' target attributes enable them
     key = hashlib.sha256("\0".join([source, header, header_name, " ".join(flags),
                                     compiler_version(cc)]).encode()).hexdigest()[:24]
     try:
