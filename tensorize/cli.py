@@ -220,8 +220,11 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     unknown = set(sizes) - {p.name for k in kernels for p in k.params}
     if unknown:
         raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    from tensorize.backend.packing import pack_operands
+
     for fn in kernels:
         check_emittable(fn, callable_lib)
+    kernels = tuple(pack_operands(fn, callable_lib)[0] for fn in kernels)
     unit = emit_unit(kernels, callable_lib, sizes, threads=args.threads,
                      header_name=header_path.name)
     write_atomic(header_path, unit.header)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tensorize.backend.build import build_shared, check_host, load
 from tensorize.backend.emit import CUnit, emit_unit
+from tensorize.backend.packing import pack_operands
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.ir.bounds import bounds_errors
 from tensorize.ir.interp import bind_sizes, shapes_of
@@ -82,15 +83,19 @@ class NativeKernel:
 
 
 def compile_kernel(fn: Function, library: Mapping[str, Function], threads: int = 1,
-                   sizes: Mapping[str, int] | None = None, templates: bool = True
-                   ) -> NativeKernel:
+                   sizes: Mapping[str, int] | None = None, templates: bool = True,
+                   pack: bool = True) -> NativeKernel:
     """Compile checked kernel ``fn`` (its intrinsics from ``library``) with every size fixed
-    (``sizes``, else the defaults) into native code; see :class:`NativeKernel`."""
+    (``sizes``, else the defaults) into native code; see :class:`NativeKernel`. With
+    ``pack``, call operands a template cannot read are first packed
+    (:mod:`tensorize.backend.packing`)."""
     if threads < 1:
         raise UsageError("threads must be at least 1")
     bound = bind_sizes(fn, sizes)
     shapes = shapes_of(fn, bound)
     check_emittable(fn, library)
+    if pack and templates:
+        fn = pack_operands(fn, library)[0]
     unit = emit_unit([fn], library, bound, threads=threads, templates=templates)
     check_host(unit.targets)
     path = build_shared(unit.source, unit.header, "kernel.h", unit.features,
@@ -99,3 +104,30 @@ def compile_kernel(fn: Function, library: Mapping[str, Function], threads: int =
     cfunc = getattr(lib, fn.name)
     cfunc.restype = None
     return NativeKernel(fn, bound, shapes, unit, lib, cfunc)
+
+
+def compile_many(kernels: list[Function], library: Mapping[str, Function],
+                 threads: int = 1) -> dict[str, NativeKernel]:
+    """Compile several kernels (sizes at their defaults) in one C file and one compiler
+    run; by kernel name."""
+    bound = {fn.name: bind_sizes(fn, {}) for fn in kernels}
+    for fn in kernels:
+        check_emittable(fn, library)
+    every = {k: v for sizes in bound.values() for k, v in sizes.items()}
+    names = [p.name for fn in kernels for p in fn.params]
+    if len(names) != len(set(names)) and any(
+            bound[a.name].get(p) != bound[b.name].get(p)
+            for a in kernels for b in kernels for p in names):
+        return {fn.name: compile_kernel(fn, library, threads) for fn in kernels}
+    unit = emit_unit(kernels, library, every, threads=threads)
+    check_host(unit.targets)
+    path = build_shared(unit.source, unit.header, "kernel.h", unit.features,
+                        openmp=bool(unit.parallel))
+    lib = load(path)
+    out = {}
+    for fn in kernels:
+        cfunc = getattr(lib, fn.name)
+        cfunc.restype = None
+        out[fn.name] = NativeKernel(fn, bound[fn.name], shapes_of(fn, bound[fn.name]), unit,
+                                    lib, cfunc)
+    return out
