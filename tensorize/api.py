@@ -505,3 +505,10 @@ def operation_count(kernel: Function, sizes: Mapping[str, int] | None = None,
         else:
             return None
     return total
+
+
+def missing_features_for(targets: Sequence[str]) -> list[str]:
+    """The CPU features (``/proc/cpuinfo`` names) this host lacks to run ``targets``."""
+    from tensorize.backend.build import missing_host_features
+
+    return missing_host_features(targets)

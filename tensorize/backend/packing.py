@@ -135,9 +135,9 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
             continue
         loops, call = found
         callee = library.get(call.name)
-        bounds = [(_const(f.lo), _const(f.hi)) for f in loops]
-        if callee is None or template_of(callee) is None or any(
-                lo is None or hi is None for lo, hi in bounds):
+        maybe = [(_const(f.lo), _const(f.hi)) for f in loops]
+        bounds = [(lo, hi) for lo, hi in maybe if lo is not None and hi is not None]
+        if callee is None or template_of(callee) is None or len(bounds) != len(loops):
             body.append(stmt)
             continue
         args = {a.name: a for a in call.args}
@@ -149,34 +149,30 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
             view = args[b.name].value
             assert isinstance(view, View)
             src = fn.buffer(view.buf)
-            if src is None or src.mode != "in":
+            parent_shape = _ints([_const(e) for e in src.shape]) if src is not None else None
+            pshape = _ints([_const(e) for e in b.shape])
+            if src is None or src.mode != "in" or parent_shape is None or pshape is None:
                 continue
-            parent_shape = [_const(e) for e in src.shape]
-            if any(x is None for x in parent_shape):
-                continue
-            if readable(callee, b, view, [int(x) for x in parent_shape]):  # type: ignore[arg-type]
+            if readable(callee, b, view, parent_shape):
                 continue
             uses = set().union(*(free_vars(e) for e in view.index)) - set(view.dims)
             outer = [(f, lo, hi) for f, (lo, hi) in zip(loops, bounds) if f.var in uses]
-            pshape = [_const(e) for e in b.shape]
-            if any(x is None for x in pshape):
-                continue
-            extents = [int(hi) - int(lo) for _, lo, hi in outer]  # type: ignore[operator]
+            extents = [hi - lo for _, lo, hi in outer]
             n = 1
-            for x in extents + pshape:  # type: ignore[operator]
-                n *= int(x)  # type: ignore[arg-type]
+            for x in extents + pshape:
+                n *= x
             if n > max_elements:
                 continue
             name = _fresh(f"pk_{view.buf}_{b.name}", taken)
             decls.append(BufferDecl(name, "local", src.dtype,
                                     tuple(Const(x, INDEX) for x in extents + pshape)))
-            local_index = tuple(_minus(Var(f.var), int(lo)) for f, lo, _ in outer)  # type: ignore[arg-type]
+            local_index = tuple(_minus(Var(f.var), lo) for f, lo, _ in outer)
             dims = tuple(Var(d) for d in view.dims)
             copy: Stmt = Assign(name, local_index + dims, Load(view.buf, view.index))
             for d, size in reversed(list(zip(view.dims, pshape))):
-                copy = For(d, Const(0, INDEX), Const(int(size), INDEX), (copy,))  # type: ignore[arg-type]
+                copy = For(d, Const(0, INDEX), Const(size, INDEX), (copy,))
             for f, lo, hi in reversed(outer):
-                copy = For(f.var, Const(int(lo), INDEX), Const(int(hi), INDEX), (copy,))  # type: ignore[arg-type]
+                copy = For(f.var, Const(lo, INDEX), Const(hi, INDEX), (copy,))
             copies.append(copy)
             new_args[b.name] = replace(args[b.name], value=View(view.dims, name,
                                                                 local_index + dims))
@@ -198,6 +194,11 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
     if problems:
         raise UsageError(f"packing '{fn.name}' failed its own check: {problems[0]}")
     return checked, tuple(packed)
+
+
+def _ints(values: Sequence[int | None]) -> list[int] | None:
+    out = [v for v in values if v is not None]
+    return out if len(out) == len(values) else None
 
 
 def _minus(v: Expr, lo: int) -> Expr:
