@@ -321,7 +321,7 @@ def _same_elements(old: View, new: View, copy: tuple[list[tuple[str, int, int]],
     through = [substitute(e, mapping) for e in _load_of(assign).index]
     for t, o in zip(through, old.index):
         lt, lo_ = linear_form(t, {}), linear_form(o, {})
-        if lt is None or lt != lo_:
+        if t != o and (lt is None or lt != lo_):
             return [f"the copy into '{assign.buf}' does not hold the elements the call read"]
     if _load_of(assign).buf != old.buf:
         return [f"the copy into '{assign.buf}' copies the wrong buffer"]
