@@ -118,7 +118,7 @@ def _native_time(fn: Function, lib: dict[str, Function], arrays: dict[str, np.nd
 
 
 def _plain_c(m: int, n: int, k: int, layout: str) -> Callable[..., None]:
-    bflat = "j * {k} + k".format(k=k) if layout == "nt" else "k * {n} + j".format(n=n)
+    bflat = f"j * {k} + k" if layout == "nt" else f"k * {n} + j"
     src = PLAIN_C.format(m=m, n=n, k=k, bflat=bflat)
     tmp = Path(tempfile.mkdtemp(prefix="tz-bench-"))
     (tmp / "g.c").write_text(src)
