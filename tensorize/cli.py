@@ -224,7 +224,10 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     for fn in kernels:
         check_emittable(fn, callable_lib)
-    kernels = tuple(pack_operands(fn, callable_lib)[0] for fn in kernels)
+    from tensorize.backend.blocking import unroll_and_jam
+
+    kernels = tuple(unroll_and_jam(pack_operands(fn, callable_lib)[0], callable_lib)[0]
+                    for fn in kernels)
     unit = emit_unit(kernels, callable_lib, sizes, threads=args.threads,
                      header_name=header_path.name)
     write_atomic(header_path, unit.header)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tensorize.backend.build import build_shared, check_host, load
 from tensorize.backend.emit import CUnit, emit_unit
+from tensorize.backend.blocking import unroll_and_jam
 from tensorize.backend.packing import pack_operands
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.ir.bounds import bounds_errors
@@ -96,6 +97,7 @@ def compile_kernel(fn: Function, library: Mapping[str, Function], threads: int =
     check_emittable(fn, library)
     if pack and templates:
         fn = pack_operands(fn, library)[0]
+        fn = unroll_and_jam(fn, library)[0]
     unit = emit_unit([fn], library, bound, threads=threads, templates=templates)
     check_host(unit.targets)
     path = build_shared(unit.source, unit.header, "kernel.h", unit.features,
