@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tensorize.backend.blocking import unroll_and_jam
 from tensorize.backend.build import build_shared, check_host, load
 from tensorize.backend.emit import CUnit, emit_unit
-from tensorize.backend.blocking import unroll_and_jam
 from tensorize.backend.packing import pack_operands
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.ir.bounds import bounds_errors
