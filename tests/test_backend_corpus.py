@@ -22,6 +22,7 @@ from tensorize.backend.build import missing_host_features
 from tensorize.backend.cross import arm_missing, run_arm
 from tensorize.backend.emit import emit_unit
 from tensorize.backend.native import compile_kernel, compile_many
+from tensorize.backend.packing import pack_operands
 from tensorize.ir import interp
 from tensorize.ir.nodes import Function
 
@@ -122,7 +123,11 @@ def test_arm_rewrites_run_under_qemu(kernel: str, intrinsic: str) -> None:
 
 def test_x86_vnni_rewrite_compiles_and_runs_where_the_cpu_can() -> None:
     fn = _rewrite("gemv.tz", "gemv_512x16", "x86", "ieee")
-    unit = emit_unit([fn], LIB.as_dict(), {})
+    unpacked = emit_unit([fn], LIB.as_dict(), {})
+    assert unpacked.inlined == ("x86.avx512_vnni.vpdpbusd_bcast",)  # W's rows: not 16x4
+    packed, info = pack_operands(fn, LIB.as_dict())
+    assert [p.source for p in info] == ["W"]
+    unit = emit_unit([packed], LIB.as_dict(), {})
     assert unit.templates_used == ("x86.avx512_vnni.vpdpbusd_bcast",)
     if missing_host_features(unit.targets):
         with pytest.raises(tensorize.TensorizeError, match="lacks avx512"):
