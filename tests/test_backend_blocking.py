@@ -76,3 +76,34 @@ kernel chain2 {
 """
     fn2 = tensorize.parse(nest, library=L).kernels[0]
     assert unroll_and_jam(fn2, L)[1] == 0
+
+
+SGEMM = """
+kernel sgemm(M = 4, N = 32, K = 8) {
+  in A: f32[M, K]
+  in B: f32[K, N]
+  out C: f32[M, N]
+  for i in 0..M {
+    for j in 0..N {
+      C[i, j] = 0.0
+      for k in 0..K {
+        C[i, j] += B[k, j] * A[i, k]
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_column_strip_read_along_the_reduction_is_packed() -> None:
+    from tensorize.backend.packing import check_packing
+
+    fn = tensorize.parse(SGEMM).kernels[0]
+    rewritten = tensorize.tensorize(fn, LIB, targets=["x86.fma"], fp="real").rewritten
+    packed, info = pack_operands(rewritten, L)
+    assert [(p.source, p.param) for p in info] == [("B", "a")]  # rows of B, 32 apart
+    assert check_packing(rewritten, packed, L) == []
+    inputs = interp.random_inputs(fn, {}, 4)
+    want = interp.run(rewritten, inputs, library=L)
+    got = interp.run(unroll_and_jam(packed, L)[0], inputs, library=L)
+    assert interp.checksum(got["C"]) == interp.checksum(want["C"])

@@ -1,7 +1,8 @@
 """Packing as an IR rewrite: copy an operand into the layout an instruction reads.
 
 A call's ``in`` view that its template cannot read (a row of ``B[N, K]`` where the
-instruction wants 16 rows of 4 bytes side by side) is replaced by a view of a new
+instruction wants 16 rows of 4 bytes side by side), or that the innermost loop steps by
+more than its size (a column strip of ``B[K, N]``), is replaced by a view of a new
 ``local`` buffer, filled once, before the nest of the call, by a copy nest::
 
     local P: T[<extent of each loop the view uses>, <parameter shape>]
@@ -153,7 +154,8 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
             pshape = _ints([_const(e) for e in b.shape])
             if src is None or src.mode != "in" or parent_shape is None or pshape is None:
                 continue
-            if readable(callee, b, view, parent_shape):
+            if readable(callee, b, view, parent_shape) and \
+                    not _strided_in_reduction(view, loops[-1].var, parent_shape, pshape):
                 continue
             uses = set().union(*(free_vars(e) for e in view.index)) - set(view.dims)
             outer = [(f, lo, hi) for f, (lo, hi) in zip(loops, bounds) if f.var in uses]
@@ -199,6 +201,26 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
 def _ints(values: Sequence[int | None]) -> list[int] | None:
     out = [v for v in values if v is not None]
     return out if len(out) == len(values) else None
+
+
+def _strided_in_reduction(view: View, inner: str, parent_shape: Sequence[int],
+                          pshape: Sequence[int]) -> bool:
+    """Whether the innermost loop steps the view by more than its own size: each call
+    then touches a new cache line (a column strip of ``B[K, N]``), which a packed copy
+    turns into one contiguous stream."""
+    row = [1] * len(parent_shape)
+    for i in range(len(parent_shape) - 2, -1, -1):
+        row[i] = row[i + 1] * parent_shape[i + 1]
+    step = 0
+    for j, e in enumerate(view.index):
+        form = linear_form(e, {})
+        if form is None:
+            return False
+        step += form.coeff(inner) * row[j]
+    size = 1
+    for x in pshape:
+        size *= x
+    return size > 1 and abs(step) > size
 
 
 def _minus(v: Expr, lo: int) -> Expr:
