@@ -10,6 +10,7 @@ The library interface::
 
 from tensorize.api import (
     Library,
+    compile,
     find_function,
     load,
     load_library,
@@ -22,5 +23,5 @@ from tensorize.errors import TensorizeError
 
 __version__ = "0.1.0"
 
-__all__ = ["Library", "TensorizeError", "find_function", "load", "load_library", "parse",
+__all__ = ["Library", "TensorizeError", "compile", "find_function", "load", "load_library", "parse",
            "prove", "run", "tensorize", "__version__"]

@@ -441,3 +441,75 @@ def summary_line(path: str, result: TensorizeResult) -> str:
         parts.append("no reduction fragment to tensorize")
     return (f"{path}: {result.kernel.name}: coverage {result.coverage:.0%}, "
             f"{result.seconds:.2f} s\n    " + "\n    ".join(parts))
+
+
+# -- native code: the C back end (tensorize/backend/) ---------------------------------
+def compile(kernel: Function, library: Mapping[str, Function] | Library | None = None,
+            threads: int = 1, sizes: Mapping[str, int] | None = None) -> Any:
+    """Compile a checked kernel (rewritten or not) to native code through C.
+
+    Returns a :class:`tensorize.backend.native.NativeKernel`: call it with numpy arrays by
+    buffer name (``k(A=a, B=b, C=c)``); it writes the ``out``/``inout`` arrays in place.
+    Every size is fixed (``sizes``, else the defaults). ``threads`` > 1 runs the outermost
+    loop proven independent with OpenMP. Needs a C compiler (``cc`` or ``$CC``); a missing
+    compiler or a CPU without a feature the intrinsics need is a UsageError naming it.
+    """
+    from tensorize.backend.native import compile_kernel
+
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError(f"threads must be a positive integer, not {threads!r}")
+    lib = _as_mapping(library)
+    return compile_kernel(kernel, lib, threads=threads, sizes=_own(kernel, sizes))
+
+
+def _as_mapping(library: Mapping[str, Function] | Library | None) -> dict[str, Function]:
+    if library is None:
+        return load_library().as_dict()
+    if isinstance(library, Library):
+        return library.as_dict()
+    return dict(library)
+
+
+def operation_count(kernel: Function, sizes: Mapping[str, int] | None = None,
+                    library: Mapping[str, Function] | None = None) -> int | None:
+    """Arithmetic operations of one run: each ``+ - * /`` of data counts 1, ``fma`` 2
+    (so a multiply-accumulate counts 2), a call its intrinsic's own count; casts, loads,
+    stores and comparisons count 0. None when a loop bound is not a constant."""
+    from tensorize.ir.affine import linear_form
+    from tensorize.ir.nodes import Assign, Binary, Call, CallStmt, For, If
+    from tensorize.ir.traverse import walk
+
+    lib = dict(library or {})
+    bound = interp.bind_sizes(kernel, sizes)
+    total = 0
+    stack: list[tuple[Any, int]] = [(s, 1) for s in kernel.body]
+    while stack:
+        s, trips = stack.pop()
+        if isinstance(s, For):
+            lo, hi = linear_form(s.lo, bound), linear_form(s.hi, bound)
+            if lo is None or hi is None or lo.coeffs or hi.coeffs:
+                return None
+            stack.extend((b, trips * max(hi.const - lo.const, 0)) for b in s.body)
+        elif isinstance(s, If):
+            return None
+        elif isinstance(s, Assign):
+            ops = sum(1 if isinstance(n, Binary) and n.op in ("+", "-", "*", "/") and
+                      n.dtype is not None and n.dtype.is_numeric else
+                      2 if isinstance(n, Call) and n.fn == "fma" else 0
+                      for n in walk(s.value))
+            total += trips * ops
+        elif isinstance(s, CallStmt) and s.name in lib:
+            inner = operation_count(lib[s.name], {}, lib)
+            if inner is None:
+                return None
+            total += trips * inner
+        else:
+            return None
+    return total
+
+
+def missing_features_for(targets: Sequence[str]) -> list[str]:
+    """The CPU features (``/proc/cpuinfo`` names) this host lacks to run ``targets``."""
+    from tensorize.backend.build import missing_host_features
+
+    return missing_host_features(targets)

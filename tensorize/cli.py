@@ -143,18 +143,128 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     unknown = set(sizes) - {p.name for k in kernels for p in k.params}
     if unknown:
         raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    backend = getattr(args, "backend", "interp")
+    if backend == "c" and args.scalar:
+        raise UsageError("--scalar runs the reference interpreter; it does not go with "
+                         "--backend c")
+    if args.repeat is not None and backend != "c":
+        raise UsageError("--repeat times compiled code: use it with --backend c")
     for fn in kernels:
         own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
         inputs = interp.random_inputs(fn, own, args.seed)
-        outputs = interp.run(fn, inputs, sizes=own, library=callable_lib,
-                             mode="scalar" if args.scalar else "vector")
+        timing = ""
+        if backend == "c":
+            outputs, timing = _run_native(fn, inputs, own, callable_lib, args)
+        else:
+            outputs = interp.run(fn, inputs, sizes=own, library=callable_lib,
+                                 mode="scalar" if args.scalar else "vector")
         for b in fn.outputs:
             arr = outputs[b.name]
             shape = ", ".join(map(str, arr.shape))
             total = _total(arr)
             out.write(f"{fn.name}  {b.name}: {b.dtype}[{shape}]  checksum {interp.checksum(arr)}"
                       f"  sum {total}\n")
+        if timing:
+            out.write(timing)
     return EXIT_OK
+
+
+# -- the C back end (run --backend c, build) -------------------------------------------
+def _run_native(fn: Function, inputs: dict[str, np.ndarray], sizes: dict[str, int],
+                library: dict[str, Function], args: argparse.Namespace
+                ) -> tuple[dict[str, np.ndarray], str]:
+    """Compile ``fn``, run it once on ``inputs`` (and ``--repeat`` times more, timed)."""
+    import statistics
+
+    native = api.compile(fn, library, threads=args.threads, sizes=sizes)
+    bound = interp.bind_sizes(fn, sizes)
+    shapes = interp.shapes_of(fn, bound)
+    interp.check_assumptions(fn, inputs)
+    arrays = {b.name: (np.array(inputs[b.name], copy=True) if b.name in inputs else
+                       np.zeros(shapes[b.name], dtype=b.dtype.np_dtype))
+              for b in fn.buffers if b.mode != "local"}
+    fresh = {k: v.copy() for k, v in arrays.items()}
+    native(**arrays)
+    if not args.repeat:
+        return {b.name: arrays[b.name] for b in fn.outputs}, ""
+    times = native.time(fresh, args.repeat)
+    median = statistics.median(times)
+    ops = api.operation_count(fn, sizes, library)
+    gops = f"  {ops / median / 1e9:.2f} GOPS" if ops and median > 0 else ""
+    text = (f"{fn.name}  time: median {median * 1e3:.3f} ms per call over {len(times)} "
+            f"calls ({args.threads} thread{'s' if args.threads > 1 else ''}){gops}\n")
+    return {b.name: arrays[b.name] for b in fn.outputs}, text
+
+
+def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write one C file (and its header) with one function per kernel."""
+    from tensorize.backend.emit import emit_unit
+    from tensorize.backend.native import check_emittable
+
+    target = check_output_file(args.output, "-o")
+    if target.suffix != ".c":
+        raise UsageError(f"-o {args.output}: the output is a C file; name it OUT.c")
+    header_path = target.with_suffix(".h")
+    check_output_file(header_path, "-o (its header)")
+    library = _library(args)
+    module, callable_lib = api.load_with_callees(args.file, library)
+    kernels = module.kernels
+    if args.kernel:
+        fn = module.get(args.kernel)
+        if fn is None or fn.kind != "kernel":
+            names = ", ".join(f.name for f in module.kernels) or "none"
+            raise UsageError(f"{args.file}: no kernel '{args.kernel}' (kernels: {names})")
+        kernels = (fn,)
+    if not kernels:
+        raise UsageError(f"{args.file}: no kernel to build")
+    sizes = _parse_sets(args.set)
+    unknown = set(sizes) - {p.name for k in kernels for p in k.params}
+    if unknown:
+        raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    from tensorize.backend.packing import pack_operands
+
+    for fn in kernels:
+        check_emittable(fn, callable_lib)
+    from tensorize.backend.blocking import unroll_and_jam
+
+    kernels = tuple(unroll_and_jam(pack_operands(fn, callable_lib)[0], callable_lib)[0]
+                    for fn in kernels)
+    unit = emit_unit(kernels, callable_lib, sizes, threads=args.threads,
+                     header_name=header_path.name)
+    write_atomic(header_path, unit.header)
+    write_atomic(target, unit.source)
+    for f in unit.functions:
+        err.write(f"{target}: {f.prototype}\n")
+    if unit.templates_used:
+        err.write(f"    intrinsics: {', '.join(unit.templates_used)} (needs "
+                  f"{' '.join(unit.features) or 'no extra CPU feature'})\n")
+    if unit.inlined:
+        err.write(f"    as scalar C (no template, or views it cannot read): "
+                  f"{', '.join(unit.inlined)}\n")
+    if unit.parallel:
+        err.write(f"    OpenMP ({args.threads} threads): {', '.join(unit.parallel)}: compile "
+                  "with -fopenmp\n")
+    return EXIT_OK
+
+
+def _threads(text: str) -> int:
+    try:
+        n = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if not 1 <= n <= 1024:
+        raise argparse.ArgumentTypeError(f"--threads must be between 1 and 1024, not {n}")
+    return n
+
+
+def _repeat(text: str) -> int:
+    try:
+        n = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if not 1 <= n <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"--repeat must be between 1 and 1000000, not {n}")
+    return n
 
 
 def _total(arr: np.ndarray) -> str:
@@ -443,7 +553,30 @@ def build_parser() -> argparse.ArgumentParser:
     _specs_option(p)
     p.add_argument("--scalar", action="store_true",
                    help="use the scalar reference interpreter (slow)")
+    p.add_argument("--backend", choices=["interp", "c"], default="interp",
+                   help="interp (default) or c: compile to native code with the system C "
+                   "compiler and run that (the same checksums)")
+    p.add_argument("--repeat", type=_repeat, default=None, metavar="N",
+                   help="with --backend c: also time N more calls; print the median time "
+                   "per call and GOPS")
+    p.add_argument("--threads", type=_threads, default=1, metavar="N",
+                   help="with --backend c: run the outermost independent loop on N "
+                   "OpenMP threads (default 1)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("build", help="write a kernel as C (OUT.c and OUT.h)",
+                       description="Write one C file and its header, with one function per "
+                       "kernel: void NAME(<sizes not fixed by --set, int64_t>, <every "
+                       "non-local buffer as a pointer>). Compile it with cc -O3 "
+                       "-march=native -c OUT.c; it needs no library of ours.")
+    p.add_argument("file", help="the .tz file (rewritten by apply, or not)")
+    p.add_argument("--kernel", help="only this kernel")
+    _specs_option(p)
+    _sizes_option(p, "fix a size parameter (NAME=VALUE); the others become parameters")
+    p.add_argument("--threads", type=_threads, default=1, metavar="N",
+                   help="run the outermost independent loop on N OpenMP threads")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.c", help="the C file")
+    p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("prove", help="prove or refute that two kernels compute the same",
                        description="Prove or refute that two kernels leave every buffer with "

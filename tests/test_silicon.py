@@ -1,6 +1,11 @@
-"""Specs against the silicon: the real x86 instruction, run by a small C program.
+"""Specs against the silicon, generated: every intrinsic with a C template, one emitted
+call per input set, against the interpreter running the spec's scalar body.
 
-Runs where the CPU has the feature and gcc is present; skipped with the reason otherwise.
+x86 templates run where the CPU has their features (else: compiled only, and the run is
+skipped naming the missing feature). Arm templates are cross-compiled with
+aarch64-linux-gnu-gcc and run under ``qemu-aarch64 -cpu max`` (skipped, with the reason,
+where those are not installed). Inputs: the equivalence engine's random and edge-value
+sets, plus, for float inputs, NaN, infinities, -0.0, subnormals and huge values.
 """
 
 from __future__ import annotations
@@ -13,102 +18,153 @@ import numpy as np
 import pytest
 
 import tensorize
+from tensorize.backend.build import base_flags, feature_flags, missing_host_features
+from tensorize.backend.cross import ARM_CC, ARM_FLAGS, arm_missing, run_arm
+from tensorize.backend.emit import emit_unit
+from tensorize.backend.harness import intrinsic_wrapper
+from tensorize.backend.native import compile_kernel
+from tensorize.backend.templates import template_errors, template_of
+from tensorize.equivalence.execute import input_sets
+from tensorize.intrinsics.host import target_info
 from tensorize.ir import interp
-from tests.conftest import TESTS
-from tests.test_interp import assert_same
+from tensorize.ir.nodes import Function
+from tensorize.ir.types import DType
 
-LIB = tensorize.load_library()
-SOURCE = TESTS / "silicon" / "x86_check.c"
-FLAGS = ["-O1", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni", "-mavx512bf16",
-         "-mfma"]
+LIB = tensorize.load_library().as_dict()
+TEMPLATED = sorted(name for name, fn in LIB.items() if template_of(fn) is not None)
+X86 = [n for n in TEMPLATED if n.startswith("x86.")]
+ARM = [n for n in TEMPLATED if n.startswith("arm.")]
 
-
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+FLOAT_EDGES = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-40, -1e-40, 1.5e-45, 3.0e38, -3.0e38,
+               1.0, -1.0, 1e-30, 65504.0, 6e-8]
 
 
-CPU = _cpu_flags()
-
-# spec name -> (C op name, CPU flags it needs)
-CASES = {
-    "x86.avx512_vnni.vpdpbusd": ("vpdpbusd", {"avx512_vnni"}),
-    "x86.avx512_vnni.vpdpbusd_bcast": ("vpdpbusd_bcast", {"avx512_vnni"}),
-    "x86.avx512_vnni.vpdpbusd_bcast_xmm": ("vpdpbusd_bcast_xmm", {"avx512_vnni", "avx512vl"}),
-    "x86.avx512_vnni.vpdpbusds": ("vpdpbusds", {"avx512_vnni"}),
-    "x86.avx512_vnni.vpdpwssd": ("vpdpwssd", {"avx512_vnni"}),
-    "x86.avx512_bw.vpmaddubsw": ("vpmaddubsw", {"avx512bw"}),
-    "x86.avx512_bw.vpmaddwd": ("vpmaddwd", {"avx512bw"}),
-    "x86.avx512_bw.dot_16x4_pmadd": ("dot_16x4_pmadd", {"avx512bw"}),
-    "x86.avx512_bf16.vdpbf16ps": ("vdpbf16ps", {"avx512_bf16"}),
-    "x86.fma.vfmadd231ps": ("vfmadd231ps", {"avx512f", "fma"}),
-    "x86.fma.vfmadd231ps_bcast": ("vfmadd231ps_bcast", {"avx512f", "fma"}),
-}
-
-
-@pytest.fixture(scope="module")
-def binary(tmp_path_factory) -> Path:
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    if gcc is None:
-        pytest.skip("no C compiler on this machine")
-    out = tmp_path_factory.mktemp("silicon") / "x86_check"
-    proc = subprocess.run([gcc, *FLAGS, str(SOURCE), "-o", str(out)], capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"the compiler cannot build AVX-512 code: {proc.stderr.strip()[:200]}")
-    return out
+def _float_sets(fn: Function, count: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """Input sets mixing special float values into every float buffer."""
+    rng = np.random.default_rng(seed)
+    sizes = interp.bind_sizes(fn, {})
+    sets = []
+    for _ in range(count):
+        out = {}
+        for b in fn.buffers:
+            if b.mode == "local":
+                continue
+            shape = interp.buffer_shape(b, sizes)
+            if b.dtype.is_float and not any(a.buf == b.name for a in fn.assumes):
+                vals = rng.choice(np.array(FLOAT_EDGES), size=shape)
+                out[b.name] = interp.vo.to_float(vals, b.dtype)
+            else:
+                out[b.name] = interp.random_array(b.dtype, shape, rng, [
+                    a for a in fn.assumes if a.buf == b.name] or None)
+        sets.append(out)
+    return sets
 
 
-def _normal_floats(arr: np.ndarray) -> np.ndarray:
-    """The hardware flushes denormals (bf16 dot products): keep test values normal."""
-    if arr.dtype.kind in "iub":
-        return arr
-    wide = arr.astype(np.float64)
-    wide = np.where(np.abs(wide) < 1e-30, 0.5, wide)
-    return wide.astype(arr.dtype)
+def _cases(fn: Function) -> dict[str, np.ndarray]:
+    """All input sets stacked along a leading batch axis."""
+    sets = list(input_sets(fn, {}, seed=1, randoms=8))
+    if any(b.dtype.is_float for b in fn.buffers):
+        sets += _float_sets(fn, 16, seed=2)
+    names = [b.name for b in fn.buffers if b.mode != "local"]
+    return {n: np.stack([s[n] for s in sets]) for n in names}
 
 
-def _edge(fn, pattern: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    out = {}
-    for b in fn.inputs:
-        shape = interp.buffer_shape(b, {})
-        t = b.dtype
-        if t.is_int:
-            choices = np.array([t.min, t.max, 0, 1, -1 if t.is_signed else 2, t.max - 1])
-            vals = {"min": np.full(shape, t.min), "max": np.full(shape, t.max),
-                    "mix": rng.choice(choices, size=shape)}[pattern]
-            out[b.name] = vals.astype(t.np_dtype)
-        else:
-            vals = {"min": np.full(shape, -1.5), "max": np.full(shape, 3.0e4),
-                    "mix": rng.choice([0.0, -0.0, 1.0, -2.5, 1e10, -3e-3], size=shape)}[pattern]
-            out[b.name] = vals.astype(t.np_dtype)
-    return out
+def _wrapper(name: str, batch: int) -> Function:
+    module = tensorize.parse(intrinsic_wrapper(LIB[name], batch), library=LIB)
+    return module.kernels[0]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_spec_matches_the_silicon(name: str, binary: Path) -> None:
-    op, needs = CASES[name]
-    missing = needs - CPU
-    if missing:
-        pytest.skip(f"this CPU lacks {', '.join(sorted(missing))}")
+def _compare(kernel: Function, got: dict[str, np.ndarray], want: dict[str, np.ndarray],
+             name: str) -> None:
+    for b in kernel.outputs:
+        g, w = got[b.name], want[b.name]
+        if interp.checksum(g) != interp.checksum(w):
+            bad = np.argwhere(g.view(np.uint8) != w.view(np.uint8))[:1]
+            where = tuple(int(x) for x in bad[0]) if len(bad) else ()
+            raise AssertionError(f"{name}: the instruction and the spec differ on "
+                                 f"'{b.name}' near byte {where}: {g.reshape(-1)[:8]} vs "
+                                 f"{w.reshape(-1)[:8]}")
+
+
+def _run_interp(kernel: Function, cases: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    inputs = {b.name: cases[b.name] for b in kernel.inputs}
+    outs = {b.name: cases[b.name] for b in kernel.buffers if b.mode == "out"}
+    return interp.run(kernel, inputs, library=LIB, outputs=outs)
+
+
+@pytest.mark.parametrize("name", TEMPLATED)
+def test_template_is_well_formed(name: str) -> None:
+    """Placeholders name parameters; the features are the target's; a dense call uses it."""
     fn = LIB[name]
-    rng = np.random.default_rng(0)
-    cases = [interp.random_inputs(fn, seed=s) for s in range(20)]
-    cases += [_edge(fn, p, rng) for p in ("min", "max", "mix", "mix", "mix")]
-    for inputs in cases:
-        inputs = {k: _normal_floats(v) for k, v in inputs.items()}
-        payload = b"".join(np.ascontiguousarray(inputs[b.name]).tobytes() for b in fn.inputs)
-        proc = subprocess.run([str(binary), op], input=payload, capture_output=True,
-                              timeout=30)
-        assert proc.returncode == 0, proc.stderr.decode()
-        got = interp.run(fn, inputs, library=LIB)
-        (out_buf,) = fn.outputs
-        silicon = np.frombuffer(proc.stdout, dtype=out_buf.dtype.np_dtype).reshape(
-            got[out_buf.name].shape)
-        assert_same(got[out_buf.name], silicon.copy())
+    assert template_errors(fn) == []
+    tpl = template_of(fn)
+    assert tpl is not None
+    info = target_info(fn.target)
+    assert info is not None
+    assert set(tpl.features) <= set(info.gcc), (tpl.features, info.gcc)
+    unit = emit_unit([_wrapper(name, 2)], LIB, {})
+    assert unit.templates_used == (name,) and unit.inlined == ()
+
+
+@pytest.mark.parametrize("name", X86)
+def test_x86_template_on_silicon(name: str, tmp_path: Path) -> None:
+    fn = LIB[name]
+    cases = _cases(fn)
+    batch = len(next(iter(cases.values())))
+    kernel = _wrapper(name, batch)
+    unit = emit_unit([kernel], LIB, {})
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler (cc)")
+    # always: the template compiles with its features
+    (tmp_path / "kernel.h").write_text(unit.header)
+    (tmp_path / "k.c").write_text(unit.source)
+    flags = [f for f in base_flags(False) if f not in ("-shared", "-march=native")]
+    proc = subprocess.run([cc, *flags, *[f"-m{f}" for f in unit.features], "-c",
+                           str(tmp_path / "k.c"), "-o", str(tmp_path / "k.o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert feature_flags(unit.features) or not unit.features
+    missing = missing_host_features(unit.targets)
+    if missing:
+        pytest.skip(f"compiled only: this CPU lacks {', '.join(missing)}")
+    native = compile_kernel(kernel, LIB)
+    got = {k: v.copy() for k, v in cases.items()}
+    native(**got)
+    _compare(kernel, got, _run_interp(kernel, cases), name)
+
+
+@pytest.mark.parametrize("name", ARM)
+def test_arm_template_under_qemu(name: str) -> None:
+    reason = arm_missing()
+    if reason:
+        pytest.skip(reason)
+    fn = LIB[name]
+    cases = _cases(fn)
+    batch = len(next(iter(cases.values())))
+    kernel = _wrapper(name, batch)
+    unit = emit_unit([kernel], LIB, {})
+    shapes = interp.shapes_of(kernel, {})
+    got = run_arm(unit, kernel, shapes, cases)
+    _compare(kernel, got, _run_interp(kernel, cases), name)
+
+
+def test_arm_flags_cover_the_features() -> None:
+    """Every Arm template feature is enabled by the cross-compiler's -march."""
+    march = next(f for f in ARM_FLAGS if f.startswith("-march="))
+    for name in ARM:
+        tpl = template_of(LIB[name])
+        assert tpl is not None
+        for f in tpl.features:
+            assert f"+{f}" in march, (name, f)
+    assert ARM_CC.startswith("aarch64")
+
+
+def test_float_edges_are_exercised() -> None:
+    """The float sets really contain NaN, infinities, -0.0 and subnormals."""
+    fn = LIB["x86.fma.vfmadd231ps"]
+    a = _cases(fn)["a"]
+    assert np.isnan(a).any() and np.isinf(a).any()
+    assert (np.signbit(a) & (a == 0)).any()
+    assert ((np.abs(a) < np.finfo(np.float32).tiny) & (a != 0)).any()
+    _ = DType

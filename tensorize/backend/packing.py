@@ -1,0 +1,366 @@
+"""Packing as an IR rewrite: copy an operand into the layout an instruction reads.
+
+A call's ``in`` view that its template cannot read (a row of ``B[N, K]`` where the
+instruction wants 16 rows of 4 bytes side by side), or that the innermost loop steps by
+more than its size (a column strip of ``B[K, N]``), is replaced by a view of a new
+``local`` buffer, filled once, before the nest of the call, by a copy nest::
+
+    local P: T[<extent of each loop the view uses>, <parameter shape>]
+    for v in lo..hi { for d in 0..n { P[v - lo, d] = B[<the view's index>] } }
+    ... call X(b = (d) -> P[v - lo, d], ...)
+
+The rewrite is checked on the statements it emits, not on its plan
+(:func:`check_packing`): the copied buffer is an ``in`` buffer (never written), the
+local is written only by its copy nest, which runs before the nest of the call, covers
+every loop value the call sees, and substituting the copy into the new view gives back
+exactly the original view's index. Then every element the call reads is the element it
+read before, so the kernel computes the same thing. Tests also run both kernels on the
+interpreter and prove them equal with the equivalence engine where it can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from tensorize.backend.templates import template_of
+from tensorize.errors import UsageError
+from tensorize.ir.affine import linear_form
+from tensorize.ir.check import check_function
+from tensorize.ir.nodes import (
+    Arg,
+    Assign,
+    Binary,
+    BufferDecl,
+    CallStmt,
+    Const,
+    Expr,
+    For,
+    Function,
+    Load,
+    Stmt,
+    Var,
+    View,
+)
+from tensorize.ir.traverse import free_vars, substitute, walk
+from tensorize.ir.types import INDEX
+
+
+@dataclass(frozen=True)
+class Packed:
+    """One packed operand: the local, the call parameter and the buffer it copies."""
+
+    local: str
+    param: str
+    source: str
+    elements: int
+
+
+def _const(e: Expr) -> int | None:
+    form = linear_form(e, {})
+    return form.const if form is not None and not form.coeffs else None
+
+
+def view_strides(view: View, parent_shape: Sequence[int]) -> list[int] | None:
+    """Element strides of each view dimension in the row-major parent; None if not linear."""
+    row = [1] * len(parent_shape)
+    for i in range(len(parent_shape) - 2, -1, -1):
+        row[i] = row[i + 1] * parent_shape[i + 1]
+    per = [0] * len(view.dims)
+    for j, e in enumerate(view.index):
+        form = linear_form(e, {})
+        if form is None:
+            return None
+        for d_i, d in enumerate(view.dims):
+            per[d_i] += form.coeff(d) * row[j]
+    return per
+
+
+def readable(callee: Function, param: BufferDecl, view: View, parent_shape: Sequence[int]
+             ) -> bool:
+    """Whether the template of ``callee`` reads parameter ``param`` through ``view``."""
+    tpl = template_of(callee)
+    if tpl is None:
+        return False
+    shape = [_const(e) for e in param.shape]
+    strides = view_strides(view, parent_shape)
+    if strides is None or any(s is None for s in shape):
+        return False
+    dense = [1] * len(shape)
+    for i in range(len(shape) - 2, -1, -1):
+        dense[i] = dense[i + 1] * int(shape[i + 1])  # type: ignore[arg-type]
+    return all((param.name, d) in tpl.strided or shape[d] == 1 or strides[d] == dense[d]
+               for d in range(len(shape)))
+
+
+def _names(fn: Function) -> set[str]:
+    names = {b.name for b in fn.buffers} | {p.name for p in fn.params}
+    for s in fn.body:
+        for n in walk(s):
+            if isinstance(n, For):
+                names.add(n.var)
+            elif isinstance(n, View):
+                names.update(n.dims)
+    return names
+
+
+def _nest(stmt: Stmt) -> tuple[list[For], CallStmt] | None:
+    """The loops of a perfect nest around a single call, and the call."""
+    loops: list[For] = []
+    s = stmt
+    while isinstance(s, For) and len(s.body) == 1:
+        loops.append(s)
+        s = s.body[0]
+    if not loops or not isinstance(s, CallStmt):
+        return None
+    return loops, s
+
+
+def pack_operands(fn: Function, library: Mapping[str, Function],
+                  max_elements: int = 1 << 26) -> tuple[Function, tuple[Packed, ...]]:
+    """``fn`` with every call input its template cannot read packed (see the module doc).
+
+    Only kernels with every size baked in (as ``apply`` writes them) are packed; the
+    result is type-checked and passed through :func:`check_packing`.
+    """
+    if fn.params:
+        return fn, ()
+    taken = _names(fn)
+    body: list[Stmt] = []
+    decls: list[BufferDecl] = []
+    packed: list[Packed] = []
+    for stmt in fn.body:
+        found = _nest(stmt)
+        if found is None:
+            body.append(stmt)
+            continue
+        loops, call = found
+        callee = library.get(call.name)
+        maybe = [(_const(f.lo), _const(f.hi)) for f in loops]
+        bounds = [(lo, hi) for lo, hi in maybe if lo is not None and hi is not None]
+        if callee is None or template_of(callee) is None or len(bounds) != len(loops):
+            body.append(stmt)
+            continue
+        args = {a.name: a for a in call.args}
+        new_args: dict[str, Arg] = {}
+        copies: list[Stmt] = []
+        for b in callee.buffers:
+            if b.mode != "in":
+                continue
+            view = args[b.name].value
+            assert isinstance(view, View)
+            src = fn.buffer(view.buf)
+            parent_shape = _ints([_const(e) for e in src.shape]) if src is not None else None
+            pshape = _ints([_const(e) for e in b.shape])
+            if src is None or src.mode != "in" or parent_shape is None or pshape is None:
+                continue
+            if readable(callee, b, view, parent_shape) and \
+                    not _strided_in_reduction(view, loops[-1].var, parent_shape, pshape):
+                continue
+            uses = set().union(*(free_vars(e) for e in view.index)) - set(view.dims)
+            outer = [(f, lo, hi) for f, (lo, hi) in zip(loops, bounds) if f.var in uses]
+            extents = [hi - lo for _, lo, hi in outer]
+            n = 1
+            for x in extents + pshape:
+                n *= x
+            if n > max_elements:
+                continue
+            name = _fresh(f"pk_{view.buf}_{b.name}", taken)
+            decls.append(BufferDecl(name, "local", src.dtype,
+                                    tuple(Const(x, INDEX) for x in extents + pshape)))
+            local_index = tuple(_minus(Var(f.var), lo) for f, lo, _ in outer)
+            dims = tuple(Var(d) for d in view.dims)
+            copy: Stmt = Assign(name, local_index + dims, Load(view.buf, view.index))
+            for d, size in reversed(list(zip(view.dims, pshape))):
+                copy = For(d, Const(0, INDEX), Const(size, INDEX), (copy,))
+            for f, lo, hi in reversed(outer):
+                copy = For(f.var, Const(lo, INDEX), Const(hi, INDEX), (copy,))
+            copies.append(copy)
+            new_args[b.name] = replace(args[b.name], value=View(view.dims, name,
+                                                                local_index + dims))
+            packed.append(Packed(name, b.name, view.buf, n))
+        if not new_args:
+            body.append(stmt)
+            continue
+        new_call = replace(call, args=tuple(new_args.get(a.name, a) for a in call.args))
+        inner: Stmt = new_call
+        for f in reversed(loops):
+            inner = replace(f, body=(inner,))
+        body.extend(copies)
+        body.append(inner)
+    if not packed:
+        return fn, ()
+    raw = replace(fn, buffers=fn.buffers + tuple(decls), body=tuple(body))
+    checked = check_function(_untyped(raw), library)
+    problems = check_packing(fn, checked, library)
+    if problems:
+        raise UsageError(f"packing '{fn.name}' failed its own check: {problems[0]}")
+    return checked, tuple(packed)
+
+
+def _ints(values: Sequence[int | None]) -> list[int] | None:
+    out = [v for v in values if v is not None]
+    return out if len(out) == len(values) else None
+
+
+def _strided_in_reduction(view: View, inner: str, parent_shape: Sequence[int],
+                          pshape: Sequence[int]) -> bool:
+    """Whether the innermost loop steps the view by more than its own size: each call
+    then touches a new cache line (a column strip of ``B[K, N]``), which a packed copy
+    turns into one contiguous stream."""
+    row = [1] * len(parent_shape)
+    for i in range(len(parent_shape) - 2, -1, -1):
+        row[i] = row[i + 1] * parent_shape[i + 1]
+    step = 0
+    for j, e in enumerate(view.index):
+        form = linear_form(e, {})
+        if form is None:
+            return False
+        step += form.coeff(inner) * row[j]
+    size = 1
+    for x in pshape:
+        size *= x
+    return size > 1 and abs(step) > size
+
+
+def _minus(v: Expr, lo: int) -> Expr:
+    return v if lo == 0 else Binary("-", v, Const(lo, INDEX))
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    name, n = base, 0
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    taken.add(name)
+    return name
+
+
+def _untyped(fn: Function) -> Function:
+    """The checker fills expression types; it accepts nodes typed already."""
+    return fn
+
+
+def check_packing(original: Function, packed: Function, library: Mapping[str, Function]
+                  ) -> list[str]:
+    """Why ``packed`` is not ``original`` with operands packed (empty: it is).
+
+    Checked on the emitted statements: the new buffers are locals; every statement is
+    either an original one, a copy nest ``P[v - lo, d] = Src[e]`` of an ``in`` buffer over
+    constant boxes, or an original nest whose call views were replaced by views of a
+    local whose copy precedes it, covers the call's loop ranges, and gives back the
+    original index when the copy is substituted.
+    """
+    problems: list[str] = []
+    new_bufs = {b.name: b for b in packed.buffers if original.buffer(b.name) is None}
+    if any(b.mode != "local" for b in new_bufs.values()):
+        return ["a new buffer is not local"]
+    if tuple(b for b in packed.buffers if b.name not in new_bufs) != original.buffers:
+        return ["the original buffers changed"]
+    copies: dict[str, tuple[list[tuple[str, int, int]], Assign]] = {}
+    rest: list[Stmt] = []
+    for s in packed.body:
+        copy = _copy_nest(s, new_bufs)
+        if copy is not None:
+            name = copy[1].buf
+            if name in copies:
+                problems.append(f"'{name}' is written twice")
+            copies[name] = copy
+            src = original.buffer(_load_of(copy[1]).buf)
+            if src is None or src.mode != "in":
+                problems.append(f"'{name}' copies a buffer that is not an 'in' buffer")
+        else:
+            for n in walk(s):
+                if isinstance(n, Assign) and n.buf in new_bufs:
+                    problems.append(f"'{n.buf}' is written outside its copy nest")
+            rest.append(s)
+    if len(rest) != len(original.body):
+        return problems + ["the statements do not line up with the original's"]
+    for old, new in zip(original.body, rest):
+        if old == new:
+            continue
+        a, b = _nest(old), _nest(new)
+        if a is None or b is None or [replace(f, body=()) for f in a[0]] != \
+                [replace(f, body=()) for f in b[0]] or a[1].name != b[1].name:
+            problems.append("a changed statement is not a packed call nest")
+            continue
+        ranges = {f.var: (_const(f.lo), _const(f.hi)) for f in a[0]}
+        callee = library.get(a[1].name)
+        if callee is None:
+            problems.append(f"unknown intrinsic '{a[1].name}'")
+            continue
+        for old_arg, new_arg in zip(a[1].args, b[1].args):
+            if old_arg == new_arg:
+                continue
+            ov, nv = old_arg.value, new_arg.value
+            if not (isinstance(ov, View) and isinstance(nv, View) and nv.buf in copies and
+                    ov.dims == nv.dims):
+                problems.append(f"argument '{old_arg.name}' changed into something else")
+                continue
+            param = callee.buffer(old_arg.name)
+            extents = [_const(e) for e in param.shape] if param is not None else [None]
+            if param is None or param.mode != "in" or any(x is None for x in extents):
+                problems.append(f"argument '{old_arg.name}' is not an input of fixed shape")
+                continue
+            dims = {d: (0, x) for d, x in zip(ov.dims, extents)}
+            problems += _same_elements(ov, nv, copies[nv.buf], {**ranges, **dims})
+    return problems
+
+
+def _load_of(a: Assign) -> Load:
+    assert isinstance(a.value, Load)
+    return a.value
+
+
+def _copy_nest(s: Stmt, new_bufs: Mapping[str, BufferDecl]
+               ) -> tuple[list[tuple[str, int, int]], Assign] | None:
+    loops: list[tuple[str, int, int]] = []
+    while isinstance(s, For) and len(s.body) == 1:
+        lo, hi = _const(s.lo), _const(s.hi)
+        if lo is None or hi is None:
+            return None
+        loops.append((s.var, lo, hi))
+        s = s.body[0]
+    if isinstance(s, Assign) and s.buf in new_bufs and isinstance(s.value, Load):
+        return loops, s
+    return None
+
+
+def _same_elements(old: View, new: View, copy: tuple[list[tuple[str, int, int]], Assign],
+                   ranges: Mapping[str, tuple[int | None, int | None]]) -> list[str]:
+    """Reading ``new`` at any call iteration reads what ``old`` read."""
+    loops, assign = copy
+    if len(assign.index) != len(new.index):
+        return [f"the view of '{new.buf}' has the wrong rank"]
+    # the copy's index must be its loop variables (minus their lower bounds), in order
+    mapping: dict[str, Expr] = {}
+    for (var, lo, _), idx, used in zip(loops, assign.index, new.index):
+        if idx != _minus(Var(var, INDEX), lo) and substitute(idx, {}) != _minus(Var(var), lo):
+            if linear_form(idx, {}) != linear_form(_minus(Var(var), lo), {}):
+                return [f"the copy into '{assign.buf}' is not indexed by its loops"]
+        mapping[var] = Binary("+", used, Const(lo, INDEX), INDEX) if lo else used
+    # the call's view index, through the copy, is the original index
+    through = [substitute(e, mapping) for e in _load_of(assign).index]
+    for t, o in zip(through, old.index):
+        lt, lo_ = linear_form(t, {}), linear_form(o, {})
+        if t != o and (lt is None or lt != lo_):
+            return [f"the copy into '{assign.buf}' does not hold the elements the call read"]
+    if _load_of(assign).buf != old.buf:
+        return [f"the copy into '{assign.buf}' copies the wrong buffer"]
+    # the copy covers every value the call's loops (and the view's dimensions) take
+    for (var, lo, hi), used in zip(loops, new.index):
+        form = linear_form(used, {})
+        if form is None or any(ranges.get(v, (None, None))[0] is None or
+                               ranges.get(v, (None, None))[1] is None for v, _ in form.coeffs):
+            return [f"a packed index of '{assign.buf}' has no constant range"]
+        span = [(int(ranges[v][0]), int(ranges[v][1]) - 1, c)  # type: ignore[arg-type]
+                for v, c in form.coeffs]
+        low = form.const + sum(min(c * a, c * b) for a, b, c in span)
+        high = form.const + sum(max(c * a, c * b) for a, b, c in span)
+        if low < 0 or high > hi - lo - 1:
+            return [f"the copy into '{assign.buf}' does not cover the call's range of {var}"]
+    n_outer = len(new.index) - len(new.dims)
+    if n_outer < 0 or any(not (isinstance(e, Var) and e.name == d) for e, d in
+                          zip(new.index[n_outer:], new.dims)):
+        return [f"the view of '{new.buf}' does not end with its dimensions"]
+    return []
