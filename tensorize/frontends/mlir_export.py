@@ -632,7 +632,7 @@ class FunctionExporter:
         (with a positive stride), in the view's order; else None."""
         order: list[int] = []
         sizes, strides = [], []
-        for k, c in enumerate(coeffs):
+        for c in coeffs:
             if len(c) > 1 or any(v <= 0 for v in c.values()):
                 return None
             if c:

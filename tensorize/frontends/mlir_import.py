@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import (
-    AnyFloat,
     ArrayAttr,
     BFloat16Type,
     DictionaryAttr,
@@ -48,7 +47,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.dialects.func import FuncOp
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue
+from xdsl.ir import Attribute, Block, Operation, OpResult, SSAValue
 from xdsl.ir.affine import (
     AffineBinaryOpExpr,
     AffineBinaryOpKind,
@@ -350,6 +349,12 @@ class FunctionImporter:
             owner = stored.owner if isinstance(stored, OpResult) else None
             for k, v in _sign_hint(stored, owner).items():
                 hints.setdefault(k, v)
+        from tensorize.frontends.mlir_views import call_sign_hints
+
+        for mem, b in self.buffers.items():
+            if b is buf:
+                for k, v in call_sign_hints(self, mem).items():
+                    hints.setdefault(k, v)
         if len(hints) == 2:
             s_op, u_op = hints["s"], hints["u"]
             raise self.error(

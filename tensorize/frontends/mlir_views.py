@@ -141,3 +141,26 @@ def base_memref(value: SSAValue) -> SSAValue:
             "memref.cast", "memref.subview", "memref.reinterpret_cast"):
         value = value.owner.operands[0]
     return value
+
+
+def call_sign_hints(imp: FunctionImporter, mem: SSAValue) -> dict[str, Operation]:
+    """Signedness hints for a memref from the intrinsic parameters its views are passed
+    to (``"s"`` or ``"u"`` -> the call)."""
+    hints: dict[str, Operation] = {}
+    todo = [mem]
+    while todo:
+        value = todo.pop()
+        for use in value.uses:
+            user = use.operation
+            if user.name in ("memref.cast", "memref.subview", "memref.reinterpret_cast"):
+                todo.append(user.results[0])
+            elif user.name == "func.call":
+                callee = user.properties.get("callee")
+                name = callee.string_value() if callee is not None else ""  # type: ignore
+                intr = imp.library.get(name)
+                if intr is None:
+                    continue
+                params = [b for b in intr.buffers if b.mode != "local"]
+                if use.index < len(params) and params[use.index].dtype.is_int:
+                    hints.setdefault("s" if params[use.index].dtype.is_signed else "u", user)
+    return hints
