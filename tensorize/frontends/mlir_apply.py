@@ -19,7 +19,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block
 from xdsl.printer import Printer
 
-from tensorize.frontends.mlir_export import export_function
+from tensorize.frontends.mlir_export import ExportError, export_function
 from tensorize.frontends.mlir_import import (
     ImportOptions,
     has_nest,
@@ -75,7 +75,11 @@ def tensorize_module(parsed: ParsedMlir, library: Mapping[str, Function], run: R
             notes.append(f"@{func.sym_name.data}: rewritten for fixed sizes, but the "
                          "function has dynamic shapes: left unchanged")
             continue
-        exported = export_function(result.rewritten, {}, library)
+        try:
+            exported = export_function(result.rewritten, {}, library)
+        except ExportError as exc:
+            notes.append(f"@{func.sym_name.data}: {exc.message}: left unchanged")
+            continue
         replace_body(func, exported.text, parsed.source.name,
                      list(exported.decls.values()))
         for name, decl in exported.decls.items():

@@ -1044,6 +1044,8 @@ class FunctionImporter:
             return re.sub(r"[A-Za-z_][A-Za-z_0-9]*", lambda m: rename.get(m[0], m[0]), text)
 
         self.bump_stored(op)
+        if out_buf.mode == "in":
+            out_buf.mode = "inout"
         if spec.kind == "fill":
             value = self.data(op, operands[0])
             idx = [sub(t) for t in spec.indices[1]]
