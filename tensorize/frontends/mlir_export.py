@@ -491,17 +491,19 @@ class FunctionExporter:
         raise self.error(f"a conversion from {src} to {t}", span)
 
     def saturate(self, x: str, src: DType, t: DType) -> str:
-        """``sat_T(x)``: clamp to T's range, comparing in a 66-bit integer."""
-        wide = "i66"
+        """``sat_T(x)``: clamp to T's range in the source type (each bound of T that the
+        source can go beyond is representable in it), then convert."""
         st = mlir_type(src)
-        w = self.op(f"arith.{'extsi' if src.is_signed else 'extui'} {x} : {st} to {wide}")
-        lo = self.op(f"arith.constant {t.min} : {wide}", "c")
-        hi = self.op(f"arith.constant {t.max} : {wide}", "c")
-        below = self.op(f"arith.cmpi slt, {w}, {lo} : {wide}")
-        above = self.op(f"arith.cmpi sgt, {w}, {hi} : {wide}")
-        c1 = self.op(f"arith.select {below}, {lo}, {w} : {wide}")
-        c2 = self.op(f"arith.select {above}, {hi}, {c1} : {wide}")
-        return self.op(f"arith.trunci {c2} : {wide} to {mlir_type(t)}")
+        sign = "s" if src.is_signed else "u"
+        if src.min < t.min:
+            lo = self.const(t.min, src)
+            below = self.op(f"arith.cmpi {sign}lt, {x}, {lo} : {st}")
+            x = self.op(f"arith.select {below}, {lo}, {x} : {st}")
+        if src.max > t.max:
+            hi = self.const(t.max, src)
+            above = self.op(f"arith.cmpi {sign}gt, {x}, {hi} : {st}")
+            x = self.op(f"arith.select {above}, {hi}, {x} : {st}")
+        return self.convert(x, src, t, False)
 
     def float_to_int(self, x: str, src: DType, t: DType) -> str:
         """`.tz` float-to-integer: truncate toward zero, saturate, NaN gives 0."""
