@@ -91,7 +91,7 @@ def tensorize_module(parsed: ParsedMlir, library: Mapping[str, Function], run: R
         decl_module = parse_mlir(text, "<declarations>").module
         target = parsed.module.body.blocks[0]
         for op in list(decl_module.body.blocks[0].ops):
-            op.detach()
+            op.detach()  # type: ignore[no-untyped-call]  # xDSL leaves detach unannotated
             target.add_op(op)
     return results, notes
 
@@ -114,7 +114,7 @@ def replace_body(func: FuncOp, func_text: str, name: str, decls: list[str]) -> N
 
 def _erase(block: Block) -> None:
     for op in reversed(list(block.ops)):
-        op.detach()
+        op.detach()  # type: ignore[no-untyped-call]  # xDSL leaves detach unannotated
         op.drop_all_references()
     block.erase(safe_erase=False)
 

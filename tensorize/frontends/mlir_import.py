@@ -745,17 +745,17 @@ class FunctionImporter:
         name = op.name
         res = op.results[0]
         if isinstance(res.type, IndexType):
-            a, b = (self.index(op, v) for v in op.operands)
+            ia, ib = (self.index(op, v) for v in op.operands)
             if name == "arith.addi":
-                self.values[res] = _idx_op("+", a, b)
+                self.values[res] = _idx_op("+", ia, ib)
             elif name == "arith.subi":
-                self.values[res] = _idx_op("-", a, b)
+                self.values[res] = _idx_op("-", ia, ib)
             elif name == "arith.muli":
-                if a.loop and b.loop:
+                if ia.loop and ib.loop:
                     raise self.error("a product of two loop variables is not affine", op)
-                self.values[res] = _idx_op("*", a, b)
-            elif name == "arith.floordivsi" and b.const is not None and b.const > 0:
-                self.values[res] = _idx_op("/", a, b)
+                self.values[res] = _idx_op("*", ia, ib)
+            elif name == "arith.floordivsi" and ib.const is not None and ib.const > 0:
+                self.values[res] = _idx_op("/", ia, ib)
             else:
                 raise self.error(f"'{name}' on index values is not supported (use "
                                  "affine.apply with floordiv / mod)", op)
@@ -1013,8 +1013,8 @@ class FunctionImporter:
         n_out = _n_outputs(op)
         operands = list(op.operands)
         outs = operands[len(operands) - n_out:]
-        out_rank = len(outs[0].type.get_shape()) if outs and isinstance(  # type: ignore
-            outs[0].type, MemRefType) else 0
+        out_type = outs[0].type if outs else None
+        out_rank = len(out_type.get_shape()) if isinstance(out_type, MemRefType) else 0
         try:
             spec = named_spec(op, out_rank)
         except ValueError as exc:
@@ -1057,22 +1057,20 @@ class FunctionImporter:
         self.check_distinct(op, [*in_bufs, out_buf])
         # the extents: the first operand dimension indexed by exactly each dim
         sizes: dict[str, str] = {}
-        for buf, idx in zip([*in_bufs, out_buf], spec.indices):
-            assert buf is not None
-            for k, t in enumerate(idx):
+        for sbuf, sidx in zip([*in_bufs, out_buf], spec.indices):
+            assert sbuf is not None
+            for k, t in enumerate(sidx):
                 if t in spec.dims:
                     if t not in sizes:
-                        sizes[t] = buf.shape[k]
+                        sizes[t] = sbuf.shape[k]
                     else:
-                        self.unify(sizes[t], buf.shape[k])
-        if out_buf.mode == "in":
-            out_buf.mode = "inout"
+                        self.unify(sizes[t], sbuf.shape[k])
         self.open_loops(dims, [sizes[d] for d in spec.dims])
         terms = []
-        for buf, idx in zip(in_bufs, spec.indices[:2]):
-            assert buf is not None
-            elem = Data(self.access(buf, [sub(t) for t in idx]), self.buffer_type(buf),
-                        frozenset([buf.name]), ((buf.name, self.versions[buf.name]),))
+        for ibuf, iidx in zip(in_bufs, spec.indices[:2]):
+            assert ibuf is not None
+            elem = Data(self.access(ibuf, [sub(t) for t in iidx]), self.buffer_type(ibuf),
+                        frozenset([ibuf.name]), ((ibuf.name, self.versions[ibuf.name]),))
             terms.append(self.cast_signed(op, elem, out_ty).text)
         out_idx = [sub(t) for t in spec.indices[2]]
         acc = self.access(out_buf, out_idx)

@@ -149,4 +149,4 @@ def affine_maps_of(op: Operation) -> Sequence[AffineMap]:
     """The indexing maps of a ``linalg.generic``."""
     maps = op.properties.get("indexing_maps")
     assert isinstance(maps, ArrayAttr)
-    return [m.data for m in maps.data]  # type: ignore[attr-defined]
+    return [m.data for m in maps.data if isinstance(m, AffineMapAttr)]

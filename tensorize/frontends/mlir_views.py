@@ -111,7 +111,7 @@ def view_of(imp: FunctionImporter, call: Operation, value: SSAValue, rank: int,
 def call_statement(imp: FunctionImporter, op: Operation) -> tuple[str, list[SSAValue]]:
     """The `.tz` ``call`` for a ``func.call`` of an intrinsic, and the memrefs it writes."""
     callee = op.properties.get("callee")
-    name = callee.string_value() if callee is not None else ""  # type: ignore[attr-defined]
+    name = _callee_name(callee)
     intr = imp.library.get(name)
     if intr is None:
         raise imp.error(f"'func.call @{name}' is not a call of a known intrinsic: calls "
@@ -156,7 +156,7 @@ def call_sign_hints(imp: FunctionImporter, mem: SSAValue) -> dict[str, Operation
                 todo.append(user.results[0])
             elif user.name == "func.call":
                 callee = user.properties.get("callee")
-                name = callee.string_value() if callee is not None else ""  # type: ignore
+                name = _callee_name(callee)
                 intr = imp.library.get(name)
                 if intr is None:
                     continue
@@ -164,3 +164,12 @@ def call_sign_hints(imp: FunctionImporter, mem: SSAValue) -> dict[str, Operation
                 if use.index < len(params) and params[use.index].dtype.is_int:
                     hints.setdefault("s" if params[use.index].dtype.is_signed else "u", user)
     return hints
+
+
+def _callee_name(callee: object) -> str:
+    """The symbol name of a ``func.call``'s callee attribute."""
+    from xdsl.dialects.builtin import SymbolRefAttr
+
+    if not isinstance(callee, SymbolRefAttr) or callee.nested_references.data:
+        return ""  # a nested reference (@a::@b) is never an intrinsic
+    return callee.root_reference.data

@@ -61,10 +61,10 @@ class TensorizeMlirPass(ModulePass):
             raise PassFailedException(exc.render()) from None
         block = op.body.blocks[0]
         for old in list(block.ops):
-            old.detach()
+            old.detach()  # type: ignore[no-untyped-call]  # xDSL leaves detach unannotated
             old.erase(safe_erase=False)
         for new in list(parsed.module.body.blocks[0].ops):
-            new.detach()
+            new.detach()  # type: ignore[no-untyped-call]  # xDSL leaves detach unannotated
             block.add_op(new)
 
 
