@@ -134,3 +134,16 @@ def test_cli_export_needs_sizes(cli, tmp_path):
     result = cli(["export", str(path)])
     assert result.code == 2 and "--set" in result.err
     assert cli(["export", str(path), "--set", "N=3"]).code == 0
+
+
+def test_apply_output_is_proved_against_the_input(cli, tmp_path):
+    """A user checks our output: `prove IN.mlir OUT.mlir` (the transposed B view is a
+    reinterpret_cast, read back as the rewriter's view) is proved structurally."""
+    out = tmp_path / "out.mlir"
+    result = cli(["apply", str(EXAMPLES / "qmatmul.mlir"), "--target", "x86.avx512_vnni",
+                  "-o", str(out)])
+    assert result.code == 0, result.err
+    assert "memref.reinterpret_cast %B" in out.read_text()
+    result = cli(["prove", str(EXAMPLES / "qmatmul.mlir"), f"{out}:qmatmul"])
+    assert result.code == 0, result.out + result.err
+    assert "tile proof + validated rewrite" in result.out

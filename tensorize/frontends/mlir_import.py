@@ -98,11 +98,34 @@ def parse_signedness(items: Sequence[str]) -> dict[str, str]:
 # -- values ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Idx:
-    """An ``index`` SSA value as a `.tz` index expression."""
+    """An ``index`` SSA value as a `.tz` index expression; ``lin`` is its linear form
+    (``(coefficient per name, constant)``) when it has one."""
 
     text: str
     const: int | None = None
     loop: bool = False
+    lin: tuple[tuple[tuple[str, int], ...], int] | None = None
+
+
+def const_idx(c: int) -> Idx:
+    """The index constant ``c``."""
+    return Idx(str(c) if c >= 0 else f"({c})", c, False, ((), c))
+
+
+def var_idx(name: str, loop: bool) -> Idx:
+    """A loop variable (``loop``) or a size parameter."""
+    return Idx(name, None, loop, (((name, 1),), 0))
+
+
+def lin_text(lin: tuple[tuple[tuple[str, int], ...], int]) -> str:
+    """`.tz` text of a linear form, as the rewriter writes it (``4 * ko + k``)."""
+    terms, off = lin
+    parts = [v if c == 1 else f"{c} * {v}" for v, c in terms if c]
+    text = " + ".join(parts)
+    if off or not text:
+        text = f"{text} + {off}" if text and off > 0 else \
+            f"{text} - {-off}" if text else str(off)
+    return text
 
 
 @dataclass(frozen=True)
@@ -469,13 +492,14 @@ class FunctionImporter:
         iv = body.args[0]
         var = self.new_name(iv.name_hint, "i")
         if step == 1:
-            self.values[iv] = Idx(var, None, True)
+            self.values[iv] = var_idx(var, True)
             self.emit(f"for {var} in {lo.text}..{hi.text} {{")
         else:
             if lo.const is None or hi.const is None:
                 raise self.error(f"a loop with step {step} needs constant bounds", op)
             count = max(0, -(-(hi.const - lo.const) // step))
-            self.values[iv] = Idx(f"({lo.const} + {step}*{var})", None, True)
+            self.values[iv] = Idx(f"({lo.const} + {step}*{var})", None, True,
+                                  (((var, step),), lo.const))
             self.emit(f"for {var} in 0..{count} {{")
         self.bump_stored(op)
         self.depth += 1
@@ -634,8 +658,7 @@ class FunctionImporter:
                   n_dims: int) -> Idx:
         """An affine expression over index values (dims first, then symbols)."""
         if isinstance(expr, AffineConstantExpr):
-            c = expr.value
-            return Idx(str(c) if c >= 0 else f"({c})", c)
+            return const_idx(expr.value)
         if isinstance(expr, AffineDimExpr):
             return args[expr.position]
         if isinstance(expr, AffineSymExpr):
@@ -658,7 +681,7 @@ class FunctionImporter:
         if kind == AffineBinaryOpKind.Mod:
             return _idx_op("%", a, b)
         c = b.const  # ceildiv
-        num = _idx_op("+", a, Idx(str(c - 1), c - 1))
+        num = _idx_op("+", a, const_idx(c - 1))
         return _idx_op("/", num, b)
 
     # -- data values ----------------------------------------------------------------
@@ -703,8 +726,7 @@ class FunctionImporter:
         t = op.results[0].type
         if isinstance(t, IndexType):
             assert isinstance(attr, IntegerAttr)
-            c = int(attr.value.data)
-            self.values[op.results[0]] = Idx(str(c) if c >= 0 else f"({c})", c)
+            self.values[op.results[0]] = const_idx(int(attr.value.data))
             return
         name = _scalar_name(t)
         if name is None:
@@ -732,7 +754,8 @@ class FunctionImporter:
         if kk.const is None or not 0 <= kk.const < len(buf.shape):
             raise self.error("memref.dim needs a constant dimension of the memref", op)
         text = buf.shape[kk.const]
-        self.values[op.results[0]] = Idx(text, int(text) if text.isdigit() else None)
+        self.values[op.results[0]] = const_idx(int(text)) if text.isdigit() else \
+            var_idx(text, False)
 
     def apply(self, op: Operation) -> None:
         amap = _prop(op, "map").data  # type: ignore[attr-defined]
@@ -931,7 +954,7 @@ class FunctionImporter:
         # block arguments: the elements at the current point
         self.bump_stored(op)
         self.open_loops(dims, sizes)
-        dim_vals = [Idx(d, None, True) for d in dims]
+        dim_vals = [var_idx(d, True) for d in dims]
         for k, (buf, amap) in enumerate(zip(bufs, maps)):
             assert buf is not None
             idx = [self.expr_of_dims(op, r, dim_vals).text for r in amap.results]
@@ -1155,12 +1178,28 @@ def _merge(a: tuple[tuple[str, int], ...], b: tuple[tuple[str, int], ...],
     return tuple(sorted(set(a) | set(b)))
 
 
+def _lin_op(sym: str, a: Idx, b: Idx) -> tuple[tuple[tuple[str, int], ...], int] | None:
+    if a.lin is None or b.lin is None:
+        return None
+    (ta, oa), (tb, ob) = a.lin, b.lin
+    if sym in ("+", "-"):
+        sign = 1 if sym == "+" else -1
+        coeffs = dict(ta)
+        for v, c in tb:
+            coeffs[v] = coeffs.get(v, 0) + sign * c
+        return tuple((v, c) for v, c in coeffs.items() if c), oa + sign * ob
+    if sym == "*" and (not ta or not tb):
+        (terms, off), k = (b.lin, oa) if not ta else (a.lin, ob)
+        return tuple((v, c * k) for v, c in terms if c * k), off * k
+    return None
+
+
 def _idx_op(sym: str, a: Idx, b: Idx) -> Idx:
     if a.const is not None and b.const is not None:
         c = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const,
              "/": a.const // b.const if b.const else 0,
              "%": a.const % b.const if b.const else 0}[sym]
-        return Idx(str(c) if c >= 0 else f"({c})", c)
+        return const_idx(c)
     if sym == "+" and b.const == 0:
         return a
     if sym == "+" and a.const == 0:
@@ -1169,7 +1208,11 @@ def _idx_op(sym: str, a: Idx, b: Idx) -> Idx:
         return a
     if sym == "*" and a.const == 1:
         return b
-    return Idx(f"({a.text} {sym} {b.text})", None, a.loop or b.loop)
+    if sym == "*" and a.const is not None:  # the constant first, as the rewriter writes
+        return Idx(f"({a.text} * {b.text})", None, b.loop, _lin_op(sym, a, b))
+    if sym == "*" and b.const is not None:
+        return Idx(f"({b.text} * {a.text})", None, a.loop, _lin_op(sym, a, b))
+    return Idx(f"({a.text} {sym} {b.text})", None, a.loop or b.loop, _lin_op(sym, a, b))
 
 
 def _cmp_symbol(pred: str) -> str:

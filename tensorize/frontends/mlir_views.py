@@ -29,14 +29,11 @@ DYNAMIC = -(2**63)
 
 def _mixed(imp: FunctionImporter, op: Operation, static: list[int],
            dynamic: list[SSAValue]) -> list[Idx]:
-    from tensorize.frontends.mlir_import import Idx
+    from tensorize.frontends.mlir_import import const_idx
 
     values, it = [], iter(dynamic)
     for s in static:
-        if s == DYNAMIC:
-            values.append(imp.index(op, next(it)))
-        else:
-            values.append(Idx(str(s) if s >= 0 else f"({s})", s))
+        values.append(imp.index(op, next(it)) if s == DYNAMIC else const_idx(s))
     return values
 
 
@@ -92,7 +89,7 @@ def view_of(imp: FunctionImporter, call: Operation, value: SSAValue, rank: int,
             if sizes[k] == 1 and len(offsets) - k > rank - r:
                 index.append(off.text)  # a dropped unit dimension
             elif r < rank and sizes[k] == rshape[r]:
-                index.append(f"{off.text} + {strides[k]}*{dims[r]}")
+                index.append(_plus(off, strides[k], dims[r]))
                 r += 1
             else:
                 raise imp.error("cannot tell which dimensions this subview drops", op)
@@ -100,12 +97,54 @@ def view_of(imp: FunctionImporter, call: Operation, value: SSAValue, rank: int,
             raise imp.error("cannot tell which dimensions this subview drops", op)
         return buf, dims, index
     # reinterpret_cast: linear offset + sum of strides * dims over the row-major buffer
+    split = _split(offsets[0], strides, dims, rows)
+    if split is not None:
+        return buf, dims, split
     linear = " + ".join([offsets[0].text] + [f"{s}*{d}" for s, d in zip(strides, dims)])
     index = []
     for k, n in enumerate(buf.shape):
         part = f"({linear}) / {rows[k]}" if rows[k] != 1 else f"({linear})"
         index.append(part if k == 0 else f"{part} % {n}")
     return buf, dims, index
+
+
+def _plus(off: Idx, stride: int, dim: str) -> str:
+    """``off + stride * dim`` as the rewriter writes it."""
+    from tensorize.frontends.mlir_import import lin_text
+
+    if off.lin is None:
+        return f"{off.text} + {stride} * {dim}"
+    terms, const = off.lin
+    return lin_text(((*terms, (dim, stride)), const))
+
+
+def _split(offset: Idx, strides: list[int], dims: list[str], rows: list[int],
+           ) -> list[str] | None:
+    """The per-dimension indices of ``offset + sum(strides[j] * dims[j])`` over a
+    row-major buffer with element strides ``rows``, when each coefficient is a multiple
+    of one row stride (None otherwise). Each index must then stay within its dimension
+    for the view to be the same memory; the checker and the interpreter refuse a view
+    that leaves its buffer, so a wrong split is an error, never a different meaning."""
+    from tensorize.frontends.mlir_import import lin_text
+
+    if offset.lin is None:
+        return None
+    terms, off = offset.lin
+    if off < 0:
+        return None
+    per: list[list[tuple[str, int]]] = [[] for _ in rows]
+    consts = []
+    for r in rows:  # mixed-radix constant
+        consts.append(off // r)
+        off %= r
+    for name, c in [*terms, *zip(dims, strides)]:
+        if c == 0:
+            continue
+        k = next((k for k, r in enumerate(rows) if c > 0 and c % r == 0), None)
+        if k is None:
+            return None
+        per[k].append((name, c // rows[k]))
+    return [lin_text((tuple(p), c)) for p, c in zip(per, consts)]
 
 
 def call_statement(imp: FunctionImporter, op: Operation) -> tuple[str, list[SSAValue]]:
