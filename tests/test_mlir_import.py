@@ -302,3 +302,38 @@ def test_prove_mlir_against_tz(cli):
                   str(EXAMPLES / "qmatmul_for_mlir.tz")])
     assert result.code == 0, result.out + result.err
     assert result.out.startswith("proved")
+
+
+FOREIGN = """module {
+  func.func @with_call(%A: memref<4xf32>) {
+    func.call @log_it(%A) : (memref<4xf32>) -> ()
+    affine.for %i = 0 to 4 {
+      %a = affine.load %A[%i] : memref<4xf32>
+      affine.store %a, %A[%i] : memref<4xf32>
+    }
+    return
+  }
+  func.func private @log_it(memref<4xf32>)
+}
+"""
+
+
+def test_op_outside_the_nests_leaves_the_function_unchanged(cli, tmp_path):
+    """apply keeps a function with an op it does not understand outside its loop nests
+    (and says so); run, which needs the whole function, reports the op."""
+    path = tmp_path / "foreign.mlir"
+    path.write_text(FOREIGN)
+    out = tmp_path / "out.mlir"
+    result = cli(["apply", str(path), "-o", str(out)])
+    assert result.code == 0, result.err
+    assert "@with_call: left unchanged" in result.err and ":3:" in result.err
+    assert "func.call @log_it" in out.read_text()
+    result = cli(["run", str(path)])
+    assert result.code == 2 and result.err.startswith(f"{path}:3:5: error:")
+
+
+def test_op_inside_a_nest_fails_apply(cli, tmp_path):
+    path = tmp_path / "bad.mlir"
+    path.write_text(BAD["remf"][0])
+    result = cli(["apply", str(path)])
+    assert result.code == 2 and f"{path}:4:" in result.err and "Traceback" not in result.err

@@ -21,6 +21,7 @@ from xdsl.printer import Printer
 
 from tensorize.frontends.mlir_export import ExportError, export_function
 from tensorize.frontends.mlir_import import (
+    ForeignOp,
     ImportOptions,
     has_nest,
     import_function,
@@ -65,7 +66,12 @@ def tensorize_module(parsed: ParsedMlir, library: Mapping[str, Function], run: R
     for func in kernel_functions(parsed.module):
         if not has_nest(func):
             continue
-        kernel = import_function(parsed, func, options, library)
+        try:
+            kernel = import_function(parsed, func, options, library)
+        except ForeignOp as exc:
+            notes.append(f"@{func.sym_name.data}: left unchanged: {exc.span}: "
+                         f"{exc.message}")
+            continue
         own = {k: v for k, v in sizes.items() if any(p.name == k for p in kernel.params)}
         result = run(kernel, library, own)
         results.append(result)

@@ -238,6 +238,12 @@ def _sanitize(name: str | None, fallback: str) -> str:
     return text
 
 
+class ForeignOp(MlirError):
+    """An operation outside the supported subset at the top level of a function (not
+    inside a loop nest): ``apply`` leaves such a function unchanged; ``run`` and
+    ``prove``, which need all of it, report the diagnostic."""
+
+
 # -- the importer ---------------------------------------------------------------------
 class FunctionImporter:
     """Translates one ``func.func`` into `.tz` text (see the module docstring)."""
@@ -303,9 +309,10 @@ class FunctionImporter:
                 attrs: Attribute | None = None, local: bool = False) -> None:
         mtype = value.type
         assert isinstance(mtype, MemRefType)
-        if name in self.names:
-            raise self.error(f"two buffers are called '{name}'", op)
-        self.names.add(name)
+        if not local:  # a local's name comes from new_name, already reserved
+            if name in self.names:
+                raise self.error(f"two buffers are called '{name}'", op)
+            self.names.add(name)
         elem = mtype.element_type
         if _scalar_name(elem) is None:
             raise self.error(f"'%{name}' has element type {elem}: supported are i1, i8, "
@@ -717,8 +724,11 @@ class FunctionImporter:
             return
         handler = _VALUE_OPS.get(op.name)
         if handler is None:
-            raise self.error(f"'{op.name}' is not supported inside a function tensorize "
-                             "imports (see docs/mlir.md for the supported operations)", op)
+            where = op.parent_op()
+            error = ForeignOp if where is self.func else MlirError
+            raise error(f"'{op.name}' is not supported inside a function tensorize "
+                        "imports (see docs/mlir.md for the supported operations)",
+                        self.parsed.span(op))
         handler(self, op)
 
     def const(self, op: Operation) -> None:
@@ -1120,7 +1130,13 @@ class FunctionImporter:
     def call(self, op: Operation) -> None:
         from tensorize.frontends.mlir_views import call_statement
 
-        text, written = call_statement(self, op)
+        try:
+            text, written = call_statement(self, op)
+        except MlirError as exc:
+            if op.parent_op() is self.func and "not a call of a known intrinsic" in \
+                    exc.message:
+                raise ForeignOp(exc.message, exc.span) from None
+            raise
         for mem in written:
             self.bump(mem)
             buf = self.buffer_of(mem, op)
