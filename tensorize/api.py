@@ -513,3 +513,81 @@ def missing_features_for(targets: Sequence[str]) -> list[str]:
     from tensorize.backend.build import missing_host_features
 
     return missing_host_features(targets)
+
+
+# -- MLIR (tensorize/frontends/, docs/mlir.md) ----------------------------------------
+MLIR_SUFFIX = ".mlir"
+
+
+def is_mlir(path: str | Path) -> bool:
+    """Whether ``path`` is read by the MLIR front end (by its extension)."""
+    return str(path).endswith(MLIR_SUFFIX)
+
+
+def load_any(path: str | Path, library: Mapping[str, Function] | Library,
+             signedness: Mapping[str, str] | None = None,
+             ) -> tuple[Module, dict[str, Function]]:
+    """The checked kernels of a `.tz` or `.mlir` file (chosen by extension), and every
+    intrinsic their calls may use. An MLIR file gives one kernel per ``func.func`` that
+    holds loops or linalg ops; ``signedness`` maps MLIR argument names to integer types
+    where the operations do not decide (``{"A": "u8"}``)."""
+    if not is_mlir(path):
+        return load_with_callees(path, library)
+    from tensorize.frontends.mlir_import import ImportOptions, import_module
+    from tensorize.frontends.mlir_parse import read_mlir
+
+    callees = dict(library.items()) if isinstance(library, Mapping) else library.as_dict()
+    module = import_module(read_mlir(str(path)), ImportOptions(dict(signedness or {})),
+                           callees)
+    return module, callees
+
+
+def import_mlir(text: str, name: str = "<mlir>",
+                library: Mapping[str, Function] | Library | None = None,
+                signedness: Mapping[str, str] | None = None) -> Module:
+    """MLIR text as checked `.tz` kernels (see :func:`load_any`)."""
+    from tensorize.frontends.mlir_import import ImportOptions, import_module
+    from tensorize.frontends.mlir_parse import parse_mlir
+
+    lib = library if library is not None else load_library()
+    callees = dict(lib.items()) if isinstance(lib, Mapping) else lib.as_dict()
+    return import_module(parse_mlir(text, name), ImportOptions(dict(signedness or {})),
+                         callees)
+
+
+def export_mlir(functions: Sequence[Function], sizes: Mapping[str, int] | None = None,
+                library: Mapping[str, Function] | Library | None = None) -> str:
+    """Checked kernels (plain or rewritten) as one MLIR module (``affine``/``arith``/
+    ``memref``; calls as ``func.call`` on views; sizes fixed to ``sizes`` or defaults)."""
+    from tensorize.frontends.mlir_export import export_module
+
+    lib = library if library is not None else load_library()
+    callees = dict(lib.items()) if isinstance(lib, Mapping) else lib.as_dict()
+    return export_module(functions, sizes, callees)
+
+
+def tensorize_any(path: str, library: Library, tpass: TensorizePass,
+                  sizes: Mapping[str, int], signedness: Mapping[str, str] | None = None,
+                  ) -> FileResult:
+    """:func:`tensorize_file` for a `.tz` file; for an `.mlir` file, every function with
+    loops is imported, tensorized, and (when rewritten) its body replaced in the module,
+    which is printed whole (see :mod:`tensorize.frontends.mlir_apply`)."""
+    if not is_mlir(path):
+        return tensorize_file(path, library, tpass, sizes)
+    from tensorize.frontends.mlir_apply import tensorize_mlir
+    from tensorize.frontends.mlir_parse import read_mlir
+
+    h0 = tpass.cache.hits if tpass.cache else 0
+    m0 = tpass.cache.misses if tpass.cache else 0
+    done = tensorize_mlir(read_mlir(path), library.as_dict(), tpass.run, sizes,
+                          signedness or {})
+    reports, lines = [], []
+    for result in done.results:
+        report = result.to_json()
+        report["file"] = path
+        reports.append(report)
+        lines.append(summary_line(path, result))
+    lines.extend(f"{path}: {note}" for note in done.notes)
+    hits = tpass.cache.hits - h0 if tpass.cache else 0
+    misses = tpass.cache.misses - m0 if tpass.cache else 0
+    return FileResult(path, done.text, reports, lines, hits, misses)

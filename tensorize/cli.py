@@ -129,7 +129,7 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run kernels on seeded random inputs and print a checksum per output buffer."""
     library = _library(args)
-    module, callable_lib = api.load_with_callees(args.file, library)
+    module, callable_lib = api.load_any(args.file, library, _signedness(args))
     kernels = module.kernels
     if args.kernel:
         fn = module.get(args.kernel)
@@ -273,12 +273,14 @@ def _total(arr: np.ndarray) -> str:
     return repr(float(np.sum(arr.astype(np.float64))))
 
 
-def _function_ref(ref: str, library: Library) -> tuple[Function, dict[str, Function]]:
-    """``FILE.tz:name`` (or ``FILE.tz`` with one kernel) -> the checked function."""
+def _function_ref(ref: str, library: Library, signedness: dict[str, str] | None = None,
+                  ) -> tuple[Function, dict[str, Function]]:
+    """``FILE.tz:name`` or ``FILE.mlir:func`` (or the file alone, with one kernel) -> the
+    checked function."""
     path, sep, name = ref.rpartition(":")
-    if not sep or not path.endswith(".tz"):
+    if not sep or not (path.endswith(".tz") or api.is_mlir(path)):
         path, name = ref, ""
-    module, callees = api.load_with_callees(path, library)
+    module, callees = api.load_any(path, library, signedness)
     if name:
         fn = module.get(name)
         if fn is None:
@@ -295,8 +297,8 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.smtlib:
         check_output_dir(args.smtlib, "--smtlib", create=True)
     library = _library(args)
-    a, lib_a = _function_ref(args.left, library)
-    b, lib_b = _function_ref(args.right, library)
+    a, lib_a = _function_ref(args.left, library, _signedness(args))
+    b, lib_b = _function_ref(args.right, library, _signedness(args))
     lib_a.update(lib_b)
     sizes = _parse_sets(args.set)
     try:
@@ -376,9 +378,10 @@ def cmd_intrinsics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _apply_worker(path: str, specs: tuple[str, ...], tpass: Any,
-                  sizes: dict[str, int]) -> api.FileResult:
+                  sizes: dict[str, int], signedness: dict[str, str] | None = None,
+                  ) -> api.FileResult:
     """One file of ``apply`` in a worker process (the library is loaded there)."""
-    return api.tensorize_file(path, api.load_specs(specs), tpass, sizes)
+    return api.tensorize_any(path, api.load_specs(specs), tpass, sizes, signedness)
 
 
 def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -416,12 +419,12 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         # an executor, not multiprocessing.Pool: a worker that dies, or a result that does
         # not unpickle, breaks it with an error instead of hanging the command
-        work = [(f, tuple(args.specs), tpass, sizes) for f in args.files]
+        work = [(f, tuple(args.specs), tpass, sizes, _signedness(args)) for f in args.files]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
             results = list(_progress(ex.map(_star_apply, work), err, bar, len(work)))
     else:
         for f in _progress(args.files, err, bar, len(args.files)):
-            results.append(api.tensorize_file(f, library, tpass, sizes))
+            results.append(api.tensorize_any(f, library, tpass, sizes, _signedness(args)))
     hits = sum(r.cache_hits for r in results)
     misses = sum(r.cache_misses for r in results)
     for i, r in enumerate(results):
@@ -443,7 +446,8 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _star_apply(job: tuple[str, tuple[str, ...], Any, dict[str, int]]) -> api.FileResult:
+def _star_apply(job: tuple[str, tuple[str, ...], Any, dict[str, int], dict[str, str]],
+                ) -> api.FileResult:
     return _apply_worker(*job)
 
 
@@ -484,6 +488,46 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     out.write("      proved, but another candidate costs less\n")
             used |= f.chosen is not None
     return EXIT_OK if used else EXIT_NEGATIVE
+
+
+def _signedness(args: argparse.Namespace) -> dict[str, str]:
+    """``--signedness A=u8`` options (MLIR input) as a mapping."""
+    from tensorize.frontends.mlir_import import parse_signedness
+
+    return parse_signedness(getattr(args, "signedness", None) or [])
+
+
+def _signedness_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--signedness", action="append", default=[], metavar="ARG=TYPE",
+                   help="MLIR input: the integer type of a memref argument whose "
+                   "signedness its operations do not decide (e.g. A=u8; repeatable)")
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write the kernels of a .tz file as one MLIR module."""
+    if args.output:
+        check_output_file(args.output, "-o")
+    library = _library(args)
+    module, callees = api.load_with_callees(args.file, library)
+    kernels = module.kernels
+    if args.kernel:
+        fn = module.get(args.kernel)
+        if fn is None or fn.kind != "kernel":
+            names = ", ".join(f.name for f in module.kernels) or "nothing"
+            raise UsageError(f"{args.file}: no kernel '{args.kernel}' (the file has {names})")
+        kernels = (fn,)
+    if not kernels:
+        raise UsageError(f"{args.file}: no kernel to export")
+    sizes = _parse_sets(args.set)
+    unknown = set(sizes) - {p.name for k in kernels for p in k.params}
+    if unknown:
+        raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    text = api.export_mlir(kernels, sizes, callees)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        out.write(text)
+    return EXIT_OK
 
 
 def cmd_bench(argv: list[str], out: TextIO, err: TextIO) -> int:
@@ -546,8 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run kernels on random inputs that respect their "
                        "assumptions; print a checksum per output buffer. The inputs depend "
                        "only on the seed and each buffer's name, type and shape.")
-    p.add_argument("file", help="the .tz file")
+    p.add_argument("file", help="the .tz or .mlir file")
     p.add_argument("--kernel", help="run only this kernel")
+    _signedness_option(p)
     p.add_argument("--seed", type=_SEED, default=0, help="random seed (default 0)")
     _sizes_option(p)
     _specs_option(p)
@@ -582,8 +627,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Prove or refute that two kernels leave every buffer with "
                        "the same contents. Exit 0 proved, 1 refuted (with a counterexample), "
                        "2 bad input, 3 unknown (never a proof).")
-    p.add_argument("left", metavar="A.tz[:KERNEL]", help="the first kernel")
+    p.add_argument("left", metavar="A.tz[:KERNEL]", help="the first kernel (or A.mlir[:FUNC])")
     p.add_argument("right", metavar="B.tz[:KERNEL]", help="the second kernel")
+    _signedness_option(p)
     _proof_options(p, "time budget of the whole command in seconds (also each solver "
                    "call's timeout); when it runs out the answer is unknown")
     _sizes_option(p, "override a size parameter of both sides (repeatable)")
@@ -616,7 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "compute, prove each match, rewrite into calls, and choose the "
                        "cheapest. Writes the rewritten .tz (to stdout, -o or --out-dir) and "
                        "prints a summary; --report writes the details as JSON.")
-    p.add_argument("files", nargs="+", metavar="FILE", help=".tz files")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".tz or .mlir files")
+    _signedness_option(p)
     p.add_argument("--target", action="append", default=[],
                    help="use this target's intrinsics (repeatable; default: all)")
     p.add_argument("--intrinsic", action="append", default=[], metavar="NAME",
@@ -644,6 +691,18 @@ def build_parser() -> argparse.ArgumentParser:
     _proof_options(p)
     _sizes_option(p)
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("export", help="write .tz kernels as MLIR (affine, arith, memref)",
+                       description="Write the kernels of a .tz file (plain or rewritten) as "
+                       "one MLIR module: affine loops, arith and memref operations, "
+                       "intrinsic calls as func.call on memref views. Sizes are fixed to "
+                       "their defaults or --set values. See docs/mlir.md.")
+    p.add_argument("file", help="the .tz file")
+    p.add_argument("-o", "--output", help="write here (atomically) instead of stdout")
+    p.add_argument("--kernel", help="export only this kernel")
+    _sizes_option(p)
+    _specs_option(p)
+    p.set_defaults(func=cmd_export)
 
     sub.add_parser("bench", help="run the benchmark corpus against the library",
                    description="Run bench/corpus against the library and compare with the "

@@ -1,0 +1,1 @@
+"""Front ends: other compilers' IRs in and out of `.tz` (MLIR through xDSL)."""
