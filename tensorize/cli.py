@@ -284,22 +284,11 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for src, dst in zip(args.files, targets):
         if Path(src).resolve() == dst.resolve():
             raise UsageError(f"{dst}: refusing to overwrite an input file")
-    library = _library(args)  # report a bad spec before any work
-    tpass = api.make_pass(library, targets=args.target, intrinsics=args.intrinsic,
-                          fp=args.fp, timeout=args.timeout, rlimit=args.rlimit,
-                          cache=not args.no_cache)
-    jobs = min(args.jobs, len(args.files))
-    results: list[api.FileResult] = []
-    bar = "tensorize apply"
-    if jobs > 1:
-        import multiprocessing
-
-        work = [(f, tuple(args.specs), tpass, sizes) for f in args.files]
-        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            results = list(_progress(pool.imap(_star_apply, work), err, bar, len(work)))
-    else:
-        for f in _progress(args.files, err, bar, len(args.files)):
-            results.append(api.tensorize_file(f, library, tpass, sizes))
+    got = _within_budget(args, _apply_work, (args, sizes, err))
+    if isinstance(got, str):
+        err.write(got)
+        return EXIT_UNKNOWN
+    results, tpass = got
     hits = sum(r.cache_hits for r in results)
     misses = sum(r.cache_misses for r in results)
     for i, r in enumerate(results):
@@ -325,23 +314,55 @@ def _star_apply(job: tuple[str, tuple[str, ...], Any, dict[str, int]]) -> api.Fi
     return _apply_worker(*job)
 
 
+def _apply_work(args: argparse.Namespace, sizes: dict[str, int], err: TextIO
+                ) -> tuple[list[api.FileResult], Any]:
+    """The work of ``apply`` (the library loaded, every file tensorized, in ``--jobs``
+    processes if more than one) and the pass it ran."""
+    library = _library(args)  # a bad spec is reported before any work
+    tpass = api.make_pass(library, targets=args.target, intrinsics=args.intrinsic,
+                          fp=args.fp, timeout=_solver_timeout(args), rlimit=args.rlimit,
+                          cache=not args.no_cache)
+    files = list(args.files)
+    jobs = min(args.jobs, len(files))
+    bar = "tensorize apply"
+    if jobs > 1:
+        import multiprocessing
+
+        work = [(f, tuple(args.specs), tpass, sizes) for f in files]
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            return list(_progress(pool.imap(_star_apply, work), err, bar, len(work))), tpass
+    return [api.tensorize_file(f, library, tpass, sizes)
+            for f in _progress(files, err, bar, len(files))], tpass
+
+
+def _solver_timeout(args: argparse.Namespace) -> float:
+    """Each solver call's timeout: --timeout when given (it also bounds the command)."""
+    return DEFAULT_TIMEOUT if args.timeout is None else float(args.timeout)
+
+
+def _within_budget(args: argparse.Namespace, func: Callable[..., T], fargs: tuple[Any, ...]
+                   ) -> T | str:
+    """``func(*fargs)``, bounded by ``--timeout`` counted from the command's start when
+    given; when the budget runs out: the "unknown" message naming the stage it was in."""
+    if args.timeout is None:
+        return func(*fargs)
+    from tensorize.deadline import Expired, call_with_deadline
+
+    got = call_with_deadline(func, fargs, args.timeout, args.started)
+    if isinstance(got, Expired):
+        return (f"tensorize {args.command}: unknown: {got.reason}; nothing was written "
+                "(unknown is never a rewrite)\n")
+    return got
+
+
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Every candidate considered for one intrinsic, and why each was or was not used."""
-    library = _library(args)
-    module, callees = api.load_with_callees(args.file, library)
-    if args.intrinsic not in callees:
-        api.check_intrinsics(callees, [args.intrinsic])
-    tpass = api.make_pass(callees, intrinsics=[args.intrinsic], fp=args.fp,
-                          timeout=args.timeout, rlimit=args.rlimit)
-    sizes = _parse_sets(args.set)
-    kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
-    if args.kernel and kernels[0] is None:
-        raise UsageError(f"{args.file}: no kernel '{args.kernel}'")
+    got = _within_budget(args, _explain_runs, (args,))
+    if isinstance(got, str):
+        out.write(got)
+        return EXIT_UNKNOWN
     used = False
-    for fn in kernels:
-        assert fn is not None
-        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
-        result = tpass.run(fn, callees, own)
+    for fn, result in got:
         out.write(f"kernel {fn.name} ({', '.join(f'{k}={v}' for k, v in result.sizes.items())}"
                   f"), intrinsic {args.intrinsic}, {args.fp} mode\n")
         if not result.fragments:
@@ -362,6 +383,26 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     out.write("      proved, but another candidate costs less\n")
             used |= f.chosen is not None
     return EXIT_OK if used else EXIT_NEGATIVE
+
+
+def _explain_runs(args: argparse.Namespace) -> list[tuple[Function, Any]]:
+    """The work of ``explain``: the library and the file loaded, the pass on each kernel."""
+    library = _library(args)
+    module, callees = api.load_with_callees(args.file, library)
+    if args.intrinsic not in callees:
+        api.check_intrinsics(callees, [args.intrinsic])
+    tpass = api.make_pass(callees, intrinsics=[args.intrinsic], fp=args.fp,
+                          timeout=_solver_timeout(args), rlimit=args.rlimit)
+    sizes = _parse_sets(args.set)
+    kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
+    if args.kernel and kernels[0] is None:
+        raise UsageError(f"{args.file}: no kernel '{args.kernel}'")
+    out = []
+    for fn in kernels:
+        assert fn is not None
+        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
+        out.append((fn, tpass.run(fn, callees, own)))
+    return out
 
 
 def cmd_bench(argv: list[str], out: TextIO, err: TextIO) -> int:
@@ -394,12 +435,15 @@ def _sizes_option(p: argparse.ArgumentParser, help_text: str = "override a size 
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=help_text)
 
 
-def _proof_options(p: argparse.ArgumentParser, timeout_help: str = "solver timeout in "
-                   "seconds (a finite positive number)") -> None:
+def _proof_options(p: argparse.ArgumentParser, timeout_help: str = "time budget of the "
+                   "whole command in seconds (also each solver call's timeout); when it "
+                   "runs out the answer is unknown, naming the stage, exit 3 (default: no "
+                   f"budget, solver calls {DEFAULT_TIMEOUT:g} s)",
+                   timeout_default: float | None = None) -> None:
     p.add_argument("--fp", choices=list(api.FP_MODES), default="ieee",
                    help="float semantics: bit-exact IEEE (default) or real arithmetic, "
                    "which lets sums be reordered")
-    p.add_argument("--timeout", type=_TIMEOUT, default=DEFAULT_TIMEOUT, help=timeout_help)
+    p.add_argument("--timeout", type=_TIMEOUT, default=timeout_default, help=timeout_help)
     p.add_argument("--rlimit", type=_RLIMIT, default=None,
                    help="solver resource limit (Z3 rlimit, 0 = none, at most 2^32-1; "
                    "deterministic, unlike time)")
@@ -440,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("left", metavar="A.tz[:KERNEL]", help="the first kernel")
     p.add_argument("right", metavar="B.tz[:KERNEL]", help="the second kernel")
     _proof_options(p, "time budget of the whole command in seconds (also each solver "
-                   "call's timeout); when it runs out the answer is unknown")
+                   "call's timeout); when it runs out the answer is unknown",
+                   DEFAULT_TIMEOUT)
     _sizes_option(p, "override a size parameter of both sides (repeatable)")
     _specs_option(p)
     p.add_argument("--smtlib", metavar="DIR", help="write each obligation as SMT-LIB 2 here")
