@@ -100,3 +100,11 @@ def test_the_index_groups_specs_by_signature() -> None:
                                   "tensorize", "find_function"])
 def test_public_names_resolve(name: str) -> None:
     assert callable(getattr(tensorize, name))
+
+
+def test_the_speed_table_measures_a_library_of_100_specs(tmp_path) -> None:
+    from bench import speed
+
+    got = speed.import_and_load(1, tmp_path)
+    assert got["bundled+60"]["specs"] == got["bundled"]["specs"] + 60 >= 100
+    assert 0 < got["bundled"]["seconds"] < 30
