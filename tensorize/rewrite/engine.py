@@ -279,7 +279,7 @@ class TensorizePass:
         """
         if work(baked, {}) <= EXECUTION_LIMIT:
             cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
-                                      patterns=("mix", "max"))
+                                      patterns=("mix", "max"), batched=True)
             return "at full size", cex
         if not kernel.params:
             return ("skipped: the kernel has no size parameters to shrink and is above the "
@@ -302,7 +302,7 @@ class TensorizePass:
                 continue
             sizes_text = ", ".join(f"{k}={v}" for k, v in small.items())
             cex = refute_by_execution(small_baked, {}, again.rewritten, {}, lib, self.fp,
-                                      randoms=2, patterns=("mix", "max"))
+                                      randoms=2, patterns=("mix", "max"), batched=True)
             return f"at reduced sizes {sizes_text}", cex
         return ("skipped: no reduced sizes within the execution limit reproduce the "
                 "rewrite's shape"), None
