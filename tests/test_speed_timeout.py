@@ -73,3 +73,30 @@ def test_call_with_deadline_returns_or_expires() -> None:
     got = call_with_deadline(_slow, (), 0.5)
     assert isinstance(got, Expired) and time.monotonic() - start < 1.5
     assert "budget of 0.5 s ran out" in got.reason
+
+
+def test_the_command_line_budget_counts_from_the_process_start() -> None:
+    import subprocess
+    import sys
+
+    code = ("import time; time.sleep(1.0); from tensorize.cli import _process_start; "
+            "print(time.monotonic() - _process_start())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert 1.0 <= float(out) < 60
+
+
+def test_apply_timeout_bounds_the_process(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TENSORIZE_CACHE_DIR": str(tmp_path)}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "tensorize", "apply", str(SLOW), "--no-cache",
+                           "--timeout", "3"], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=env)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 3, proc.stderr
+    assert "time budget of 3 s ran out" in proc.stderr
+    assert elapsed <= 3 + 1
