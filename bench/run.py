@@ -36,6 +36,12 @@ def load_manifest() -> list[dict[str, Any]]:
     return entries
 
 
+_MODULES: dict[str, Any] = {}
+"""Corpus files parsed in this process, by name."""
+_CACHES: dict[str, Any] = {}
+"""Proof caches opened in this process, by path."""
+
+
 def _run_group(entries: list[dict[str, Any]], cache_dir: str | None) -> list[dict[str, Any]]:
     """Run the entries of one file (in a worker process)."""
     import os
@@ -47,8 +53,16 @@ def _run_group(entries: list[dict[str, Any]], cache_dir: str | None) -> list[dic
     from tensorize.rewrite.engine import TensorizePass
 
     lib = tensorize.load_library()
-    module = tensorize.load(CORPUS / entries[0]["file"], lib.as_dict())
-    cache = ProofCache(default_path()) if cache_dir is not None else None
+    # a worker runs many entries: each corpus file is parsed and the cache opened once
+    name = entries[0]["file"]
+    module = _MODULES.get(name)
+    if module is None:
+        module = _MODULES[name] = tensorize.load(CORPUS / name, lib.as_dict())
+    cache = None
+    if cache_dir is not None:
+        cache = _CACHES.get(str(default_path()))
+        if cache is None:
+            cache = _CACHES[str(default_path())] = ProofCache(default_path())
     out = []
     for e in entries:
         kernel = module.get(e["kernel"])

@@ -51,7 +51,7 @@ def deep(depth: int) -> str:
 }}"""
 
 
-def _time(text: str, lib, repeat: int) -> float:
+def _time(text: str, lib: tensorize.Library, repeat: int) -> float:
     kernel = tensorize.parse(text, "<scaling>", lib).kernels[0]
     tpass = TensorizePass(targets=("x86.avx512_vnni",), execution_check=False)
     times = []

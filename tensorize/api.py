@@ -8,27 +8,26 @@ string where a list of names is wanted is a :class:`UsageError` naming the valid
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-
 from tensorize.equivalence.results import FP_MODES, check_fp
 from tensorize.errors import CheckError, NotComparable, UsageError
 from tensorize.intrinsics.host import in_target
 from tensorize.intrinsics.library import Library, load_library
-from tensorize.ir import interp
-from tensorize.ir.check import check_module
 from tensorize.ir.nodes import Function, Module
-from tensorize.ir.parser import parse as parse_text
-from tensorize.ir.parser import parse_file
 
+# numpy, the interpreter, the parser (lark) and the checker are imported where first used
 if TYPE_CHECKING:
+    import numpy as np
+
     from tensorize.equivalence.results import FpMode, Result
     from tensorize.equivalence.solver import SolverConfig
+    from tensorize.ir import interp
     from tensorize.rewrite.engine import TensorizePass, TensorizeResult
 
 __all__ = ["Library", "load_library", "load_specs", "parse", "load", "load_with_callees",
@@ -62,7 +61,7 @@ def check_timeout(timeout: object, what: str = "timeout") -> float:
 
 
 def _check_int(value: object, what: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise UsageError(f"{what} must be an integer, got {value!r}")
     if not lo <= int(value) <= hi:
         raise UsageError(f"{what} must be between {lo} and {hi}, got {value}")
@@ -140,17 +139,26 @@ def solver_config(timeout: float = 10.0, rlimit: int | None = None) -> SolverCon
 def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | None = None,
           ) -> Module:
     """Parse and type-check `.tz` text; calls may use intrinsics of ``library``."""
+    from tensorize.ir.check import check_module
+    from tensorize.ir.parser import parse as parse_text
+
     return check_module(parse_text(text, name), library)
 
 
 def load(path: str | Path, library: Mapping[str, Function] | None = None) -> Module:
     """Read, parse and type-check one `.tz` file."""
+    from tensorize.ir.check import check_module
+    from tensorize.ir.parser import parse_file
+
     return check_module(parse_file(path), library)
 
 
 def load_with_callees(path: str | Path, library: Mapping[str, Function] | Library,
                       ) -> tuple[Module, dict[str, Function]]:
     """Read and check a file; also every intrinsic its calls may use (library + file)."""
+    from tensorize.ir.check import check_module
+    from tensorize.ir.parser import parse_file
+
     callees = dict(library.items()) if isinstance(library, Mapping) else library.as_dict()
     module = check_module(parse_file(path), callees)
     callees.update({f.name: f for f in module.intrinsics})
@@ -205,6 +213,8 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray] | None = None, *, seed: i
         sizes: Mapping[str, int] | None = None, library: Mapping[str, Function] | None = None,
         mode: interp.Mode = "vector") -> dict[str, np.ndarray]:
     """Run a checked kernel; without inputs, on seeded random ones."""
+    from tensorize.ir import interp
+
     if inputs is None:
         inputs = interp.random_inputs(fn, sizes, check_seed(seed))
     return interp.run(fn, inputs, sizes=sizes, library=library, mode=mode)
@@ -226,6 +236,8 @@ def signature_difference(a: Function, sa: Mapping[str, int], b: Function,
     Both must have the same buffers (by name) with the same mode and element type, and the
     same number of elements (a flattened layout of the same data is comparable).
     """
+    from tensorize.ir import interp
+
     shapes_a, shapes_b = interp.shapes_of(a, sa), interp.shapes_of(b, sb)
     bufs_a = {x.name: x for x in a.buffers if x.mode != "local"}
     bufs_b = {x.name: x for x in b.buffers if x.mode != "local"}
@@ -325,6 +337,8 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
     spent loading its files. ``sizes`` applies to both sides, ``sizes_a``/``sizes_b``
     to one. ``options`` are further fields of :class:`ProveOptions`.
     """
+    from tensorize.ir import interp
+
     fp_mode = check_fp(fp)
     solver = solver_config(timeout, rlimit)
     sa = interp.bind_sizes(a, {**_own(a, sizes), **(sizes_a or {})})

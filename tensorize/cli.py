@@ -16,21 +16,21 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from tensorize import __version__, api
 from tensorize.equivalence.results import Proved, Refuted, Result, to_json_text
 from tensorize.errors import NotComparable, TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target
 from tensorize.intrinsics.library import Library, load_library
-from tensorize.ir import interp
 from tensorize.ir.nodes import Function
-from tensorize.ir.parser import parse as parse_source
-from tensorize.ir.parser import read_source
 from tensorize.ir.printer import format_module
 from tensorize.outputs import check_output_dir, check_output_file, write_atomic
+
+# numpy, z3, lark, the interpreter and the engine are imported by the commands that use
+# them (inside the --timeout budget of apply and explain), not at start-up
+if TYPE_CHECKING:
+    import numpy as np
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
 EXIT_BROKEN_PIPE = 141
@@ -111,6 +111,9 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print a file in canonical form (or check that it already is)."""
     if args.output:
         check_output_file(args.output, "-o")
+    from tensorize.ir.parser import parse as parse_source
+    from tensorize.ir.parser import read_source
+
     source = read_source(args.file)
     module = parse_source(source)
     text = format_module(module)
@@ -128,6 +131,8 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run kernels on seeded random inputs and print a checksum per output buffer."""
+    from tensorize.ir import interp
+
     library = _library(args)
     module, callable_lib = api.load_any(args.file, library, _signedness(args))
     kernels = module.kernels
@@ -175,6 +180,10 @@ def _run_native(fn: Function, inputs: dict[str, np.ndarray], sizes: dict[str, in
                 ) -> tuple[dict[str, np.ndarray], str]:
     """Compile ``fn``, run it once on ``inputs`` (and ``--repeat`` times more, timed)."""
     import statistics
+
+    import numpy as np
+
+    from tensorize.ir import interp
 
     native = api.compile(fn, library, threads=args.threads, sizes=sizes)
     bound = interp.bind_sizes(fn, sizes)
@@ -268,6 +277,8 @@ def _repeat(text: str) -> int:
 
 
 def _total(arr: np.ndarray) -> str:
+    import numpy as np
+
     if arr.dtype.kind in "iub":
         return str(int(arr.astype(object).sum()) if arr.size else 0)
     return repr(float(np.sum(arr.astype(np.float64))))
@@ -406,25 +417,11 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for src, dst in zip(args.files, targets):
         if Path(src).resolve() == dst.resolve():
             raise UsageError(f"{dst}: refusing to overwrite an input file")
-    library = _library(args)  # report a bad spec before any work
-    tpass = api.make_pass(library, targets=args.target, intrinsics=args.intrinsic,
-                          fp=args.fp, timeout=args.timeout, rlimit=args.rlimit,
-                          cache=not args.no_cache)
-    jobs = min(args.jobs, len(args.files))
-    results: list[api.FileResult] = []
-    bar = "tensorize apply"
-    if jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # an executor, not multiprocessing.Pool: a worker that dies, or a result that does
-        # not unpickle, breaks it with an error instead of hanging the command
-        work = [(f, tuple(args.specs), tpass, sizes, _signedness(args)) for f in args.files]
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
-            results = list(_progress(ex.map(_star_apply, work), err, bar, len(work)))
-    else:
-        for f in _progress(args.files, err, bar, len(args.files)):
-            results.append(api.tensorize_any(f, library, tpass, sizes, _signedness(args)))
+    got = _within_budget(args, _apply_work, (args, sizes, err))
+    if isinstance(got, str):
+        err.write(got)
+        return EXIT_UNKNOWN
+    results, tpass = got
     hits = sum(r.cache_hits for r in results)
     misses = sum(r.cache_misses for r in results)
     for i, r in enumerate(results):
@@ -451,23 +448,58 @@ def _star_apply(job: tuple[str, tuple[str, ...], Any, dict[str, int], dict[str, 
     return _apply_worker(*job)
 
 
+def _apply_work(args: argparse.Namespace, sizes: dict[str, int], err: TextIO
+                ) -> tuple[list[api.FileResult], Any]:
+    """The work of ``apply`` (the library loaded, every file tensorized, in ``--jobs``
+    processes if more than one) and the pass it ran."""
+    library = _library(args)  # a bad spec is reported before any work
+    tpass = api.make_pass(library, targets=args.target, intrinsics=args.intrinsic,
+                          fp=args.fp, timeout=_solver_timeout(args), rlimit=args.rlimit,
+                          cache=not args.no_cache)
+    files = list(args.files)
+    jobs = min(args.jobs, len(files))
+    bar = "tensorize apply"
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # an executor, not multiprocessing.Pool: a worker that dies, or a result that does
+        # not unpickle, breaks it with an error instead of hanging the command
+        work = [(f, tuple(args.specs), tpass, sizes, _signedness(args)) for f in files]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            return list(_progress(ex.map(_star_apply, work), err, bar, len(work))), tpass
+    return [api.tensorize_any(f, library, tpass, sizes, _signedness(args))
+            for f in _progress(files, err, bar, len(files))], tpass
+
+
+def _solver_timeout(args: argparse.Namespace) -> float:
+    """Each solver call's timeout: --timeout when given (it also bounds the command)."""
+    return DEFAULT_TIMEOUT if args.timeout is None else float(args.timeout)
+
+
+def _within_budget(args: argparse.Namespace, func: Callable[..., T], fargs: tuple[Any, ...]
+                   ) -> T | str:
+    """``func(*fargs)``, bounded by ``--timeout`` counted from the command's start when
+    given; when the budget runs out: the "unknown" message naming the stage it was in."""
+    if args.timeout is None:
+        return func(*fargs)
+    from tensorize.deadline import Expired, call_with_deadline
+
+    got = call_with_deadline(func, fargs, args.timeout, args.started)
+    if isinstance(got, Expired):
+        return (f"tensorize {args.command}: unknown: {got.reason}; nothing was written "
+                "(unknown is never a rewrite)\n")
+    return got
+
+
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Every candidate considered for one intrinsic, and why each was or was not used."""
-    library = _library(args)
-    module, callees = api.load_with_callees(args.file, library)
-    if args.intrinsic not in callees:
-        api.check_intrinsics(callees, [args.intrinsic])
-    tpass = api.make_pass(callees, intrinsics=[args.intrinsic], fp=args.fp,
-                          timeout=args.timeout, rlimit=args.rlimit)
-    sizes = _parse_sets(args.set)
-    kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
-    if args.kernel and kernels[0] is None:
-        raise UsageError(f"{args.file}: no kernel '{args.kernel}'")
+    got = _within_budget(args, _explain_runs, (args,))
+    if isinstance(got, str):
+        out.write(got)
+        return EXIT_UNKNOWN
     used = False
-    for fn in kernels:
-        assert fn is not None
-        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
-        result = tpass.run(fn, callees, own)
+    for fn, result in got:
         out.write(f"kernel {fn.name} ({', '.join(f'{k}={v}' for k, v in result.sizes.items())}"
                   f"), intrinsic {args.intrinsic}, {args.fp} mode\n")
         if not result.fragments:
@@ -530,6 +562,26 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _explain_runs(args: argparse.Namespace) -> list[tuple[Function, Any]]:
+    """The work of ``explain``: the library and the file loaded, the pass on each kernel."""
+    library = _library(args)
+    module, callees = api.load_with_callees(args.file, library)
+    if args.intrinsic not in callees:
+        api.check_intrinsics(callees, [args.intrinsic])
+    tpass = api.make_pass(callees, intrinsics=[args.intrinsic], fp=args.fp,
+                          timeout=_solver_timeout(args), rlimit=args.rlimit)
+    sizes = _parse_sets(args.set)
+    kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
+    if args.kernel and kernels[0] is None:
+        raise UsageError(f"{args.file}: no kernel '{args.kernel}'")
+    out = []
+    for fn in kernels:
+        assert fn is not None
+        own = {k: v for k, v in sizes.items() if any(p.name == k for p in fn.params)}
+        out.append((fn, tpass.run(fn, callees, own)))
+    return out
+
+
 def cmd_bench(argv: list[str], out: TextIO, err: TextIO) -> int:
     """Run the benchmark corpus (bench/run.py of a source checkout)."""
     import importlib.util
@@ -560,12 +612,15 @@ def _sizes_option(p: argparse.ArgumentParser, help_text: str = "override a size 
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=help_text)
 
 
-def _proof_options(p: argparse.ArgumentParser, timeout_help: str = "solver timeout in "
-                   "seconds (a finite positive number)") -> None:
+def _proof_options(p: argparse.ArgumentParser, timeout_help: str = "time budget of the "
+                   "whole command in seconds (also each solver call's timeout); when it "
+                   "runs out the answer is unknown, naming the stage, exit 3 (default: no "
+                   f"budget, solver calls {DEFAULT_TIMEOUT:g} s)",
+                   timeout_default: float | None = None) -> None:
     p.add_argument("--fp", choices=list(api.FP_MODES), default="ieee",
                    help="float semantics: bit-exact IEEE (default) or real arithmetic, "
                    "which lets sums be reordered")
-    p.add_argument("--timeout", type=_TIMEOUT, default=DEFAULT_TIMEOUT, help=timeout_help)
+    p.add_argument("--timeout", type=_TIMEOUT, default=timeout_default, help=timeout_help)
     p.add_argument("--rlimit", type=_RLIMIT, default=None,
                    help="solver resource limit (Z3 rlimit, 0 = none, at most 2^32-1; "
                    "deterministic, unlike time)")
@@ -631,7 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("right", metavar="B.tz[:KERNEL]", help="the second kernel")
     _signedness_option(p)
     _proof_options(p, "time budget of the whole command in seconds (also each solver "
-                   "call's timeout); when it runs out the answer is unknown")
+                   "call's timeout); when it runs out the answer is unknown",
+                   DEFAULT_TIMEOUT)
     _sizes_option(p, "override a size parameter of both sides (repeatable)")
     _specs_option(p)
     p.add_argument("--smtlib", metavar="DIR", help="write each obligation as SMT-LIB 2 here")
@@ -717,10 +773,27 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _process_start() -> float:
+    """The ``time.monotonic()`` of this process's start when it began less than a minute
+    ago (Linux, from /proc), else now: the command line's --timeout then also counts the
+    interpreter's start-up and imports, so that it bounds the command as a user sees it."""
+    now = time.monotonic()
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+    except (OSError, ValueError, IndexError):
+        return now
+    return now - age if 0 <= age < 60 else now
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
-    """Run the CLI in-process; returns the exit code."""
-    started = time.monotonic()
+         stderr: TextIO | None = None, started: float | None = None) -> int:
+    """Run the CLI in-process; returns the exit code. ``started``: the
+    ``time.monotonic()`` from which --timeout counts (default: now)."""
+    started = time.monotonic() if started is None else started
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
@@ -771,8 +844,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    code = main()
+    """Console-script entry point (--timeout counts from the process's start)."""
+    code = main(started=_process_start())
     try:
         sys.stdout.flush()
     except BrokenPipeError:  # https://docs.python.org/3/library/signal.html#note-on-sigpipe

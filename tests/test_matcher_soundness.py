@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import tensorize
@@ -115,8 +117,10 @@ def test_the_execution_check_is_remembered(tmp_path) -> None:
     kern = kernel(MATMUL.format(i="i", j="j", k="k", term=term), LIB)
     first = TensorizePass(targets=tuple(VNNI), cache=ProofCache(tmp_path / "c.sqlite")).run(
         kern, LIB)
+    # another kernel name: not the stored decision, but the same seeded run
+    renamed = dataclasses.replace(kern, name="renamed")
     again = TensorizePass(targets=tuple(VNNI), cache=ProofCache(tmp_path / "c.sqlite")).run(
-        kern, LIB)
+        renamed, LIB)
     assert first.fragments[0].chosen.checks[-1] == "execution at full size"
     assert again.fragments[0].chosen.checks[-1] == "execution agreed (cached)"
-    assert again.rewritten == first.rewritten
+    assert again.rewritten == dataclasses.replace(first.rewritten, name="renamed")

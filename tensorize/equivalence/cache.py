@@ -2,10 +2,19 @@
 
 The key is a hash of the canonical text of both sides, the float mode and a fingerprint of
 the engine's own source (every module and the grammar), so any change to either side, to
-the semantics or to the tool misses: a proof made by an older engine is never reused. Only
-proofs are stored: refutations are cheap to find again, and ``unknown`` must be retried.
-On by default in the user's cache directory (``$TENSORIZE_CACHE_DIR``, else
-``$XDG_CACHE_HOME/tensorize``, else ``~/.cache/tensorize``).
+the semantics or to the tool misses: a proof made by an older engine is never reused.
+Stored: proofs, refutations of tile proofs (their counterexamples were confirmed by the
+interpreter; finding them again can take seconds in real mode), checked facts (a
+validated rewrite, an agreement in the interpreter), and whole decisions (the result of
+the tensorize pass on one kernel with given options). ``unknown`` is never stored: it
+must be retried. On by default in the user's cache directory (``$TENSORIZE_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/tensorize``, else ``~/.cache/tensorize``).
+
+Results and decisions are stored pickled: the cache is the user's own directory, written
+only by this engine (whose fingerprint is in every key).
+
+:data:`MEMO` keeps tile-proof results for the life of the process (also without a
+persistent cache), so that kernels that share a tile kernel prove it once.
 """
 
 from __future__ import annotations
@@ -13,12 +22,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import pickle
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tensorize.equivalence.results import Proved
+from tensorize.equivalence.results import Proved, Refuted, Result
+
+MEMO: dict[str, Result] = {}
+"""Tile-proof results (proofs and refutations, never ``unknown``) of this process, by
+:func:`obligation_key`: the same tile kernel in another kernel is not proved again."""
+MEMO_LIMIT = 4096
 
 
 @functools.cache
@@ -30,6 +45,19 @@ def engine_fingerprint() -> str:
         if path.suffix in (".py", ".lark") and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+def memo_get(key: str) -> Result | None:
+    """A tile-proof result of this process, or None."""
+    return MEMO.get(key)
+
+
+def memo_put(key: str, result: Result) -> None:
+    """Remember a proof or a refutation for the rest of the process."""
+    if isinstance(result, Proved | Refuted):
+        if len(MEMO) >= MEMO_LIMIT:
+            MEMO.clear()
+        MEMO[key] = result
 
 
 def default_path() -> Path:
@@ -64,6 +92,8 @@ class ProofCache:
             self._db.execute("CREATE TABLE IF NOT EXISTS proofs (key TEXT PRIMARY KEY, "
                              "mode TEXT, method TEXT, obligation TEXT, seconds REAL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, "
+                             "kind TEXT, value BLOB)")
             self._db.commit()
         except (OSError, sqlite3.Error):
             self._db = None  # an unusable cache is no cache, never an error
@@ -115,6 +145,53 @@ class ProofCache:
             self._db.commit()
         except sqlite3.Error:
             pass
+
+    def _get_blob(self, key: str, kind: str) -> Any | None:
+        if self._db is None:
+            self.misses += 1
+            return None
+        try:
+            row = self._db.execute("SELECT value FROM blobs WHERE key = ? AND kind = ?",
+                                   (key, kind)).fetchone()
+            value = pickle.loads(row[0]) if row is not None else None
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError,
+                ImportError, TypeError, ValueError):
+            value = None  # an unreadable entry is a miss
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    def _put_blob(self, key: str, kind: str, value: Any) -> None:
+        if self._db is None:
+            return
+        try:
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            self._db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
+                             (key, kind, blob))
+            self._db.commit()
+        except (sqlite3.Error, pickle.PicklingError, TypeError, AttributeError,
+                RecursionError):
+            pass
+
+    def get_result(self, key: str) -> Result | None:
+        """A stored tile-proof result (a proof or a refutation), or None."""
+        value = self._get_blob(key, "result")
+        return value if isinstance(value, Proved | Refuted) else None
+
+    def put_result(self, key: str, result: Result) -> None:
+        """Store a proof or a refutation (``unknown`` is never stored)."""
+        if isinstance(result, Proved | Refuted):
+            self._put_blob(key, "result", result)
+
+    def get_decision(self, key: str) -> Any | None:
+        """A stored decision (what the tensorize pass made of one kernel), or None."""
+        return self._get_blob(key, "decision")
+
+    def put_decision(self, key: str, decision: Any) -> None:
+        """Store a decision."""
+        self._put_blob(key, "decision", decision)
 
     def __getstate__(self) -> dict[str, object]:
         return {"path": self.path, "hits": 0, "misses": 0}  # a connection does not pickle

@@ -236,23 +236,80 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
     return out_a, out_b
 
 
+def _run_batched(fn: Function, sizes: Mapping[str, int],
+                 sets: list[dict[str, np.ndarray]], library: Mapping[str, Function]
+                 ) -> list[dict[str, np.ndarray]] | None:
+    """``fn`` on every input set at once: each buffer gets a leading axis, one entry per
+    set, so a call or a loop runs once for all the sets. None if any set is refused (a
+    broken assumption) or the batched run fails: the caller then runs the sets one by
+    one, which gives the exact per-set account."""
+    from tensorize.ir.vector_exec import VectorExec
+
+    bound = interp.bind_sizes(fn, sizes)
+    shapes = interp.shapes_of(fn, bound)
+    if interp.estimate_work(fn, bound) > interp.MAX_WORK:
+        return None
+    mem: dict[str, np.ndarray] = {}
+    try:
+        for values in sets:
+            interp.check_assumptions(fn, values)
+        for buf in fn.buffers:
+            dtype = buf.dtype.np_dtype
+            if buf.name in sets[0]:
+                arrays = [np.asarray(v[buf.name]) for v in sets]
+                if any(x.shape != shapes[buf.name] or x.dtype != dtype for x in arrays):
+                    return None
+                mem[buf.name] = np.stack(arrays)
+            else:
+                mem[buf.name] = np.zeros((len(sets), *shapes[buf.name]), dtype=dtype)
+        with np.errstate(all="ignore"):
+            VectorExec(fn, bound, mem, shapes, library, interp._call, (len(sets),)).run()
+    except (interp.InterpError, AssertionError, ValueError, IndexError, TypeError):
+        return None
+    return [{b.name: mem[b.name][n] for b in fn.outputs} for n in range(len(sets))]
+
+
+def _screen_batched(a: Function, sizes_a: Mapping[str, int], b: Function,
+                    sizes_b: Mapping[str, int], sets: list[dict[str, np.ndarray]],
+                    library: Mapping[str, Function]
+                    ) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] | None:
+    """Both sides on every set in one batched run each (None: run them one by one)."""
+    if not sets:
+        return None
+    runs_a = _run_batched(a, sizes_a, sets, library)
+    if runs_a is None:
+        return None
+    runs_b = _run_batched(b, sizes_b, [translate_inputs(v, b, sizes_b) for v in sets],
+                          library)
+    if runs_b is None:
+        return None
+    return list(zip(runs_a, runs_b))
+
+
 def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
                         sizes_b: Mapping[str, int], library: Mapping[str, Function],
                         mode: str, seed: int = 0, randoms: int = 4,
-                        patterns: tuple[str, ...] = EDGE_PATTERNS) -> Counterexample | None:
+                        patterns: tuple[str, ...] = EDGE_PATTERNS, batched: bool = False
+                        ) -> Counterexample | None:
     """A counterexample found by running both sides, or None if every run agreed.
 
     In real mode the fast IEEE runs only screen: a difference counts once the exact
-    real-mode interpreter confirms it on the same inputs.
+    real-mode interpreter confirms it on the same inputs. ``batched``: run all the input
+    sets at once (one pass over the kernel instead of one per set: what a long run
+    that is expected to agree wants; refuting a wrong candidate, which usually differs
+    on the first set, does not); the outcome is the same.
     """
     real = mode == "real"
     small = max(work(a, sizes_a), work(b, sizes_b)) <= REAL_EXECUTION_LIMIT
     exact_runs = 0
-    for values in input_sets(a, sizes_a, seed, randoms, patterns):
-        if real and not _finite(values):
-            continue
+    sets = list(input_sets(a, sizes_a, seed, randoms, patterns))
+    if real:
+        sets = [v for v in sets if _finite(v)]
+    screened = _screen_batched(a, sizes_a, b, sizes_b, sets, library) if batched else None
+    for n, values in enumerate(sets):
         vb = translate_inputs(values, b, sizes_b)
-        runs = _run_pair(a, sizes_a, values, b, sizes_b, vb, library, "vector")
+        runs = screened[n] if screened is not None else _run_pair(
+            a, sizes_a, values, b, sizes_b, vb, library, "vector")
         if isinstance(runs, Counterexample):
             return runs
         if runs is None:

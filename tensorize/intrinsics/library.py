@@ -1,17 +1,33 @@
-"""The intrinsic library: specs loaded from `.tz` files, checked once, looked up by name."""
+"""The intrinsic library: specs loaded from `.tz` files, checked once, looked up by name.
+
+Loading is cached twice: in the process (by the files' paths, times and sizes) and across
+processes (a pickle of the checked specs in the cache directory, keyed by a hash of the
+files' paths and contents and of the engine's source), so that a command that finds the
+pickle neither imports the parser nor checks a spec. ``Library.index`` groups the specs
+by signature (output type, operand types) so that the pass looks only at specs whose
+types can match a fragment.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tensorize.errors import UsageError
-from tensorize.ir.check import check_module
-from tensorize.ir.nodes import Function
-from tensorize.ir.parser import parse_file
+
+if TYPE_CHECKING:
+    from tensorize.ir.nodes import Function
+
+Signature = tuple[str, tuple[str, ...]]
+"""(output element type, sorted input element types) of a spec: what a fragment must have
+for the spec to match it."""
 
 SOURCE_SPECS = Path(__file__).resolve().parents[2] / "intrinsic_specs"
 """The specs of a source checkout (the top-level ``intrinsic_specs/``)."""
@@ -45,6 +61,23 @@ class Library:
     intrinsics: dict[str, Function] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def index(self) -> dict[Signature, tuple[str, ...]]:
+        """Spec names by :func:`signature` (computed once per library)."""
+        found: dict[Signature, tuple[str, ...]] | None = self.__dict__.get("_index")
+        if found is None:
+            groups: dict[Signature, list[str]] = {}
+            for fn in self.intrinsics.values():
+                groups.setdefault(signature(fn), []).append(fn.name)
+            found = {k: tuple(v) for k, v in groups.items()}
+            object.__setattr__(self, "_index", found)
+        return found
+
+    def matching(self, out_type: str, in_types: Iterable[str]) -> list[Function]:
+        """The specs whose output and operand element types are these (any order)."""
+        names = self.index.get((out_type, tuple(sorted(in_types))), ())
+        return [self.intrinsics[n] for n in names]
+
     def __getitem__(self, name: str) -> Function:
         return self.intrinsics[name]
 
@@ -73,6 +106,14 @@ class Library:
     def targets(self) -> list[str]:
         """Every target, sorted."""
         return sorted({f.target for f in self.intrinsics.values()})
+
+
+def signature(fn: Function) -> Signature:
+    """(output type, sorted input types) of a spec; ("", ...) when it has no single
+    output (such a spec matches nothing)."""
+    outs = [b for b in fn.buffers if b.mode in ("out", "inout")]
+    ins = tuple(sorted(str(b.dtype) for b in fn.buffers if b.mode == "in"))
+    return (str(outs[0].dtype) if len(outs) == 1 else "", ins)
 
 
 def _spec_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -111,6 +152,26 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
     if key is not None and key in _LOADED:
         known, origin_of = _LOADED[key]
         return Library(dict(known), dict(origin_of))
+    stored = _stored_path(sources)
+    loaded = _read_stored(stored) if stored is not None else None
+    if loaded is not None:
+        intrinsics, origins = loaded
+    else:
+        intrinsics, origins = _parse_and_check(sources)
+        if stored is not None:
+            _write_stored(stored, (intrinsics, origins))
+    if key is not None:
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[key] = (dict(intrinsics), dict(origins))
+    return Library(intrinsics, origins)
+
+
+def _parse_and_check(sources: list[Path]) -> tuple[dict[str, Function], dict[str, str]]:
+    """Parse and check every spec file, in order (a spec may call earlier ones)."""
+    from tensorize.ir.check import check_module
+    from tensorize.ir.parser import parse_file
+
     intrinsics: dict[str, Function] = {}
     origins: dict[str, str] = {}
     for path in sources:
@@ -121,11 +182,52 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
                                  f"{origins[fn.name]}")
             intrinsics[fn.name] = fn
             origins[fn.name] = str(path)
-    if key is not None:
-        if len(_LOADED) >= 16:
-            _LOADED.clear()
-        _LOADED[key] = (dict(intrinsics), dict(origins))
-    return Library(intrinsics, origins)
+    return intrinsics, origins
+
+
+def _stored_path(sources: list[Path]) -> Path | None:
+    """Where the checked library of these files is stored (None if they cannot be read:
+    the parser then reports it). The name is a hash of the files' paths and contents and
+    of the engine's source, so any change to a spec or to the tool misses."""
+    from tensorize.equivalence.cache import default_path, engine_fingerprint
+
+    h = hashlib.sha256(engine_fingerprint().encode())
+    try:
+        for path in sources:
+            h.update(b"\0" + str(path.resolve()).encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return None
+    return default_path().parent / f"library-{h.hexdigest()[:32]}.pickle"
+
+
+def _read_stored(path: Path) -> tuple[dict[str, Function], dict[str, str]] | None:
+    """The stored library, or None (absent or unreadable: an unusable cache is no cache)."""
+    try:
+        with path.open("rb") as f:
+            value = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+            TypeError, ValueError, IndexError):
+        return None
+    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+            and isinstance(value[1], dict)):
+        return value
+    return None
+
+
+def _write_stored(path: Path, value: tuple[dict[str, Function], dict[str, str]]) -> None:
+    """Store the checked library atomically (a failure only costs the next load)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".library-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, pickle.PicklingError, RecursionError):
+        pass
 
 
 _LOADED: dict[tuple[tuple[str, int, int], ...], tuple[dict[str, Function], dict[str, str]]] = {}

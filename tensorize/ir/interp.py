@@ -335,6 +335,10 @@ def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
         assert isinstance(view, View)
         idx = _view_elements(view, env, shapes[b.name], batch, executor.shapes[view.buf],
                              executor)
+        prefix = getattr(executor, "_prefix", ())
+        if prefix:  # the executor's own leading axes (a batched run): index them too
+            idx = tuple(np.broadcast_to(p, idx[0].shape) for p in prefix) + idx \
+                if idx else prefix
         parent = executor.mem[view.buf]
         values = parent[idx] if idx else np.broadcast_to(parent[()], idx_shape(batch, ()))
         dtype = object if parent.dtype == object else b.dtype.np_dtype
@@ -361,7 +365,8 @@ def _call(executor: Executor, s: CallStmt, env: dict[str, Any],
         buf, idx = where[b.name]
         value = mem[b.name]
         if idx:
-            executor.mem[buf][idx] = value.reshape(idx[0].shape[: value.ndim] +
+            full = np.broadcast_shapes(*(i.shape for i in idx))
+            executor.mem[buf][idx] = value.reshape(full[: value.ndim] +
                                                    (1,) * (MAX_AXES - value.ndim))
         else:
             executor.mem[buf][()] = value
@@ -378,18 +383,28 @@ def _flat(idx: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
     return np.ravel_multi_index(tuple(np.asarray(i).reshape(-1) for i in idx), shape)
 
 
+def _meet(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two sorted integer arrays share an element."""
+    if not a.size or not b.size:
+        return False
+    pos = np.minimum(np.searchsorted(b, a), b.size - 1)
+    return bool(np.any(b[pos] == a))
+
+
 def _check_no_alias(callee: Function, where: dict[str, tuple[str, tuple[Any, ...]]],
                     executor: Executor, s: CallStmt) -> None:
     """An output view must not repeat an element nor overlap another view."""
-    flats = {name: (buf, _flat(idx, executor.shapes[buf])) for name, (buf, idx) in
-             where.items()}
+    # sorted arrays, not np.unique / np.intersect1d: numpy 2's hash-based unique takes
+    # about a second for the 10^5 elements of one batched call
+    flats = {name: (buf, np.sort(_flat(idx, executor.mem[buf].shape)))
+             for name, (buf, idx) in where.items()}
     for b in callee.outputs:
         buf, flat = flats[b.name]
-        if len(np.unique(flat)) != flat.size:
+        if flat.size > 1 and bool(np.any(flat[1:] == flat[:-1])):
             raise InterpError(f"the view for '{b.name}' writes the same element of '{buf}' "
                               "twice", s.span)
         for other, (obuf, oflat) in flats.items():
-            if other != b.name and obuf == buf and np.intersect1d(flat, oflat).size:
+            if other != b.name and obuf == buf and _meet(flat, oflat):
                 raise InterpError(f"the views for '{b.name}' and '{other}' overlap in "
                                   f"'{buf}'", s.span)
 

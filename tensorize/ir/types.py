@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import ml_dtypes
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 Kind = Literal["int", "uint", "float", "bool", "index"]
 
@@ -76,7 +77,7 @@ class DType:
     @property
     def np_dtype(self) -> np.dtype:
         """The numpy dtype that holds values of this type exactly."""
-        return NP_DTYPES[self.name]
+        return _np_dtypes()[self.name]
 
 
 I8 = DType("i8", "int", 8)
@@ -106,19 +107,33 @@ FLOAT_FORMATS: dict[str, tuple[int, int]] = {
     "f64": (11, 53),
 }
 
-NP_DTYPES: dict[str, np.dtype] = {
-    "i8": np.dtype(np.int8),
-    "i16": np.dtype(np.int16),
-    "i32": np.dtype(np.int32),
-    "i64": np.dtype(np.int64),
-    "u8": np.dtype(np.uint8),
-    "u16": np.dtype(np.uint16),
-    "u32": np.dtype(np.uint32),
-    "u64": np.dtype(np.uint64),
-    "f16": np.dtype(np.float16),
-    "bf16": np.dtype(ml_dtypes.bfloat16),
-    "f32": np.dtype(np.float32),
-    "f64": np.dtype(np.float64),
-    "bool": np.dtype(np.bool_),
-    "index": np.dtype(np.int64),
-}
+
+@functools.cache
+def _np_dtypes() -> dict[str, np.dtype]:
+    """The numpy dtype of each type (numpy and ml_dtypes are imported on first use)."""
+    import ml_dtypes
+    import numpy as np
+
+    return {
+        "i8": np.dtype(np.int8),
+        "i16": np.dtype(np.int16),
+        "i32": np.dtype(np.int32),
+        "i64": np.dtype(np.int64),
+        "u8": np.dtype(np.uint8),
+        "u16": np.dtype(np.uint16),
+        "u32": np.dtype(np.uint32),
+        "u64": np.dtype(np.uint64),
+        "f16": np.dtype(np.float16),
+        "bf16": np.dtype(ml_dtypes.bfloat16),
+        "f32": np.dtype(np.float32),
+        "f64": np.dtype(np.float64),
+        "bool": np.dtype(np.bool_),
+        "index": np.dtype(np.int64),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """``NP_DTYPES``, built on first use."""
+    if name == "NP_DTYPES":
+        return _np_dtypes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

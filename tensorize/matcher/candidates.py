@@ -236,23 +236,13 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
     shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
     taken = (names_in(kernel), frozenset(b.name for b in intr.buffers))
     options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
-    for combo in itertools.product(*options):
-        extents: dict[tuple[str, ...], int] = {}
-        ok = True
-        for (p, _x, _index), groups in zip(params, combo):
-            for axis, g in enumerate(groups):
-                e = shapes[p][axis]
-                if extents.setdefault(g, e) != e:
-                    ok = False
-        if not ok:
-            continue
+    index_vars = [_vars_of(index) for _p, _x, index in params]
+    for combo, extents in _consistent(options, [shapes[p] for p, _x, _i in params],
+                                      index_vars, form):
         tile_vars = {v for g in extents for v in g}
         # every access's tile loops must be covered by its own dimensions
-        if any((_vars_of(index) & tile_vars) - {v for g in groups for v in g}
-               for (p, _x, index), groups in zip(params, combo)):
-            continue
-        # output lanes must be spatial, reduction groups must not reach the output
-        if any(v not in form.spatial for g in combo[0] for v in g):
+        if any((used & tile_vars) - {v for g in groups for v in g}
+               for used, groups in zip(index_vars, combo)):
             continue
         groups_sorted = _in_loop_order(extents, form)
         if groups_sorted is None:
@@ -260,6 +250,62 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
         built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result, taken)
         if built is not None:
             yield built
+
+
+def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
+                shapes: list[tuple[int, ...]], index_vars: list[set[str]], form: Reduction
+                ) -> Iterator[tuple[tuple, dict[tuple[str, ...], int]]]:
+    """The combinations of ``itertools.product(*options)`` (in its order) that give every
+    group one extent, whose output groups (``options[0]``) are spatial, and that may
+    still cover each access's tile loops by its own dimensions; with each group's extent.
+
+    A prefilter before the enumeration of loop assignments: a choice for one parameter
+    that already contradicts an extent given to the same group by an earlier parameter,
+    an output group that is not spatial, or a choice that puts into the tile a loop an
+    earlier parameter's access uses without having it among its dimensions (or leaves
+    out of its own dimensions a loop already in the tile that its access uses) is cut
+    with everything that would follow it, instead of being generated and dropped: the
+    cost no longer multiplies with the depth of the nest. Each cut is a necessary
+    condition of the checks the caller makes on every complete combination.
+    """
+    first = [c for c in options[0] if all(v in form.spatial for g in c for v in g)] \
+        if options else []
+    levels = [first, *options[1:]]
+    chosen: list[tuple[tuple[str, ...], ...]] = []
+    covered: list[set[str]] = []
+
+    def extend(level: int, extents: dict[tuple[str, ...], int]
+               ) -> Iterator[tuple[tuple, dict[tuple[str, ...], int]]]:
+        if level == len(levels):
+            yield tuple(chosen), dict(extents)
+            return
+        in_tile = set().union(*covered) if covered else set()
+        for groups in levels[level]:
+            own = {v for g in groups for v in g}
+            if (index_vars[level] & in_tile) - own or any(
+                    (index_vars[j] & own) - covered[j] for j in range(level)):
+                continue
+            added: list[tuple[str, ...]] = []
+            ok = True
+            for axis, g in enumerate(groups):
+                e = shapes[level][axis]
+                known = extents.get(g)
+                if known is None:
+                    extents[g] = e
+                    added.append(g)
+                elif known != e:
+                    ok = False
+                    break
+            if ok:
+                chosen.append(groups)
+                covered.append(own)
+                yield from extend(level + 1, extents)
+                covered.pop()
+                chosen.pop()
+            for g in added:
+                del extents[g]
+
+    yield from extend(0, {})
 
 
 def names_in(fn: Function) -> frozenset[str]:

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tensorize.equivalence.cache import ProofCache, obligation_key
+from tensorize.canonical import canonical_text
+from tensorize.equivalence.cache import ProofCache, memo_get, memo_put, obligation_key
 from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import (
@@ -32,8 +33,8 @@ from tensorize.errors import UsageError
 from tensorize.intrinsics.host import in_target
 from tensorize.ir.check import check_function
 from tensorize.ir.interp import bind_sizes
-from tensorize.ir.nodes import Function
-from tensorize.ir.printer import format_function, format_stmt
+from tensorize.ir.nodes import Function, Stmt
+from tensorize.ir.printer import format_function
 from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import (
@@ -188,8 +189,37 @@ class TensorizePass:
 
     def run(self, kernel: Function, library: Mapping[str, Function] | Any,
             sizes: Mapping[str, int] | None = None) -> TensorizeResult:
-        """Tensorize one checked kernel."""
-        return self._run(kernel, library, sizes, {})
+        """Tensorize one checked kernel (a stored decision when the cache has one)."""
+        start = time.perf_counter()
+        key = self._decision_key(kernel, library, sizes)
+        if key is not None and self.cache is not None:
+            found = self.cache.get_decision(key)
+            if isinstance(found, TensorizeResult):
+                return replace(found, kernel=kernel, seconds=time.perf_counter() - start,
+                               stages={**dict.fromkeys(found.stages, 0.0),
+                                       "lookup": time.perf_counter() - start})
+        result = self._run(kernel, library, sizes, {})
+        if key is not None and self.cache is not None:
+            self.cache.put_decision(key, result)
+        return result
+
+    # -- the decision cache (one stored result per kernel, options, library, engine) -----
+    def _decision_key(self, kernel: Function, library: Mapping[str, Function] | Any,
+                      sizes: Mapping[str, int] | None) -> str | None:
+        """The key of this pass's decision on ``kernel`` (None without a cache).
+
+        It covers the kernel's text, the sizes, every option of the pass, the text of
+        every intrinsic of the library (which the rewrite is checked against) and, through
+        :func:`obligation_key`, the engine's own source. Renamed copies of a kernel miss
+        here, but hit the normalised caches of each proof, validation and run.
+        """
+        if self.cache is None:
+            return None
+        lib = dict(library)
+        options = repr((self.targets, self.intrinsics, self.fp, self.solver,
+                        self.execution_check, sorted((sizes or {}).items())))
+        specs = "\n".join(_text_of(lib[name]) for name in sorted(lib))
+        return obligation_key(_text_of(kernel), specs, f"decision {options}")
 
     def _run(self, kernel: Function, library: Mapping[str, Function] | Any,
              sizes: Mapping[str, int] | None, proofs: dict[tuple[str, str], Result]
@@ -216,7 +246,7 @@ class TensorizePass:
             # a run in the interpreter, at full size or at reduced sizes that keep the
             # rewrite's shape: the tile proofs and the validation are the guarantee.
             # The runs are seeded, so an agreement is a fact worth remembering.
-            fact = obligation_key(format_function(baked), format_function(rewritten),
+            fact = obligation_key(canonical_text(baked), canonical_text(rewritten),
                                   f"agrees-in-interpreter {self.fp}")
             if self.cache is not None and self.cache.has_fact(fact):
                 done, cex = "agreed (cached)", None
@@ -251,7 +281,7 @@ class TensorizePass:
         """
         if work(baked, {}) <= EXECUTION_LIMIT:
             cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
-                                      patterns=("mix", "max"))
+                                      patterns=("mix", "max"), batched=True)
             return "at full size", cex
         if not kernel.params:
             return ("skipped: the kernel has no size parameters to shrink and is above the "
@@ -274,7 +304,7 @@ class TensorizePass:
                 continue
             sizes_text = ", ".join(f"{k}={v}" for k, v in small.items())
             cex = refute_by_execution(small_baked, {}, again.rewritten, {}, lib, self.fp,
-                                      randoms=2, patterns=("mix", "max"))
+                                      randoms=2, patterns=("mix", "max"), batched=True)
             return f"at reduced sizes {sizes_text}", cex
         return ("skipped: no reduced sizes within the execution limit reproduce the "
                 "rewrite's shape"), None
@@ -315,20 +345,7 @@ class TensorizePass:
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
                     calls=cand.calls, tail=tail, tile=tile)
-        key = (format_function(tile), intr.name)
-        result = proofs.get(key)
-        if result is None and self.cache is not None:
-            disk_key = obligation_key(key[0], format_function(intr), self.fp)
-            result = self.cache.get(disk_key)
-        if result is None:
-            opts = ProveOptions(fp=self.fp, solver=self.solver)
-            t0 = time.perf_counter()
-            result = prove(tile, intr, options=opts)
-            stages["proofs"] += time.perf_counter() - t0
-            if self.cache is not None and isinstance(result, Proved):
-                self.cache.put(obligation_key(key[0], format_function(intr), self.fp),
-                               result)
-        proofs[key] = result
+        result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
                            "on a tile:\n" + result.counterexample.describe(),
@@ -343,8 +360,7 @@ class TensorizePass:
                                proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         stmts = rewrite_fragment(cand, frag, intr)
         t0 = time.perf_counter()
-        fact = obligation_key(format_stmt(frag.stmt) + "\n" + format_function(tile),
-                              "\n".join(map(format_stmt, stmts)), f"valid-rewrite {self.fp}")
+        fact = _validation_fact(kernel, frag, stmts, tile, self.fp)
         if self.cache is not None and self.cache.has_fact(fact):
             check = Validation(())
         else:
@@ -363,6 +379,68 @@ class TensorizePass:
             f"validation: {c}" for c in check.checks)
         return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
                        **base)  # type: ignore[arg-type]  # base: the fields all attempts share
+
+
+    def _tile_result(self, tile: Function, intr: Function,
+                     proofs: dict[tuple[str, str], Result], stages: dict[str, float]
+                     ) -> Result:
+        """The tile proof of ``tile`` against ``intr``: from this run, from this process
+        (same tile text), from the persistent cache (same tile text up to the names of its
+        loops, so a renamed kernel finds it), or proved now. Proofs and refutations are
+        remembered, ``unknown`` never."""
+        key = (format_function(tile), intr.name)
+        result = proofs.get(key)
+        if result is not None:
+            return result
+        local = obligation_key(key[0], _text_of(intr), self.fp)
+        result = memo_get(local)
+        if result is None and self.cache is not None:
+            shared = obligation_key(canonical_text(tile), _text_of(intr), self.fp)
+            result = self.cache.get_result(shared)
+            if result is not None:
+                result = _as_cached(result)
+        if result is None:
+            opts = ProveOptions(fp=self.fp, solver=self.solver)
+            t0 = time.perf_counter()
+            result = prove(tile, intr, options=opts)
+            stages["proofs"] += time.perf_counter() - t0
+            if self.cache is not None:
+                self.cache.put_result(shared, result)
+        memo_put(local, result)
+        proofs[key] = result
+        return result
+
+
+_TEXTS: dict[int, tuple[Function, str]] = {}
+"""Printed functions by identity (each entry keeps its function alive)."""
+
+
+def _text_of(fn: Function) -> str:
+    """``format_function(fn)``, printed once per function object."""
+    found = _TEXTS.get(id(fn))
+    if found is not None and found[0] is fn:
+        return found[1]
+    if len(_TEXTS) > 4096:
+        _TEXTS.clear()
+    text = format_function(fn)
+    _TEXTS[id(fn)] = (fn, text)
+    return text
+
+
+def _as_cached(result: Result) -> Result:
+    """A stored result, marked as read from the cache."""
+    if isinstance(result, Proved) and not result.method.endswith("(cached)"):
+        return replace(result, method=f"{result.method} (cached)", time=0.0)
+    return result
+
+
+def _validation_fact(kernel: Function, frag: Fragment, stmts: tuple[Stmt, ...],
+                     tile: Function, fp: str) -> str:
+    """The key of "these statements validly replace this fragment", up to the names of
+    loop variables and view dimensions (a renamed copy of a kernel finds it)."""
+    both = Function("kernel", "_", (), kernel.buffers, kernel.assumes, (),
+                    (frag.stmt,) + tuple(stmts))
+    return obligation_key(canonical_text(both), canonical_text(tile), f"valid-rewrite {fp}")
 
 
 def _mapping_shape(mapping: str) -> str:
