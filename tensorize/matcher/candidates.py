@@ -128,6 +128,38 @@ def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None
     return None
 
 
+def unordered(intr: Function) -> bool:
+    """Whether ``intr`` declares ``order unordered``: its reductions are summed in an
+    unspecified order, so its body is not the order of its arithmetic."""
+    return intr.meta_value("order") == "unordered"
+
+
+def keeps_order(cand: Candidate, form: Reduction) -> bool:
+    """Whether the rewrite of ``cand`` performs each output element's updates in the
+    program's order (needed where the reduction may not be reordered: IEEE floats).
+
+    A sufficient condition, checked again exactly on the emitted code by the validator:
+    the tile holds at most one group of reduction loops, those of its loops that run more
+    than once are the innermost reduction loops that do (a suffix), and a scalar tail of
+    that group is allowed only when it is the only reduction loop that runs more than
+    once (the tail boxes of reduction loops come last, see
+    :func:`tensorize.rewrite.apply.tail_boxes`). The tile loop over the group then walks
+    its loops' iterations in order, and the intrinsic (proved equal to the program's
+    update over the tile, in order) continues in order inside each call.
+    """
+    live = [x.var for x in form.loops if x.var in form.reduction and x.extent > 1]
+    groups = [g for g in cand.groups if set(g.vars) & set(form.reduction)]
+    if not groups:
+        return True
+    if len(groups) > 1:
+        return False
+    mine = [v for v in groups[0].vars if v in live]
+    if mine and live[len(live) - len(mine):] != mine:
+        return False
+    tail_vars = {v for v, _a, _b in cand.tails}
+    return not (tail_vars & set(groups[0].vars)) or live == mine
+
+
 def value_vars(expr: Expr) -> set[str]:
     """Variables ``expr`` uses as values: anywhere except inside the index of a load."""
     out: set[str] = set()
@@ -165,9 +197,16 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                          f"the intrinsic accumulates {out.dtype}"))
         return result
     refusal = reorder_refusal(form, w_type, fp)
+    ordered = False
     if refusal is not None:
-        reject(refusal)
-        return result
+        if refusal.kind != "order" or unordered(intr):
+            if refusal.kind == "order":
+                refusal = Rejection("order", refusal.message + "; the intrinsic declares "
+                                    "'order unordered', so it cannot keep the program's "
+                                    "order either")
+            reject(refusal)
+            return result
+        ordered = True  # only candidates that keep each element's order of updates
     reads = _program_loads(form)
     if reads is None:
         reject(Rejection("access", "the body reads one buffer at two different indices"))
@@ -190,13 +229,19 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     found = 0
     for pairing in _pairings(inputs, reads, kernel):
         for cand in _assignments(frag, intr, kernel, out, pairing, reads, result):
+            if ordered and not keeps_order(cand, form):
+                continue
             result.candidates.append(cand)
             found += 1
             if found >= MAX_CANDIDATES:
                 return result
     if not result.candidates and not result.rejections:
-        reject(Rejection("extent", "no assignment of the intrinsic's dimensions to the "
-                         "fragment's loops fits"))
+        if ordered:
+            reject(Rejection("order", refusal.message + " (reordered), and no "  # type: ignore[union-attr]
+                             "assignment keeps each element's order of updates"))
+        else:
+            reject(Rejection("extent", "no assignment of the intrinsic's dimensions to "
+                             "the fragment's loops fits"))
     return result
 
 

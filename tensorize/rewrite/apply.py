@@ -124,15 +124,19 @@ def tail_boxes(form: Reduction, tails: tuple[tuple[str, int, int], ...]
                ) -> list[tuple[Loop, ...]]:
     """The original loops over the iterations no call computes, as disjoint boxes.
 
-    With remainders ``v_k in start_k..hi_k`` (loop order), box ``k`` runs ``v_k`` over its
-    remainder, the loops of the earlier remainders over their full tiles only
-    (``lo..start``), and every other loop over its whole range: together the complement
-    of the full tiles, each iteration once.
+    With remainders ``v_k in start_k..hi_k`` (spatial loops first, then reduction loops,
+    each in loop order), box ``k`` runs ``v_k`` over its remainder, the loops of the
+    earlier remainders over their full tiles only (``lo..start``), and every other loop
+    over its whole range: together the complement of the full tiles, each iteration once.
+    Reduction remainders come last so that, when the group of a single reduction loop has
+    a tail, every output element still receives its updates in the program's order: the
+    elements of a spatial remainder all in their own box, the others from the calls and
+    then from the reduction's box.
     """
     boxes = []
     remainders = {v: start for v, start, _stop in tails}
     done: list[str] = []
-    for x in form.loops:
+    for x in sorted(form.loops, key=lambda x: x.var in form.reduction):
         if x.var not in remainders:
             continue
         box = []

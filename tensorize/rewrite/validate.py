@@ -61,11 +61,13 @@ from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import Loop, Reduction, combine, init_hoistable
 from tensorize.ir.traverse import Transformer, free_vars, loads, walk
 from tensorize.ir.types import INDEX, DType
-from tensorize.matcher.candidates import Group, reorder_refusal, value_vars
+from tensorize.matcher.candidates import Group, reorder_refusal, unordered, value_vars
 from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
           "output lanes")
+ORDER_CHECK = "order"
+"""The check a rewrite of a reduction that may not be reordered (IEEE floats) also runs."""
 """The names of the checks a successful validation has run, as the report lists them."""
 
 
@@ -136,7 +138,8 @@ class _ThroughViews(Transformer):
 
 
 def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Function,
-                  assumes: tuple[Assume, ...]) -> tuple[dict[str, View], dict[str, int]]:
+                  assumes: tuple[Assume, ...]
+                  ) -> tuple[dict[str, View], dict[str, int], list[str]]:
     """Check the call against the proved tile kernel; the views and the dims' extents."""
     if call.name != intr.name:
         raise _Invalid(f"the call is of '{call.name}', the proof of '{intr.name}'")
@@ -198,7 +201,7 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
                         (rebuilt,))
     if format_function(expected) != format_function(tile):
         raise _Invalid("the call's views do not compute the tile that was proved")
-    return views, extents
+    return views, extents, order
 
 
 def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[str, int],
@@ -299,9 +302,10 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
               witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_type: DType,
               fp: str, config: SolverConfig,
               groups: tuple[Group, ...] | None) -> Validation:
-    # 1. the reduction may be tiled
+    # 1. the reduction may be tiled, or the rewrite must keep each element's order (7.)
     refusal = reorder_refusal(form, w_type, fp)
-    if refusal is not None:
+    in_order = refusal is not None
+    if refusal is not None and (refusal.kind != "order" or unordered(intr)):
         raise _Invalid(refusal.message)
     if value_vars(form.body) & {x.var for x in form.loops}:
         raise _Invalid("the body uses a loop variable as a value")
@@ -329,7 +333,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
                            "its loops (a scalar tail)")
         tails.append(loops)
     # 3. the call computes the proved tile
-    views, extents = _rebuilt_tile(form, call, intr, tile, assumes)
+    views, extents, tile_order = _rebuilt_tile(form, call, intr, tile, assumes)
     clash = {x.var for x in call_loops} & set(extents)
     if clash:
         raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
@@ -384,11 +388,62 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
                       + [z3.Or(*dims_differ)], "the output view",
                       "the output view writes one element twice in a call")
     ran = ("structure", "tile kernel") + coverage + ("views", "output lanes")
+    # 7. order, where the reduction may not be reordered
+    if in_order:
+        _order(check, form, witness, call_loops, extents, tile_order, tails)
+        ran += (ORDER_CHECK,)
     if check.failures:
         return Validation(tuple(check.failures), ())
     if check.unknown:  # say why, instead of a failure that did not happen
         return Validation(tuple(dict.fromkeys(check.unknown)), (), unknown=True)
     return Validation((), ran)
+
+
+def _lex_less(a: list[z3.ArithRef], b: list[z3.ArithRef]) -> z3.BoolRef:
+    """``a < b`` in lexicographic order (same length)."""
+    terms = []
+    for n in range(len(a)):
+        terms.append(z3.And(*[x == y for x, y in zip(a[:n], b[:n])], a[n] < b[n]))
+    return z3.Or(*terms) if terms else z3.BoolVal(False)
+
+
+def _order(check: _Checker, form: Reduction, witness: Mapping[str, Expr],
+           call_loops: list[Loop], extents: Mapping[str, int], tile_order: list[str],
+           tails: list[list[Loop]]) -> None:
+    """Check 7: every output element receives its updates in the program's order.
+
+    The program applies the updates of one element in the lexicographic order of its
+    loops. The rewrite runs the call nest, then each tail nest in turn; within the call
+    nest, in the lexicographic order of (the call nest's loops, then the tile's loops in
+    the order of the proved tile kernel, which the intrinsic was proved to follow);
+    within a tail, in the order of its loops. For every two instances that update one
+    element, the one the program runs first must run first in the rewrite.
+    """
+    regions: list[tuple[list[tuple[str, int, int]], list[str]]] = [
+        ([(x.var, x.lo, x.hi) for x in call_loops] + [(d, 0, extents[d]) for d in extents],
+         [x.var for x in call_loops] + tile_order)]
+    for loops in tails:
+        regions.append(([(x.var, x.lo, x.hi) for x in loops], [x.var for x in loops]))
+    points = []
+    for n, (space_loops, time) in enumerate(regions):
+        for tag in ("x", "y"):
+            space = _Space(space_loops, f"o{n}{tag}")
+            point = witnessed(form, witness, space) if n == 0 else \
+                {x.var: space.vars[x.var] for x in form.loops}
+            points.append((n, tag, space, point, [space.vars[v] for v in time]))
+    for n1, tag1, s1, p1, t1 in points:
+        if tag1 != "x":
+            continue
+        for n2, tag2, s2, p2, t2 in points:
+            if tag2 != "y" or n1 < n2:
+                continue  # a later region runs after an earlier one entirely
+            same = [_index(e, p1) == _index(e, p2) for e in form.index]
+            first = _lex_less([p1[x.var] for x in form.loops], [p2[x.var] for x in form.loops])
+            wrong = z3.Not(_lex_less(t1, t2)) if n1 == n2 else z3.BoolVal(True)
+            check.require(s1.bounds + s2.bounds + same + [first, wrong],
+                          "the order of updates", "the rewrite changes the order in which "
+                          "an output element is updated, and the reduction may not be "
+                          "reordered")
 
 
 def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space
