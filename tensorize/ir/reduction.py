@@ -29,6 +29,8 @@ from tensorize.ir.traverse import free_vars, loads, walk
 from tensorize.ir.types import INDEX
 
 REORDERABLE = ("+", "min", "max")
+MAP = "="
+"""The operator of a *map* (elementwise) form: ``W[I] = body``, each element written once."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,10 @@ class Reduction:
 
 
 def combine(op: str, current: Expr, term: Expr) -> Expr:
-    """``current op term`` for a reduction operator (``+``, ``min``, ``max``)."""
+    """``current op term`` for a reduction operator (``+``, ``min``, ``max``); for a map
+    (:data:`MAP`), the new value ``term`` alone."""
+    if op == MAP:
+        return term
     if op == "+":
         return Binary("+", current, term, current.dtype)
     return Call(op, (current, term), current.dtype)
@@ -143,8 +148,9 @@ def always(cond: Expr, loops: tuple[Loop, ...], sizes: Mapping[str, int]) -> boo
     for v, c in diff.coeffs:
         if v not in box:
             return None
-        a, b = c * box[v].lo, c * (box[v].hi - 1)
-        lo, hi = lo + min(a, b), hi + max(a, b)
+        first, last = c * box[v].lo, c * (box[v].hi - 1)
+        lo, hi = lo + min(first, last), hi + max(first, last)
+
     def holds(op: str) -> bool:  # d op 0 for every d in lo..=hi
         return {"<": hi < 0, "<=": hi <= 0, ">": lo > 0, ">=": lo >= 0,
                 "==": lo == hi == 0, "!=": hi < 0 or lo > 0}[op]
@@ -270,3 +276,24 @@ def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
         init, init_index = first.value, first.index
     return Reduction(update.buf, update.index, op, body, loops, spatial, reduction, init,
                      init_index, init_loops)
+
+
+def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
+    """The map (elementwise) form of ``fn``: one statement ``W[I] = body`` under its
+    loops, ``body`` not reading ``W``, and ``I`` injective over the loops, so that every
+    element is written exactly once and the order of the iterations does not matter.
+    The form's operator is :data:`MAP`; loops not in ``I`` (which run at most once) are
+    its ``reduction`` loops. None when ``fn`` is not of that form.
+    """
+    found: list[tuple[Assign, tuple[Loop, ...]]] = []
+    if not _assigns(fn.body, sizes, (), found) or len(found) != 1:
+        return None
+    stmt, loops = found[0]
+    if any(x.buf == stmt.buf for x in loads(stmt.value)):
+        return None
+    if len({x.var for x in loops}) != len(loops) or not injective(stmt.index, loops, sizes):
+        return None
+    spatial = tuple(x.var for x in loops if any(x.var in free_vars(e) for e in stmt.index))
+    rest = tuple(x.var for x in loops if x.var not in spatial)
+    return Reduction(stmt.buf, stmt.index, MAP, stmt.value, loops, spatial, rest, None,
+                     None, ())

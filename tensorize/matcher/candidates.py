@@ -28,7 +28,8 @@ from tensorize.ir.nodes import (
     Stmt,
     Var,
 )
-from tensorize.ir.reduction import REORDERABLE, Reduction, combine
+from tensorize.ir.printer import format_expr
+from tensorize.ir.reduction import MAP, REORDERABLE, Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, walk
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
@@ -72,10 +73,19 @@ class Candidate:
     tails: tuple[tuple[str, int, int], ...] = ()
     """(loop, start, stop) for each loop whose last iterations are left to scalar code."""
     calls: int = 0
+    sites: tuple[tuple[str, tuple[Expr, ...]], ...] = ()
+    """For each input parameter, the index at which the program reads its buffer."""
+
+    def site(self, param: str) -> tuple[Expr, ...]:
+        """The program's index of the read bound to input ``param``."""
+        return dict(self.sites)[param]
 
     def describe(self) -> str:
         """The mapping in words."""
-        parts = [f"{p} <- {x}" for p, x in self.pairing]
+        aliased = {x for _p, x in self.pairing
+                   if sum(y == x for _q, y in self.pairing) > 1}
+        parts = [f"{p} <- {x}" + (f"[{', '.join(map(format_expr, self.site(p)))}]"
+                                  if x in aliased else "") for p, x in self.pairing]
         loops = [f"{g.name}:{g.extent}" for g in self.groups]
         text = f"{', '.join(parts)}; tile {' x '.join(loops)}"
         if self.tails:
@@ -104,22 +114,32 @@ def _output(intr: Function) -> BufferDecl | None:
     return outs[0] if len(outs) == 1 else None
 
 
-def _program_loads(form: Reduction) -> dict[str, tuple[Expr, ...]] | None:
-    """Each buffer the body reads, with its one index tuple (None if read two ways)."""
-    out: dict[str, tuple[Expr, ...]] = {}
+Site = tuple[str, tuple[Expr, ...]]
+"""A read of the program: a buffer and the index it is read at."""
+
+
+def program_sites(form: Reduction) -> list[Site]:
+    """Each distinct (buffer, index) the body reads, in order of appearance.
+
+    One buffer read at two indices (``A[i, k] * A[j, k]``, syrk) is two sites, each bound
+    to its own intrinsic parameter: inputs are only read, so two views of one buffer
+    are as good as two buffers.
+    """
+    out: dict[Site, None] = {}
     for x in loads(form.body):
-        if x.buf in out and out[x.buf] != x.index:
-            return None
-        out[x.buf] = x.index
-    return out
+        out[(x.buf, x.index)] = None
+    return list(out)
 
 
 def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None:
     """Why the reduction may not be split into tiles (reordered), or None when it may.
 
     Integer ``+``, ``min`` and ``max`` wrap or select, so any order gives the same
-    result; float reductions only in real mode, and only at f32 or wider.
+    result; float reductions only in real mode, and only at f32 or wider. A map writes
+    each element once (its form says so), so its iterations may run in any order.
     """
+    if form.op == MAP:
+        return None
     if form.op not in REORDERABLE:
         return Rejection("kind", f"'{form.op}' reductions cannot be reordered")
     if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
@@ -187,10 +207,15 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         reject(Rejection("signature", "intrinsics with size parameters are not matched yet"))
         return result
     out = _output(intr)
-    if out is None or out.mode != "inout":
+    if form.op == MAP and (out is None or out.mode != "out"):
+        reject(Rejection("signature", "an elementwise fragment needs an intrinsic with "
+                         "exactly one out output (and no inout)"))
+        return result
+    if form.op != MAP and (out is None or out.mode != "inout"):
         reject(Rejection("signature", "the intrinsic must have exactly one inout output "
                          "to accumulate into"))
         return result
+    assert out is not None
     w_type = kernel.buffer(form.buf).dtype  # type: ignore[union-attr]
     if out.dtype != w_type:
         reject(Rejection("dtype", f"the fragment accumulates {w_type} into '{form.buf}'; "
@@ -207,11 +232,8 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
             reject(refusal)
             return result
         ordered = True  # only candidates that keep each element's order of updates
-    reads = _program_loads(form)
-    if reads is None:
-        reject(Rejection("access", "the body reads one buffer at two different indices"))
-        return result
-    if form.buf in reads:
+    reads = program_sites(form)
+    if any(x == form.buf for x, _i in reads):
         reject(Rejection("access", "the body reads the buffer it accumulates into"))
         return result
     as_values = value_vars(form.body) & {x.var for x in form.loops}
@@ -220,7 +242,8 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                          f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
-    prog_types = sorted(str(kernel.buffer(x).dtype) for x in reads)  # type: ignore[union-attr]
+    prog_types = sorted(str(kernel.buffer(x).dtype)  # type: ignore[union-attr]
+                        for x, _i in reads)
     intr_types = sorted(str(b.dtype) for b in inputs)
     if prog_types != intr_types:
         reject(Rejection("dtype", f"the intrinsic reads {', '.join(intr_types)}; the fragment "
@@ -228,7 +251,7 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         return result
     found = 0
     for pairing in _pairings(inputs, reads, kernel):
-        for cand in _assignments(frag, intr, kernel, out, pairing, reads, result):
+        for cand in _assignments(frag, intr, kernel, out, pairing, result):
             if ordered and not keeps_order(cand, form):
                 continue
             result.candidates.append(cand)
@@ -245,13 +268,12 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     return result
 
 
-def _pairings(inputs: list[BufferDecl], reads: dict[str, tuple[Expr, ...]],
-              kernel: Function) -> Iterator[tuple[tuple[str, str], ...]]:
-    names = list(reads)
-    for perm in itertools.permutations(names):
+def _pairings(inputs: list[BufferDecl], reads: list[Site], kernel: Function
+              ) -> Iterator[tuple[tuple[str, Site], ...]]:
+    for perm in itertools.permutations(reads):
         pairs = tuple(zip((b.name for b in inputs), perm))
         if all(kernel.buffer(x).dtype == b.dtype  # type: ignore[union-attr]
-               for b, (_, x) in zip(inputs, pairs)):
+               for b, (_, (x, _i)) in zip(inputs, pairs)):
             yield pairs
 
 
@@ -272,11 +294,11 @@ def _choices(index: tuple[Expr, ...], rank: int, form: Reduction
 
 
 def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDecl,
-                 pairing: tuple[tuple[str, str], ...], reads: dict[str, tuple[Expr, ...]],
+                 pairing: tuple[tuple[str, Site], ...],
                  result: Enumeration) -> Iterator[Candidate]:
     form = frag.form
     params = [(out.name, form.buf, form.index)] + \
-        [(p, x, reads[x]) for p, x in pairing]
+        [(p, x, index) for p, (x, index) in pairing]
     shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
     taken = (names_in(kernel), frozenset(b.name for b in intr.buffers))
     options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
@@ -301,7 +323,7 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
         groups_sorted = _in_loop_order(extents, form)
         if groups_sorted is None:
             continue
-        built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result, taken)
+        built = _tiles(frag, intr.name, params, combo, groups_sorted, result, taken)
         if built is not None:
             yield built
 
@@ -358,7 +380,7 @@ def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list
     return sorted(groups, key=lambda g: order.index(g.vars[0]))
 
 
-def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
+def _tiles(frag: Fragment, name: str,
            params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple,
            groups: list[Group], result: Enumeration,
            taken: tuple[frozenset[str], frozenset[str]]
@@ -393,8 +415,10 @@ def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
     dims = tuple((p, groups_) for (p, _x, _i), groups_ in zip(params, combo))
     dims_groups = tuple((p, tuple(next(g for g in groups if g.vars == gv) for gv in gs))
                         for p, gs in dims)
+    pairing = tuple((p, x) for p, x, _i in params[1:])
+    sites = tuple((p, i) for p, _x, i in params[1:])
     return Candidate(name, frag.position, pairing, dims_groups, tuple(groups),
-                     tuple(tails), calls)
+                     tuple(tails), calls, sites)
 
 
 def _const(e: Expr) -> int:
@@ -404,11 +428,11 @@ def _const(e: Expr) -> int:
 
 # -- the tile kernel -------------------------------------------------------------------
 class _Rename(Transformer):
-    def __init__(self, mapping: dict[str, tuple[str, tuple[Group, ...]]]) -> None:
+    def __init__(self, mapping: dict[Site, tuple[str, tuple[Group, ...]]]) -> None:
         self.mapping = mapping
 
     def visit_Load(self, node: Load) -> Expr:
-        param, groups = self.mapping[node.buf]
+        param, groups = self.mapping[(node.buf, node.index)]
         return Load(param, tuple(Var(g.dim, INDEX) for g in groups), node.dtype)
 
 
@@ -418,7 +442,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
     dims = dict(cand.dims)
     out = _output(intr)
     assert out is not None
-    mapping = {x: (p, dims[p]) for p, x in cand.pairing}
+    mapping = {(x, cand.site(p)): (p, dims[p]) for p, x in cand.pairing}
     body = _Rename(mapping)(form.body)
     target = tuple(Var(g.dim, INDEX) for g in dims[out.name])
     current = Load(out.name, target, out.dtype)

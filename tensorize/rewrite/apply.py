@@ -25,7 +25,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.reduction import Loop, Reduction
-from tensorize.ir.traverse import Transformer, loads, substitute
+from tensorize.ir.traverse import Transformer, substitute
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Candidate, Group
 from tensorize.matcher.fragments import Fragment
@@ -91,10 +91,9 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
     point = program_point(cand, form)
     dims = dict(cand.dims)
     out_param = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
-    reads = {x.buf: x.index for x in loads(form.body)}
     args = [Arg(out_param, _view(form.index, dims[out_param], form.buf, point))]
     for p, x in cand.pairing:
-        args.append(Arg(p, _view(reads[x], dims[p], x, point)))
+        args.append(Arg(p, _view(cand.site(p), dims[p], x, point)))
     stmt: Stmt = CallStmt(intr.name, tuple(args))
     first_of = {g.vars[0]: g for g in cand.groups}
     in_tile = {v for g in cand.groups for v in g.vars}

@@ -349,7 +349,8 @@ class TensorizePass:
             w_type = kernel.buffer(frag.form.buf).dtype  # type: ignore[union-attr]
             check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
                              w_type=w_type, assumes=kernel.assumes,
-                             fp=self.fp, config=self.solver, groups=cand.groups)
+                             fp=self.fp, config=self.solver, groups=cand.groups,
+                             sites=dict(cand.sites))
             if check.ok and self.cache is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
