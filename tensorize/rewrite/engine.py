@@ -33,6 +33,7 @@ from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import Function
 from tensorize.ir.printer import format_function, format_stmt
 from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
+from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import (
     bake_sizes,
@@ -201,12 +202,26 @@ class TensorizePass:
         intrinsics = self.selected(lib.values())
         reports = []
         chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
-        for frag in fragments(baked, {}):
-            report, pick = self._fragment(frag, baked, intrinsics, proofs, stages)
+        # epilogues are split from their reductions (matcher/distribute.py) ...
+        split, splits = distribute(baked)
+        for frag in fragments(split, {}):
+            report, pick = self._fragment(frag, split, intrinsics, proofs, stages)
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
-        rewritten = rewrite_kernel(baked, chosen)
+        # ... and put back together where no part of them was rewritten
+        kept = frozenset(x.original for x in splits if set(x.parts) & set(chosen))
+        if kept != {x.original for x in splits}:
+            split, again = distribute(baked, only=kept)
+            before, after = _places(len(baked.body), splits), _places(len(baked.body), again)
+            moved = {}
+            for original, places in before.items():
+                targets = after[original]
+                for n, place in enumerate(places):
+                    moved[place] = targets[n] if len(targets) == len(places) else targets[0]
+            chosen = {moved[pos]: pick for pos, pick in chosen.items()}
+            reports = [replace(r, position=moved[r.position]) for r in reports]
+        rewritten = rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         executed = False
         if chosen and self.execution_check:
@@ -362,6 +377,18 @@ class TensorizePass:
             f"validation: {c}" for c in check.checks)
         return Attempt(status="proved", proof=result, checks=checks,
                        **base)  # type: ignore[arg-type]
+
+
+def _places(count: int, splits: list[Split]) -> dict[int, list[int]]:
+    """Each original top-level position -> its positions after the ``splits``."""
+    out: dict[int, list[int]] = {}
+    by_original = {x.original: x for x in splits}
+    place = 0
+    for original in range(count):
+        parts = by_original[original].parts if original in by_original else (place,)
+        out[original] = list(parts)
+        place += len(parts)
+    return out
 
 
 def _mapping_shape(mapping: str) -> str:
