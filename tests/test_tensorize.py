@@ -84,10 +84,18 @@ def test_batched_matmul() -> None:
 
 def test_conv2d_fuses_rh_rw_c_into_k() -> None:
     conv = tensorize.load(EXAMPLES / "conv2d_nhwc.tz").kernels[0]
-    result = tensorize.tensorize(conv, LIB, targets=VNNI, sizes={"H": 6, "W": 6, "C": 8})
+    # C = 8 ties with a contiguous c:4 tile, which wins; with C = 2 and a 2x2 window
+    # only the fused (rw, c) group makes a K of 4
+    result = tensorize.tensorize(conv, LIB, targets=VNNI,
+                                 sizes={"H": 6, "W": 6, "C": 2, "R": 2, "S": 2})
     chosen = result.fragments[0].chosen
     assert chosen.intrinsic == BCAST
-    assert "rh_rw_c:4" in chosen.mapping
+    assert "rw_c:4" in chosen.mapping
+    tie = tensorize.tensorize(conv, LIB, targets=VNNI, sizes={"H": 6, "W": 6, "C": 8})
+    assert "tile ko:16 x c:4" in tie.fragments[0].chosen.mapping
+    fused = [a for a in tie.fragments[0].alternatives
+             if "rh_rw_c:4" in a.mapping and a.status == "proved"]
+    assert fused and all(a.strided > tie.fragments[0].chosen.strided for a in fused)
     _check_rewrite(result)
 
 

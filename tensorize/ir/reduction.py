@@ -12,11 +12,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tensorize.ir.affine import linear_form
-from tensorize.ir.nodes import Assign, Binary, Call, Const, Expr, For, Function, Load, Stmt, Unary
+from tensorize.ir.nodes import (
+    Assign,
+    Binary,
+    Call,
+    Const,
+    Expr,
+    For,
+    Function,
+    If,
+    Load,
+    Stmt,
+    Unary,
+)
 from tensorize.ir.traverse import free_vars, loads, walk
 from tensorize.ir.types import INDEX
 
 REORDERABLE = ("+", "min", "max")
+MAP = "="
+"""The operator of a *map* (elementwise) form: ``W[I] = body``, each element written once."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,10 @@ class Reduction:
 
 
 def combine(op: str, current: Expr, term: Expr) -> Expr:
-    """``current op term`` for a reduction operator (``+``, ``min``, ``max``)."""
+    """``current op term`` for a reduction operator (``+``, ``min``, ``max``); for a map
+    (:data:`MAP`), the new value ``term`` alone."""
+    if op == MAP:
+        return term
     if op == "+":
         return Binary("+", current, term, current.dtype)
     return Call(op, (current, term), current.dtype)
@@ -85,9 +102,63 @@ def _assigns(stmts: tuple[Stmt, ...], sizes: Mapping[str, int], outer: tuple[Loo
                 return False
             if not _assigns(s.body, sizes, outer + (Loop(s.var, lo.const, hi.const),), out):
                 return False
+        elif isinstance(s, If) and always(s.cond, outer, sizes) is True:
+            # a guard that holds at every iteration of its loops is no guard
+            if not _assigns(s.then, sizes, outer, out):
+                return False
         else:
-            return False  # if / call: not this form
+            return False  # another if, a call: not this form
     return True
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def always(cond: Expr, loops: tuple[Loop, ...], sizes: Mapping[str, int]) -> bool | None:
+    """True when ``cond`` holds at every point of the box ``loops``, False when it holds
+    at none, None when it may do either (or is not a condition this understands).
+
+    Comparisons of linear index expressions are decided exactly from the extreme values
+    of their difference over the box; ``&&``, ``||`` and ``!`` combine the answers
+    (soundly: a disjunction of two undecided comparisons stays undecided). An empty box
+    makes every condition vacuously true.
+    """
+    if any(x.extent == 0 for x in loops):
+        return True
+    if isinstance(cond, Const) and isinstance(cond.value, bool):
+        return cond.value
+    if isinstance(cond, Unary) and cond.op == "!":
+        inner = always(cond.operand, loops, sizes)
+        return None if inner is None else not inner
+    if not isinstance(cond, Binary):
+        return None
+    if cond.op in ("&&", "||"):
+        a, b = always(cond.lhs, loops, sizes), always(cond.rhs, loops, sizes)
+        if cond.op == "&&":
+            return False if False in (a, b) else True if (a, b) == (True, True) else None
+        return True if True in (a, b) else False if (a, b) == (False, False) else None
+    if cond.op not in _FLIP:
+        return None
+    diff = linear_form(Binary("-", cond.lhs, cond.rhs, cond.lhs.dtype), sizes)
+    if diff is None:
+        return None
+    box = {x.var: x for x in loops}
+    lo = hi = diff.const
+    for v, c in diff.coeffs:
+        if v not in box:
+            return None
+        first, last = c * box[v].lo, c * (box[v].hi - 1)
+        lo, hi = lo + min(first, last), hi + max(first, last)
+
+    def holds(op: str) -> bool:  # d op 0 for every d in lo..=hi
+        return {"<": hi < 0, "<=": hi <= 0, ">": lo > 0, ">=": lo >= 0,
+                "==": lo == hi == 0, "!=": hi < 0 or lo > 0}[op]
+    if holds(cond.op):
+        return True
+    if holds(_NEGATE[cond.op]):
+        return False
+    return None
 
 
 def _split_update(a: Assign) -> tuple[str, Expr] | None:
@@ -205,3 +276,24 @@ def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
         init, init_index = first.value, first.index
     return Reduction(update.buf, update.index, op, body, loops, spatial, reduction, init,
                      init_index, init_loops)
+
+
+def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
+    """The map (elementwise) form of ``fn``: one statement ``W[I] = body`` under its
+    loops, ``body`` not reading ``W``, and ``I`` injective over the loops, so that every
+    element is written exactly once and the order of the iterations does not matter.
+    The form's operator is :data:`MAP`; loops not in ``I`` (which run at most once) are
+    its ``reduction`` loops. None when ``fn`` is not of that form.
+    """
+    found: list[tuple[Assign, tuple[Loop, ...]]] = []
+    if not _assigns(fn.body, sizes, (), found) or len(found) != 1:
+        return None
+    stmt, loops = found[0]
+    if any(x.buf == stmt.buf for x in loads(stmt.value)):
+        return None
+    if len({x.var for x in loops}) != len(loops) or not injective(stmt.index, loops, sizes):
+        return None
+    spatial = tuple(x.var for x in loops if any(x.var in free_vars(e) for e in stmt.index))
+    rest = tuple(x.var for x in loops if x.var not in spatial)
+    return Reduction(stmt.buf, stmt.index, MAP, stmt.value, loops, spatial, rest, None,
+                     None, ())

@@ -29,7 +29,8 @@ from tensorize.ir.nodes import (
     Stmt,
     Var,
 )
-from tensorize.ir.reduction import REORDERABLE, Reduction, combine
+from tensorize.ir.printer import format_expr
+from tensorize.ir.reduction import MAP, REORDERABLE, Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, walk
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
@@ -73,10 +74,19 @@ class Candidate:
     tails: tuple[tuple[str, int, int], ...] = ()
     """(loop, start, stop) for each loop whose last iterations are left to scalar code."""
     calls: int = 0
+    sites: tuple[tuple[str, tuple[Expr, ...]], ...] = ()
+    """For each input parameter, the index at which the program reads its buffer."""
+
+    def site(self, param: str) -> tuple[Expr, ...]:
+        """The program's index of the read bound to input ``param``."""
+        return dict(self.sites)[param]
 
     def describe(self) -> str:
         """The mapping in words."""
-        parts = [f"{p} <- {x}" for p, x in self.pairing]
+        aliased = {x for _p, x in self.pairing
+                   if sum(y == x for _q, y in self.pairing) > 1}
+        parts = [f"{p} <- {x}" + (f"[{', '.join(map(format_expr, self.site(p)))}]"
+                                  if x in aliased else "") for p, x in self.pairing]
         loops = [f"{g.name}:{g.extent}" for g in self.groups]
         text = f"{', '.join(parts)}; tile {' x '.join(loops)}"
         if self.tails:
@@ -105,28 +115,70 @@ def _output(intr: Function) -> BufferDecl | None:
     return outs[0] if len(outs) == 1 else None
 
 
-def _program_loads(form: Reduction) -> dict[str, tuple[Expr, ...]] | None:
-    """Each buffer the body reads, with its one index tuple (None if read two ways)."""
-    out: dict[str, tuple[Expr, ...]] = {}
+Site = tuple[str, tuple[Expr, ...]]
+"""A read of the program: a buffer and the index it is read at."""
+
+
+def program_sites(form: Reduction) -> list[Site]:
+    """Each distinct (buffer, index) the body reads, in order of appearance.
+
+    One buffer read at two indices (``A[i, k] * A[j, k]``, syrk) is two sites, each bound
+    to its own intrinsic parameter: inputs are only read, so two views of one buffer
+    are as good as two buffers.
+    """
+    out: dict[Site, None] = {}
     for x in loads(form.body):
-        if x.buf in out and out[x.buf] != x.index:
-            return None
-        out[x.buf] = x.index
-    return out
+        out[(x.buf, x.index)] = None
+    return list(out)
 
 
 def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None:
     """Why the reduction may not be split into tiles (reordered), or None when it may.
 
     Integer ``+``, ``min`` and ``max`` wrap or select, so any order gives the same
-    result; float reductions only in real mode, and only at f32 or wider.
+    result; float reductions only in real mode, and only at f32 or wider. A map writes
+    each element once (its form says so), so its iterations may run in any order.
     """
+    if form.op == MAP:
+        return None
     if form.op not in REORDERABLE:
         return Rejection("kind", f"'{form.op}' reductions cannot be reordered")
     if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
         return Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
                          "tiles; with --fp real it can (at f32 or wider)")
     return None
+
+
+def unordered(intr: Function) -> bool:
+    """Whether ``intr`` declares ``order unordered``: its reductions are summed in an
+    unspecified order, so its body is not the order of its arithmetic."""
+    return intr.meta_value("order") == "unordered"
+
+
+def keeps_order(cand: Candidate, form: Reduction) -> bool:
+    """Whether the rewrite of ``cand`` performs each output element's updates in the
+    program's order (needed where the reduction may not be reordered: IEEE floats).
+
+    A sufficient condition, checked again exactly on the emitted code by the validator:
+    the tile holds at most one group of reduction loops, those of its loops that run more
+    than once are the innermost reduction loops that do (a suffix), and a scalar tail of
+    that group is allowed only when it is the only reduction loop that runs more than
+    once (the tail boxes of reduction loops come last, see
+    :func:`tensorize.rewrite.apply.tail_boxes`). The tile loop over the group then walks
+    its loops' iterations in order, and the intrinsic (proved equal to the program's
+    update over the tile, in order) continues in order inside each call.
+    """
+    live = [x.var for x in form.loops if x.var in form.reduction and x.extent > 1]
+    groups = [g for g in cand.groups if set(g.vars) & set(form.reduction)]
+    if not groups:
+        return True
+    if len(groups) > 1:
+        return False
+    mine = [v for v in groups[0].vars if v in live]
+    if mine and live[len(live) - len(mine):] != mine:
+        return False
+    tail_vars = {v for v, _a, _b in cand.tails}
+    return not (tail_vars & set(groups[0].vars)) or live == mine
 
 
 def value_vars(expr: Expr) -> set[str]:
@@ -156,24 +208,33 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         reject(Rejection("signature", "intrinsics with size parameters are not matched yet"))
         return result
     out = _output(intr)
-    if out is None or out.mode != "inout":
+    if form.op == MAP and (out is None or out.mode != "out"):
+        reject(Rejection("signature", "an elementwise fragment needs an intrinsic with "
+                         "exactly one out output (and no inout)"))
+        return result
+    if form.op != MAP and (out is None or out.mode != "inout"):
         reject(Rejection("signature", "the intrinsic must have exactly one inout output "
                          "to accumulate into"))
         return result
+    assert out is not None
     w_type = kernel.decl(form.buf).dtype
     if out.dtype != w_type:
         reject(Rejection("dtype", f"the fragment accumulates {w_type} into '{form.buf}'; "
                          f"the intrinsic accumulates {out.dtype}"))
         return result
     refusal = reorder_refusal(form, w_type, fp)
+    ordered = False
     if refusal is not None:
-        reject(refusal)
-        return result
-    reads = _program_loads(form)
-    if reads is None:
-        reject(Rejection("access", "the body reads one buffer at two different indices"))
-        return result
-    if form.buf in reads:
+        if refusal.kind != "order" or unordered(intr):
+            if refusal.kind == "order":
+                refusal = Rejection("order", refusal.message + "; the intrinsic declares "
+                                    "'order unordered', so it cannot keep the program's "
+                                    "order either")
+            reject(refusal)
+            return result
+        ordered = True  # only candidates that keep each element's order of updates
+    reads = program_sites(form)
+    if any(x == form.buf for x, _i in reads):
         reject(Rejection("access", "the body reads the buffer it accumulates into"))
         return result
     as_values = value_vars(form.body) & {x.var for x in form.loops}
@@ -182,7 +243,7 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                          f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
-    prog_types = sorted(str(kernel.decl(x).dtype) for x in reads)
+    prog_types = sorted(str(kernel.decl(x).dtype) for x, _i in reads)
     intr_types = sorted(str(b.dtype) for b in inputs)
     if prog_types != intr_types:
         reject(Rejection("dtype", f"the intrinsic reads {', '.join(intr_types)}; the fragment "
@@ -190,24 +251,29 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         return result
     found = 0
     for pairing in _pairings(inputs, reads, kernel):
-        for cand in _assignments(frag, intr, kernel, out, pairing, reads, result):
+        for cand in _assignments(frag, intr, kernel, out, pairing, result):
+            if ordered and not keeps_order(cand, form):
+                continue
             result.candidates.append(cand)
             found += 1
             if found >= MAX_CANDIDATES:
                 return result
     if not result.candidates and not result.rejections:
-        reject(Rejection("extent", "no assignment of the intrinsic's dimensions to the "
-                         "fragment's loops fits"))
+        if ordered:
+            reject(Rejection("order", refusal.message + " (reordered), and no "  # type: ignore[union-attr]
+                             "assignment keeps each element's order of updates"))
+        else:
+            reject(Rejection("extent", "no assignment of the intrinsic's dimensions to "
+                             "the fragment's loops fits"))
     return result
 
 
-def _pairings(inputs: list[BufferDecl], reads: dict[str, tuple[Expr, ...]],
-              kernel: Function) -> Iterator[tuple[tuple[str, str], ...]]:
-    names = list(reads)
-    for perm in itertools.permutations(names):
+def _pairings(inputs: list[BufferDecl], reads: list[Site], kernel: Function
+              ) -> Iterator[tuple[tuple[str, Site], ...]]:
+    for perm in itertools.permutations(reads):
         pairs = tuple(zip((b.name for b in inputs), perm))
         if all(kernel.decl(x).dtype == b.dtype
-               for b, (_, x) in zip(inputs, pairs)):
+               for b, (_, (x, _i)) in zip(inputs, pairs)):
             yield pairs
 
 
@@ -228,11 +294,11 @@ def _choices(index: tuple[Expr, ...], rank: int, form: Reduction
 
 
 def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDecl,
-                 pairing: tuple[tuple[str, str], ...], reads: dict[str, tuple[Expr, ...]],
+                 pairing: tuple[tuple[str, Site], ...],
                  result: Enumeration) -> Iterator[Candidate]:
     form = frag.form
     params = [(out.name, form.buf, form.index)] + \
-        [(p, x, reads[x]) for p, x in pairing]
+        [(p, x, index) for p, (x, index) in pairing]
     shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
     taken = (names_in(kernel), frozenset(b.name for b in intr.buffers))
     options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
@@ -247,7 +313,7 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
         groups_sorted = _in_loop_order(extents, form)
         if groups_sorted is None:
             continue
-        built = _tiles(frag, intr.name, pairing, params, combo, groups_sorted, result, taken)
+        built = _tiles(frag, intr.name, params, combo, groups_sorted, result, taken)
         if built is not None:
             yield built
 
@@ -360,7 +426,7 @@ def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list
     return sorted(groups, key=lambda g: order.index(g.vars[0]))
 
 
-def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
+def _tiles(frag: Fragment, name: str,
            params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple[Any, ...],
            groups: list[Group], result: Enumeration,
            taken: tuple[frozenset[str], frozenset[str]]
@@ -395,8 +461,10 @@ def _tiles(frag: Fragment, name: str, pairing: tuple[tuple[str, str], ...],
     dims = tuple((p, groups_) for (p, _x, _i), groups_ in zip(params, combo))
     dims_groups = tuple((p, tuple(next(g for g in groups if g.vars == gv) for gv in gs))
                         for p, gs in dims)
+    pairing = tuple((p, x) for p, x, _i in params[1:])
+    sites = tuple((p, i) for p, _x, i in params[1:])
     return Candidate(name, frag.position, pairing, dims_groups, tuple(groups),
-                     tuple(tails), calls)
+                     tuple(tails), calls, sites)
 
 
 def _const(e: Expr) -> int:
@@ -406,11 +474,11 @@ def _const(e: Expr) -> int:
 
 # -- the tile kernel -------------------------------------------------------------------
 class _Rename(Transformer):
-    def __init__(self, mapping: dict[str, tuple[str, tuple[Group, ...]]]) -> None:
+    def __init__(self, mapping: dict[Site, tuple[str, tuple[Group, ...]]]) -> None:
         self.mapping = mapping
 
     def visit_Load(self, node: Load) -> Expr:
-        param, groups = self.mapping[node.buf]
+        param, groups = self.mapping[(node.buf, node.index)]
         return Load(param, tuple(Var(g.dim, INDEX) for g in groups), node.dtype)
 
 
@@ -420,7 +488,7 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
     dims = dict(cand.dims)
     out = _output(intr)
     assert out is not None
-    mapping = {x: (p, dims[p]) for p, x in cand.pairing}
+    mapping = {(x, cand.site(p)): (p, dims[p]) for p, x in cand.pairing}
     body = _Rename(mapping)(form.body)
     target = tuple(Var(g.dim, INDEX) for g in dims[out.name])
     current = Load(out.name, target, out.dtype)

@@ -1,7 +1,8 @@
 """Fragments of a kernel that the matcher can tensorize.
 
 A fragment is one top-level loop nest that is in reduction normal form on its own
-(an optional init of the output element, then ``W[I] = W[I] op body``), with the size
+(an optional init of the output element, then ``W[I] = W[I] op body``), or in map form
+(``W[I] = body``, every element written once: an elementwise computation), with the size
 parameters bound. Anything else in the kernel stays as it is.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from tensorize.ir.nodes import For, Function, Stmt
-from tensorize.ir.reduction import Reduction, reduction_form
+from tensorize.ir.reduction import Reduction, map_form, reduction_form
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def fragments(kernel: Function, sizes: Mapping[str, int]) -> list[Fragment]:
         if not isinstance(stmt, For):
             continue
         alone = replace(kernel, body=(stmt,))
-        form = reduction_form(alone, sizes)
+        form = reduction_form(alone, sizes) or map_form(alone, sizes)
         if form is not None:
             out.append(Fragment(position, stmt, form))
     return out

@@ -25,7 +25,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.reduction import Loop, Reduction
-from tensorize.ir.traverse import Transformer, loads, substitute
+from tensorize.ir.traverse import Transformer, substitute
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Candidate, Group
 from tensorize.matcher.fragments import Fragment
@@ -91,10 +91,9 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
     point = program_point(cand, form)
     dims = dict(cand.dims)
     out_param = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
-    reads = {x.buf: x.index for x in loads(form.body)}
     args = [Arg(out_param, _view(form.index, dims[out_param], form.buf, point))]
     for p, x in cand.pairing:
-        args.append(Arg(p, _view(reads[x], dims[p], x, point)))
+        args.append(Arg(p, _view(cand.site(p), dims[p], x, point)))
     stmt: Stmt = CallStmt(intr.name, tuple(args))
     first_of = {g.vars[0]: g for g in cand.groups}
     in_tile = {v for g in cand.groups for v in g.vars}
@@ -124,15 +123,19 @@ def tail_boxes(form: Reduction, tails: tuple[tuple[str, int, int], ...]
                ) -> list[tuple[Loop, ...]]:
     """The original loops over the iterations no call computes, as disjoint boxes.
 
-    With remainders ``v_k in start_k..hi_k`` (loop order), box ``k`` runs ``v_k`` over its
-    remainder, the loops of the earlier remainders over their full tiles only
-    (``lo..start``), and every other loop over its whole range: together the complement
-    of the full tiles, each iteration once.
+    With remainders ``v_k in start_k..hi_k`` (spatial loops first, then reduction loops,
+    each in loop order), box ``k`` runs ``v_k`` over its remainder, the loops of the
+    earlier remainders over their full tiles only (``lo..start``), and every other loop
+    over its whole range: together the complement of the full tiles, each iteration once.
+    Reduction remainders come last so that, when the group of a single reduction loop has
+    a tail, every output element still receives its updates in the program's order: the
+    elements of a spatial remainder all in their own box, the others from the calls and
+    then from the reduction's box.
     """
     boxes = []
     remainders = {v: start for v, start, _stop in tails}
     done: list[str] = []
-    for x in form.loops:
+    for x in sorted(form.loops, key=lambda x: x.var in form.reduction):
         if x.var not in remainders:
             continue
         box = []

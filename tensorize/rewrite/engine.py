@@ -30,12 +30,15 @@ from tensorize.equivalence.results import (
 )
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import UsageError
-from tensorize.intrinsics.host import in_target
+from tensorize.intrinsics.host import in_target, target_info
+from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
 from tensorize.ir.interp import bind_sizes
-from tensorize.ir.nodes import Function, Stmt
+from tensorize.ir.nodes import CallStmt, Expr, Function, Stmt, View
 from tensorize.ir.printer import format_function
+from tensorize.ir.traverse import walk
 from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
+from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import (
     bake_sizes,
@@ -48,6 +51,8 @@ from tensorize.rewrite.validate import Validation, validate
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
+LAYOUT_COST = 0.25
+"""Extra cost of a call, as a share of its own, when all its views are strided."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Attempt:
     tail: int
     reason: str = ""
     proof: Result | None = None
+    strided: int = 0
+    """Views of the call whose innermost dimension is not contiguous in memory."""
     tile: Function | None = field(default=None, repr=False, compare=False)
     """The tile kernel whose equality with the intrinsic was proved (for re-checks)."""
     checks: tuple[str, ...] = ()
@@ -233,12 +240,31 @@ class TensorizePass:
         intrinsics = self.selected(lib.values())
         reports = []
         chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
-        for frag in fragments(baked, {}):
-            report, pick = self._fragment(frag, baked, intrinsics, proofs, stages)
+        # epilogues are split from their reductions (matcher/distribute.py) ...
+        split, splits = distribute(baked)
+        tried = [(frag, *self._fragment(frag, split, intrinsics, proofs, stages))
+                 for frag in fragments(split, {})]
+        # one machine family per kernel (library calls go with any) unless the user named
+        # targets of several: the family whose choices cost least
+        family = _best_family(tried, mixing=len({_family(t) for t in self.targets}) > 1)
+        for frag, attempts, rejected in tried:
+            report, pick = _pick(frag, attempts, rejected, family)
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
-        rewritten = rewrite_kernel(baked, chosen)
+        # ... and put back together where no part of them was rewritten
+        kept = frozenset(x.original for x in splits if set(x.parts) & set(chosen))
+        if kept != {x.original for x in splits}:
+            split, again = distribute(baked, only=kept)
+            before, after = _places(len(baked.body), splits), _places(len(baked.body), again)
+            moved = {}
+            for original, places in before.items():
+                targets = after[original]
+                for n, place in enumerate(places):
+                    moved[place] = targets[n] if len(targets) == len(places) else targets[0]
+            chosen = {moved[pos]: pick for pos, pick in chosen.items()}
+            reports = [replace(r, position=moved[r.position]) for r in reports]
+        rewritten = rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         executed = False
         if chosen and self.execution_check:
@@ -311,7 +337,9 @@ class TensorizePass:
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
-                  ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
+                  ) -> tuple[list[tuple[Attempt, Candidate, Function]],
+                             list[tuple[str, str, str]]]:
+        """Every candidate of ``frag`` with what became of it, and the rejected pairs."""
         attempts: list[tuple[Attempt, Candidate, Function]] = []
         rejected = []
         for intr in intrinsics:
@@ -325,26 +353,21 @@ class TensorizePass:
             for cand in enum.candidates:
                 attempts.append((self._attempt(cand, frag, intr, kernel, proofs, stages),
                                  cand, intr))
-        scalar = frag.instances * SCALAR_COST
-        good = [(a, c, i) for a, c, i in attempts if a.status is Verdict.PROVED]
-        best = min(good, key=lambda x: (x[0].cost, -len(x[1].groups[-1].vars)), default=None)
-        pick = None
-        chosen = None
-        if best is not None and best[0].cost < scalar:
-            pick = (best[1], frag, best[2])
-            chosen = best[0]
-        others = tuple(a for a, _c, _i in attempts if a is not chosen)
-        return FragmentReport(frag.position, frag.instances, scalar, chosen, others,
-                              tuple(rejected)), pick
+        return attempts, rejected
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
         tail = sum(math.prod(x.extent for x in box)
                    for box in tail_boxes(frag.form, cand.tails))
-        cost = cand.calls * intr.cost + tail * SCALAR_COST
+        stmts = rewrite_fragment(cand, frag, intr)
+        strided, views = _layout(stmts, kernel)
+        # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
+        # per call when every view is)
+        per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
+        cost = cand.calls * per_call + tail * SCALAR_COST
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
-                    calls=cand.calls, tail=tail, tile=tile)
+                    calls=cand.calls, tail=tail, tile=tile, strided=strided)
         result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
@@ -358,7 +381,6 @@ class TensorizePass:
                 return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
                                proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
-        stmts = rewrite_fragment(cand, frag, intr)
         t0 = time.perf_counter()
         fact = _validation_fact(kernel, frag, stmts, tile, self.fp)
         if self.cache is not None and self.cache.has_fact(fact):
@@ -367,7 +389,8 @@ class TensorizePass:
             w_type = kernel.decl(frag.form.buf).dtype
             check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
                              w_type=w_type, assumes=kernel.assumes,
-                             fp=self.fp, config=self.solver, groups=cand.groups)
+                             fp=self.fp, config=self.solver, groups=cand.groups,
+                             sites=dict(cand.sites))
             if check.ok and self.cache is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
@@ -441,6 +464,113 @@ def _validation_fact(kernel: Function, frag: Fragment, stmts: tuple[Stmt, ...],
     both = Function("kernel", "_", (), kernel.buffers, kernel.assumes, (),
                     (frag.stmt,) + tuple(stmts))
     return obligation_key(canonical_text(both), canonical_text(tile), f"valid-rewrite {fp}")
+
+
+Tried = list[tuple[Fragment, list[tuple["Attempt", Candidate, Function]],
+                   list[tuple[str, str, str]]]]
+ANY_FAMILY = "*"
+"""The family of library calls, which run beside any machine's instructions."""
+
+
+def _layout(stmts: tuple[Stmt, ...], kernel: Function) -> tuple[int, int]:
+    """(strided views, views) of the call among ``stmts``: a view is strided when its
+    innermost dimension does not step by one element of its buffer (row-major), or is
+    not linear (a fused group's division and remainder gather)."""
+    strided = total = 0
+    for stmt in stmts:
+        for node in walk(stmt):
+            if not isinstance(node, CallStmt):
+                continue
+            for arg in node.args:
+                view = arg.value
+                if not isinstance(view, View) or not view.dims:
+                    continue
+                buf = kernel.buffer(view.buf)
+                total += 1
+                step = _step(view, buf.shape if buf is not None else ())
+                strided += step != 1
+    return strided, total
+
+
+def _step(view: View, shape: tuple[Expr, ...]) -> int | None:
+    """How many elements the view's innermost dimension steps by (None: not linear)."""
+    extents = []
+    for e in shape:
+        extent = linear_form(e)
+        if extent is None or extent.coeffs:
+            return None
+        extents.append(extent.const)
+    if len(extents) != len(view.index):
+        return None
+    step, stride = 0, 1
+    for e, size in zip(reversed(view.index), reversed(extents)):
+        form = linear_form(e)
+        if form is None:
+            return None
+        step += form.coeff(view.dims[-1]) * stride
+        stride *= size
+    return step
+
+
+def _family(target: str) -> str:
+    """The machine family of a target (``x86`` for ``x86.avx512_vnni``)."""
+    info = target_info(target)
+    if info is not None and info.machine == "any":
+        return ANY_FAMILY
+    return target.split(".")[0]
+
+
+def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
+          rejected: list[tuple[str, str, str]], family: str | None
+          ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
+    """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code.
+
+    Ties go to the candidate with fewer strided or gathered views, then to the one whose
+    innermost group fuses more loops.
+    """
+    scalar = frag.instances * SCALAR_COST
+    good = [(a, c, i) for a, c, i in attempts if a.status == "proved"
+            and (family is None or _family(i.target) in (family, ANY_FAMILY))]
+    best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars)),
+               default=None)
+    pick = None
+    chosen = None
+    if best is not None and best[0].cost < scalar:
+        pick = (best[1], frag, best[2])
+        chosen = best[0]
+    others = tuple(a for a, _c, _i in attempts if a is not chosen)
+    return FragmentReport(frag.position, frag.instances, scalar, chosen, others,
+                          tuple(rejected)), pick
+
+
+def _best_family(tried: Tried, mixing: bool) -> str | None:
+    """The machine family whose intrinsics make the cheapest kernel (None: mix them)."""
+    if mixing:
+        return None
+    families = sorted({_family(i.target) for _f, attempts, _r in tried
+                       for a, _c, i in attempts if a.status == "proved"} - {ANY_FAMILY})
+    if len(families) <= 1:
+        return None
+    totals = []
+    for family in families:
+        total = 0.0
+        for frag, attempts, rejected in tried:
+            report, _pick_ = _pick(frag, attempts, rejected, family)
+            total += report.chosen.cost if report.chosen else report.scalar_cost
+        totals.append((total, family))
+    return min(totals)[1]
+
+
+def _places(count: int, splits: list[Split]) -> dict[int, list[int]]:
+    """Each original top-level position -> its positions after the ``splits``."""
+    out: dict[int, list[int]] = {}
+    by_original = {x.original: x for x in splits}
+    place = 0
+    for original in range(count):
+        parts = by_original[original].parts if original in by_original else (place,)
+        out[original] = list(parts)
+        place += len(parts)
+    return out
 
 
 def _mapping_shape(mapping: str) -> str:

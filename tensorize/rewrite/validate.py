@@ -58,14 +58,16 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.printer import format_function
-from tensorize.ir.reduction import Loop, Reduction, combine, init_hoistable
+from tensorize.ir.reduction import MAP, Loop, Reduction, combine, init_hoistable, injective
 from tensorize.ir.traverse import Transformer, free_vars, loads
 from tensorize.ir.types import INDEX, DType
-from tensorize.matcher.candidates import Group, reorder_refusal, value_vars
+from tensorize.matcher.candidates import Group, Site, reorder_refusal, unordered, value_vars
 from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
           "output lanes")
+ORDER_CHECK = "order"
+"""The check a rewrite of a reduction that may not be reordered (IEEE floats) also runs."""
 """The names of the checks a successful validation has run, as the report lists them."""
 
 
@@ -125,19 +127,25 @@ def _count(loops: list[Loop] | tuple[Loop, ...]) -> int:
 class _ThroughViews(Transformer):
     """The program's loads, read through the call's views: ``X[...] -> p[dims]``."""
 
-    def __init__(self, by_buffer: Mapping[str, tuple[str, View]]) -> None:
-        self.by_buffer = by_buffer
+    def __init__(self, by_site: Mapping[Site, tuple[str, View]]) -> None:
+        self.by_site = by_site
 
     def visit_Load(self, node: Load) -> Expr:
-        if node.buf not in self.by_buffer:
+        site = (node.buf, node.index)
+        if site not in self.by_site:
             raise _Invalid(f"the call has no view of '{node.buf}', which the program reads")
-        param, view = self.by_buffer[node.buf]
+        param, view = self.by_site[site]
         return Load(param, tuple(Var(d, INDEX) for d in view.dims), node.dtype)
 
 
 def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Function,
-                  assumes: tuple[Assume, ...]) -> tuple[dict[str, View], dict[str, int]]:
-    """Check the call against the proved tile kernel; the views and the dims' extents."""
+                  assumes: tuple[Assume, ...], sites: Mapping[str, tuple[Expr, ...]] | None
+                  ) -> tuple[dict[str, View], dict[str, int], list[str],
+                             dict[str, tuple[Expr, ...]]]:
+    """Check the call against the proved tile kernel: the views, the dims' extents, the
+    proved tile's loop order and, for each parameter, the program index its view stands
+    for (``sites``, the candidate's, is only a hint: each is checked to be a read of the
+    program, bound to one parameter, and then by the view check)."""
     if call.name != intr.name:
         raise _Invalid(f"the call is of '{call.name}', the proof of '{intr.name}'")
     views: dict[str, View] = {}
@@ -157,24 +165,36 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
             if extents.setdefault(dim, _const(size, "a shape")) != _const(size, "a shape"):
                 raise _Invalid(f"dimension '{dim}' has two extents")
     outs = [b for b in params if b.mode in ("out", "inout")]
-    if len(outs) != 1 or outs[0].mode != "inout" or views[outs[0].name].buf != form.buf:
+    mode = "out" if form.op == MAP else "inout"
+    if len(outs) != 1 or outs[0].mode != mode or views[outs[0].name].buf != form.buf:
         raise _Invalid(f"the intrinsic's output is not a view of '{form.buf}'")
     out = outs[0]
-    by_buffer: dict[str, tuple[str, View]] = {}
+    reads = list(dict.fromkeys((x.buf, x.index) for x in loads(form.body)))
+    by_site: dict[Site, tuple[str, View]] = {}
+    index_of = {out.name: form.index}
     for b in params:
         if b is out:
             continue
         view = views[b.name]
-        if view.buf == form.buf or view.buf in by_buffer:
-            raise _Invalid(f"'{view.buf}' is bound to two parameters or is the output")
-        by_buffer[view.buf] = (b.name, view)
-    reads: dict[str, tuple[Expr, ...]] = {}
-    for x in loads(form.body):
-        if reads.setdefault(x.buf, x.index) != x.index:
-            raise _Invalid(f"the program reads '{x.buf}' at two indices")
-    if set(reads) != set(by_buffer):
-        raise _Invalid("the call's input views are not of the buffers the program reads")
-    body = _ThroughViews(by_buffer)(form.body)
+        if view.buf == form.buf:
+            raise _Invalid(f"'{view.buf}' is the output and is bound to input '{b.name}'")
+        if sites is not None and b.name in sites:
+            site = (view.buf, tuple(sites[b.name]))
+        else:  # no hint: the buffer must be read at one index
+            mine = [r for r in reads if r[0] == view.buf]
+            if len(mine) != 1:
+                raise _Invalid(f"the program reads '{view.buf}' at {len(mine)} indices; "
+                               f"which one '{b.name}' stands for is not given")
+            site = mine[0]
+        if site not in reads:
+            raise _Invalid(f"the view for '{b.name}' is not of a read of the program")
+        if site in by_site:
+            raise _Invalid(f"one read of '{view.buf}' is bound to two parameters")
+        by_site[site] = (b.name, view)
+        index_of[b.name] = site[1]
+    if set(reads) != set(by_site):
+        raise _Invalid("the call's input views are not of the reads of the program")
+    body = _ThroughViews(by_site)(form.body)
     target = tuple(Var(d, INDEX) for d in views[out.name].dims)
     current = Load(out.name, target, out.dtype)
     value = combine(form.op, current, body)
@@ -198,7 +218,7 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
                         (rebuilt,))
     if format_function(expected) != format_function(tile):
         raise _Invalid("the call's views do not compute the tile that was proved")
-    return views, extents
+    return views, extents, order, index_of
 
 
 def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[str, int],
@@ -280,8 +300,13 @@ class _Space:
 def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
              witness: Mapping[str, Expr], *, w_type: DType, assumes: tuple[Assume, ...] = (),
              fp: str = "ieee", config: SolverConfig | None = None,
-             groups: tuple[Group, ...] | None = None) -> Validation:
+             groups: tuple[Group, ...] | None = None,
+             sites: Mapping[str, tuple[Expr, ...]] | None = None) -> Validation:
     """Validate the statements ``stmts`` that replace ``form`` (see the module docstring).
+
+    ``sites`` (input parameter -> the program index it stands for) says which read of a
+    buffer read at several indices each parameter is; a buffer read at one index needs
+    no entry.
 
     ``w_type`` is the type of the buffer the reduction writes; ``assumes`` are the
     program's (the tile kernel carries those of the buffers it reads).
@@ -290,7 +315,7 @@ def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fun
     """
     try:
         return _validate(form, stmts, intr, tile, witness, assumes, w_type, fp,
-                         config or SolverConfig(timeout_ms=5000), groups)
+                         config or SolverConfig(timeout_ms=5000), groups, sites)
     except _Invalid as exc:
         return Validation((str(exc),), ("structure",))
 
@@ -298,13 +323,20 @@ def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fun
 def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
               witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_type: DType,
               fp: str, config: SolverConfig,
-              groups: tuple[Group, ...] | None) -> Validation:
-    # 1. the reduction may be tiled
+              groups: tuple[Group, ...] | None,
+              sites: Mapping[str, tuple[Expr, ...]] | None) -> Validation:
+    # 1. the reduction may be tiled, or the rewrite must keep each element's order (7.)
     refusal = reorder_refusal(form, w_type, fp)
-    if refusal is not None:
+    in_order = refusal is not None
+    if refusal is not None and (refusal.kind != "order" or unordered(intr)):
         raise _Invalid(refusal.message)
     if value_vars(form.body) & {x.var for x in form.loops}:
         raise _Invalid("the body uses a loop variable as a value")
+    if form.op == MAP and (form.init is not None or any(
+            x.buf == form.buf for x in loads(form.body))
+            or not injective(form.index, form.loops, {})):
+        raise _Invalid("an elementwise fragment must write each element once, from values "
+                       "that do not read it")
     # 2. init nest, call nest, tail nest
     rest = list(stmts)
     init = form.init_nest()
@@ -329,7 +361,8 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
                            "its loops (a scalar tail)")
         tails.append(loops)
     # 3. the call computes the proved tile
-    views, extents = _rebuilt_tile(form, call, intr, tile, assumes)
+    views, extents, tile_order, index_of = _rebuilt_tile(form, call, intr, tile, assumes,
+                                                         sites)
     clash = {x.var for x in call_loops} & set(extents)
     if clash:
         raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
@@ -361,11 +394,9 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         coverage = ("coverage", "injectivity", "tail", "count")
         _coverage(check, form, one, two, p1, p2, call_loops, extents, tails)
     # 5. views
-    reads = {x.buf: x.index for x in loads(form.body)}
-    accesses = {form.buf: form.index, **reads}
     for name, view in views.items():
         got = [_index(e, one.vars) for e in view.index]
-        want = [_index(e, p1) for e in accesses[view.buf]]
+        want = [_index(e, p1) for e in index_of[name]]
         wrong = f"the view for '{name}' does not read what the program reads"
         if len(got) != len(want):
             check.failures.append(wrong)
@@ -383,12 +414,63 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         check.require(one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
                       + [z3.Or(*dims_differ)], "the output view",
                       "the output view writes one element twice in a call")
-    ran = ("structure", "tile kernel") + coverage + ("views", "output lanes")
+    ran: tuple[str, ...] = ("structure", "tile kernel") + coverage + ("views", "output lanes")
+    # 7. order, where the reduction may not be reordered
+    if in_order:
+        _order(check, form, witness, call_loops, extents, tile_order, tails)
+        ran += (ORDER_CHECK,)
     if check.failures:
         return Validation(tuple(check.failures), ())
     if check.unknown:  # say why, instead of a failure that did not happen
         return Validation(tuple(dict.fromkeys(check.unknown)), (), unknown=True)
     return Validation((), ran)
+
+
+def _lex_less(a: list[z3.ArithRef], b: list[z3.ArithRef]) -> z3.BoolRef:
+    """``a < b`` in lexicographic order (same length)."""
+    terms = []
+    for n in range(len(a)):
+        terms.append(z3.And(*[x == y for x, y in zip(a[:n], b[:n])], a[n] < b[n]))
+    return z3.Or(*terms) if terms else z3.BoolVal(False)
+
+
+def _order(check: _Checker, form: Reduction, witness: Mapping[str, Expr],
+           call_loops: list[Loop], extents: Mapping[str, int], tile_order: list[str],
+           tails: list[list[Loop]]) -> None:
+    """Check 7: every output element receives its updates in the program's order.
+
+    The program applies the updates of one element in the lexicographic order of its
+    loops. The rewrite runs the call nest, then each tail nest in turn; within the call
+    nest, in the lexicographic order of (the call nest's loops, then the tile's loops in
+    the order of the proved tile kernel, which the intrinsic was proved to follow);
+    within a tail, in the order of its loops. For every two instances that update one
+    element, the one the program runs first must run first in the rewrite.
+    """
+    regions: list[tuple[list[tuple[str, int, int]], list[str]]] = [
+        ([(x.var, x.lo, x.hi) for x in call_loops] + [(d, 0, extents[d]) for d in extents],
+         [x.var for x in call_loops] + tile_order)]
+    for loops in tails:
+        regions.append(([(x.var, x.lo, x.hi) for x in loops], [x.var for x in loops]))
+    points = []
+    for n, (space_loops, time) in enumerate(regions):
+        for tag in ("x", "y"):
+            space = _Space(space_loops, f"o{n}{tag}")
+            point = witnessed(form, witness, space) if n == 0 else \
+                {x.var: space.vars[x.var] for x in form.loops}
+            points.append((n, tag, space, point, [space.vars[v] for v in time]))
+    for n1, tag1, s1, p1, t1 in points:
+        if tag1 != "x":
+            continue
+        for n2, tag2, s2, p2, t2 in points:
+            if tag2 != "y" or n1 < n2:
+                continue  # a later region runs after an earlier one entirely
+            same = [_index(e, p1) == _index(e, p2) for e in form.index]
+            first = _lex_less([p1[x.var] for x in form.loops], [p2[x.var] for x in form.loops])
+            wrong = z3.Not(_lex_less(t1, t2)) if n1 == n2 else z3.BoolVal(True)
+            check.require(s1.bounds + s2.bounds + same + [first, wrong],
+                          "the order of updates", "the rewrite changes the order in which "
+                          "an output element is updated, and the reduction may not be "
+                          "reordered")
 
 
 def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space

@@ -32,6 +32,11 @@ class Result:
     features: tuple[str, ...]
     expect: str
     text: str
+    computable: str = ""
+    """An intrinsic that computes the kernel by construction ("" if none)."""
+    matched: bool = False
+    """Rewritten at its default sizes."""
+    fp: str = "ieee"
     rewrites: int = 0
     rejected: str = ""
     disagreement: str = ""
@@ -57,7 +62,7 @@ def run_one(job: tuple[int, int, bool]) -> Result:
     if _LIB is None:
         _init()
     g = generate(RandomChoices(kernel_seed(seed, n)))
-    res = Result(n, g.features, g.expect, g.text, detail=g.detail)
+    res = Result(n, g.features, g.expect, g.text, g.computable, fp=g.fp, detail=g.detail)
     start = time.perf_counter()
     try:
         outcome = check_kernel(g.text, g.fp, _LIB, cross_check=cross_check,
@@ -67,6 +72,7 @@ def run_one(job: tuple[int, int, bool]) -> Result:
         return res
     res.seconds = time.perf_counter() - start
     res.rewrites = outcome.rewrites
+    res.matched = bool(outcome.rewrites_at and outcome.rewrites_at[0])
     res.disagreement = outcome.disagreement or ""
     res.kind = outcome.kind
     res.structural_only = outcome.structural_only
@@ -94,6 +100,14 @@ def summary(results: list[Result], elapsed: float) -> str:
         lines.append(f"  {f:15s} generated {len(mine):6d}  rewritten "
                      f"{sum(r.rewrites > 0 for r in mine):6d}  disagreeing "
                      f"{sum(bool(r.disagreement) for r in mine):5d}")
+    computable = [r for r in results if r.computable and not r.rejected]
+    missed = Counter(r.computable for r in computable if not r.matched)
+    if missed:
+        lines.append("computable kernels missed, by the intrinsic that computes them: " +
+                     ", ".join(f"{k}: {v}" for k, v in missed.most_common()))
+    lines.append(f"computable kernels matched: {sum(r.matched for r in computable)} of "
+                 f"{len(computable)}")
+    lines.append(f"disagreements: {len(bad)}")
     return "\n".join(lines)
 
 
@@ -107,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cross-check", action="store_true",
                     help="skip the cvc5 replay of each tile proof")
     ap.add_argument("--failures", default="fuzz-failures")
+    ap.add_argument("--misses", default="",
+                    help="write each computable kernel the engine did not match to DIR")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     jobs = ((n, args.seed, not args.no_cross_check) for n in range(args.count))
@@ -131,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         if pool:
             pool.terminate()
     print(summary(results, time.perf_counter() - start))
+    if args.misses:
+        out = Path(args.misses)
+        out.mkdir(parents=True, exist_ok=True)
+        for r in results:
+            if r.computable and not r.matched and not r.rejected:
+                (out / f"kernel_{r.n}.tz").write_text(
+                    r.text + f"\n# seed {kernel_seed(args.seed, r.n)}; computable by "
+                    f"{r.computable}; fp {r.fp}; features: {', '.join(r.features) or 'plain'}\n")
     bad = sorted((r for r in results if r.disagreement), key=lambda r: r.n)
     if bad:
         out = Path(args.failures)

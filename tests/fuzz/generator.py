@@ -30,6 +30,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tests.fuzz.computable import Shape, computable
+
 EXTENTS = [1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 32, 48, 64]
 TYPES = [  # (A, B, accumulator)
     ("u8", "i8", "i32"), ("i8", "i8", "i32"), ("u8", "u8", "u32"), ("i16", "i16", "i32"),
@@ -110,6 +112,9 @@ class Generated:
     """Which variant of each feature (for reports)."""
     alt_sizes: dict[str, int] | None = None
     """A second, smaller set of sizes to check at (kernels with size parameters)."""
+    computable: str = ""
+    """An intrinsic that computes the kernel, by construction (see
+    :mod:`tests.fuzz.computable`), or "" if none does."""
     expect: str = "contraction"
     """What the kernel expects: ``contraction`` (an intrinsic may compute it),
     ``loopvar-value`` or ``not-hoistable`` (must not be rewritten, or rewritten right)."""
@@ -357,5 +362,12 @@ def generate(c: Choices, allowed: tuple[str, ...] = FEATURES,
     fp = c.choice(["ieee", "real"]) if is_float else "ieee"
     expect = "not-hoistable" if odd in NOT_HOISTABLE else \
         "loopvar-value" if loopvar else "contraction"
+    in_b = batch_vars + (["j"] if has_j else []) + red
+    shape = Shape(ta, tb, tacc, {v: ext[v] for v in used},
+                  tuple(red if dot else batch_vars + ["i"] + red),
+                  tuple(red if dot else in_b), tuple(spatial), tuple(red), tuple(order),
+                  op == "+" and cast == "wide" and not loopvar and odd not in NOT_HOISTABLE,
+                  fp)
     return Generated("\n".join(lines) + "\n", fp, len(order),
-                     tuple(f for f in FEATURES if f in feats), detail, alt, expect)
+                     tuple(f for f in FEATURES if f in feats), detail, alt,
+                     computable(shape), expect)

@@ -63,6 +63,8 @@ class Outcome:
     structural_only: bool = False
     """Some rewrite was too big to run: only its proofs and validation vouch for it."""
     sizes_checked: list[dict[str, int]] = field(default_factory=list)
+    rewrites_at: list[int] = field(default_factory=list)
+    """Rewrites emitted at each set of sizes checked (the defaults first)."""
 
 
 def _crash(exc: BaseException) -> str:
@@ -155,6 +157,7 @@ def _check_at(kernel: Function, fp: str, library: Any, sizes: Mapping[str, int] 
     out.sizes_checked.append(dict(result.sizes))
     chosen = [f.chosen for f in result.fragments if f.chosen]
     out.rewrites = max(out.rewrites, len(chosen))
+    out.rewrites_at.append(len(chosen))
     if not chosen:
         return
     original = bake_sizes(kernel, result.sizes)
