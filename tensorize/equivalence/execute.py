@@ -264,7 +264,7 @@ def _run_batched(fn: Function, sizes: Mapping[str, int],
                 mem[buf.name] = np.zeros((len(sets), *shapes[buf.name]), dtype=dtype)
         with np.errstate(all="ignore"):
             VectorExec(fn, bound, mem, shapes, library, interp._call, (len(sets),)).run()
-    except (interp.InterpError, AssertionError, ValueError, IndexError, TypeError):
+    except (InterpError, AssertionError, ValueError, IndexError, TypeError):
         return None
     return [{b.name: mem[b.name][n] for b in fn.outputs} for n in range(len(sets))]
 

@@ -320,7 +320,7 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
 
 def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
                 shapes: list[tuple[int, ...]], index_vars: list[set[str]], form: Reduction
-                ) -> Iterator[tuple[tuple, dict[tuple[str, ...], int]]]:
+                ) -> Iterator[tuple[tuple[Any, ...], dict[tuple[str, ...], int]]]:
     """The combinations of ``itertools.product(*options)`` (in its order) that give every
     group one extent, whose output groups (``options[0]``) are spatial, and that may
     still cover each access's tile loops by its own dimensions; with each group's extent.
@@ -341,7 +341,7 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
     covered: list[set[str]] = []
 
     def extend(level: int, extents: dict[tuple[str, ...], int]
-               ) -> Iterator[tuple[tuple, dict[tuple[str, ...], int]]]:
+               ) -> Iterator[tuple[tuple[Any, ...], dict[tuple[str, ...], int]]]:
         if level == len(levels):
             yield tuple(chosen), dict(extents)
             return
