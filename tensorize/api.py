@@ -489,6 +489,7 @@ def operation_count(kernel: Function, sizes: Mapping[str, int] | None = None,
     """Arithmetic operations of one run: each ``+ - * /`` of data counts 1, ``fma`` 2
     (so a multiply-accumulate counts 2), a call its intrinsic's own count; casts, loads,
     stores and comparisons count 0. None when a loop bound is not a constant."""
+    from tensorize.ir import interp
     from tensorize.ir.affine import linear_form
     from tensorize.ir.nodes import Assign, Binary, Call, CallStmt, For, If
     from tensorize.ir.traverse import walk

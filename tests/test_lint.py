@@ -49,3 +49,46 @@ def test_mypy_is_strict_and_every_ignore_says_why() -> None:
             if not why:
                 bare.append(f"{path.relative_to(ROOT)}:{i + 1}: {line.strip()}")
     assert not bare, "\n".join(bare)
+
+
+def test_names_imported_for_type_checking_only_are_not_used_at_run_time() -> None:
+    """Lazy imports keep ``import tensorize`` cheap, and put names under ``TYPE_CHECKING``;
+    a function that uses one at run time must import it itself (else: NameError)."""
+    import ast
+
+    wrong = []
+    for path in sorted((ROOT / "tensorize").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        only_typing: set[str] = set()
+        runtime: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                only_typing |= {(a.asname or a.name).split(".")[0] for n in ast.walk(node)
+                                if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                runtime |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        only_typing -= runtime
+        if not only_typing:
+            continue
+        annotations: set[int] = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+                args = n.args
+                for a in (*args.args, *args.kwonlyargs, *args.posonlyargs, args.vararg,
+                          args.kwarg):
+                    if a is not None and a.annotation is not None:
+                        annotations |= {id(x) for x in ast.walk(a.annotation)}
+                if n.returns is not None:
+                    annotations |= {id(x) for x in ast.walk(n.returns)}
+            elif isinstance(n, ast.AnnAssign):
+                annotations |= {id(x) for x in ast.walk(n.annotation)}
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            local = {(a.asname or a.name).split(".")[0] for n in ast.walk(fn)
+                     if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+            wrong += [f"{path.relative_to(ROOT)}:{n.lineno}: {n.id} in {fn.name}"
+                      for n in ast.walk(fn) if isinstance(n, ast.Name)
+                      and n.id in only_typing and n.id not in local
+                      and id(n) not in annotations]
+    assert not sorted(set(wrong)), sorted(set(wrong))
