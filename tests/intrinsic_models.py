@@ -48,6 +48,7 @@ def _udot(a, b, c):
 
 @model("x86.avx512_vnni.vpdpbusd_bcast")
 @model("x86.avx512_vnni.vpdpbusd_bcast_xmm")
+@model("x86.avx2.dot_16x2_u8i8_bcast")
 def _bcast_dot(a, b, c):
     return {"c": _wrap32(c.astype(np.int64) + _dot_groups(np.broadcast_to(a, b.shape), b))}
 
@@ -96,6 +97,14 @@ def _dpbf16(a, b, c):
     acc = _f32(c)
     acc = (acc + _f32(a[:, 1]) * _f32(b[:, 1])).astype(np.float32).astype(np.float64)
     acc = (acc + _f32(a[:, 0]) * _f32(b[:, 0])).astype(np.float32)
+    return {"c": acc}
+
+
+@model("x86.avx512_bf16.vdpbf16ps_bcast")
+def _dpbf16_bcast(a, b, c):
+    acc = _f32(c)
+    acc = (acc + _f32(b[:, 1]) * _f32(a[1])).astype(np.float32).astype(np.float64)
+    acc = (acc + _f32(b[:, 0]) * _f32(a[0])).astype(np.float32)
     return {"c": acc}
 
 

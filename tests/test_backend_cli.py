@@ -176,3 +176,15 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert _cli("run", str(src), "--backend", "c", "--threads", "0")[0] == 2
     assert _cli("build", str(src), "-o", str(tmp_path / "g.txt"))[0] == 2
     assert _cli("build", str(src), "-o", str(tmp_path / "nodir" / "g.c"))[0] == 2
+
+
+def test_compile_refuses_arrays_that_share_memory() -> None:
+    text = "kernel inc(N = 8) {\n  in X: i32[N]\n  out Y: i32[N]\n  for i in 0..N {\n" \
+        "    Y[i] = X[i] + 1\n  }\n}\n"
+    native = tensorize.compile(tensorize.parse(text).kernels[0], LIB)
+    x = np.arange(8, dtype=np.int32)
+    with pytest.raises(tensorize.TensorizeError, match="share memory"):
+        native(X=x, Y=x)
+    y = np.zeros(8, np.int32)
+    native(X=x, Y=y)
+    assert list(y) == list(range(1, 9))

@@ -149,6 +149,15 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["run", QM, "--set", "M=1099511627776"], "too large"),
     (["run", QM, "--specs", "/no/such/dir"], "no such file"),
     (["run", QM, "--scalar=1"], "ignored explicit argument"),
+    (["run", QM, "--backend", "java"], "invalid choice: 'java'"),
+    (["run", QM, "--backend", "c", "--repeat", "0"], "--repeat must be between 1"),
+    (["run", QM, "--backend", "c", "--threads", "x"], "is not an integer"),
+    # build (the C back end)
+    (["build", QM, "--kernel", "nosuch", "-o", "{tmp}/o.c"], "no kernel 'nosuch'"),
+    (["build", QM, "--specs", "/no/such.tz", "-o", "{tmp}/o.c"], "no such file"),
+    (["build", QM, "--set", "Q=3", "-o", "{tmp}/o.c"], "no kernel has a size parameter Q"),
+    (["build", QM, "--threads", "0", "-o", "{tmp}/o.c"], "--threads must be between 1"),
+    (["build", QM, "-o", "{tmp}"], "is a directory"),
     # prove
     (["prove", NT], "the following arguments are required"),
     (["prove", NT, "/no/such.tz:k"], "no such file"),

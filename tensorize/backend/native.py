@@ -64,6 +64,13 @@ class NativeKernel:
             if b.mode != "in" and not arr.flags.writeable:
                 raise UsageError(f"'{b.name}' is written: it must be a writeable array")
             ptrs.append(ctypes.c_void_p(arr.ctypes.data))
+        written = [b.name for b in self.fn.buffers if b.mode in ("out", "inout")]
+        names = [b.name for b in self.fn.buffers if b.mode != "local"]
+        for w in written:
+            for other in names:
+                if other != w and np.shares_memory(arrays[w], arrays[other]):
+                    raise UsageError(f"'{w}' and '{other}' share memory; the kernel writes "
+                                     f"'{w}': give it an array of its own")
         return ptrs
 
     def _invoke(self, ptrs: list[ctypes.c_void_p], arrays: Mapping[str, np.ndarray]
