@@ -192,29 +192,30 @@ def _mvout(acc, scale):
     return {"o": np.clip(np.rint(scaled.astype(np.float64)), -128, 127).astype(np.int8)}
 
 
-def _seq_gemm(alpha, beta, A, B, C, dtype):
-    acc = (beta * C).astype(dtype)
+def _seq_gemm(A, B, C, dtype):
+    """C += A x B (the specs call BLAS with alpha = beta = 1), k in order."""
+    acc = C.astype(dtype)
     for k in range(A.shape[1]):
-        acc = (acc + (alpha * A[:, k]).astype(dtype)[:, None] * B[k][None, :]).astype(dtype)
+        acc = (acc + A[:, k].astype(dtype)[:, None] * B[k][None, :]).astype(dtype)
     return acc
 
 
 @model("blas.sgemm")
 @model("blas.dgemm")
-def _gemm(alpha, beta, A, B, C):
-    return {"C": _seq_gemm(alpha, beta, A, B, C, C.dtype)}
+def _gemm(A, B, C):
+    return {"C": _seq_gemm(A, B, C, C.dtype)}
 
 
 @model("blas.sgemv")
 @model("blas.dgemv")
-def _gemv(alpha, beta, A, x, y):
-    return {"y": _seq_gemm(alpha, beta, A, x[:, None], y[:, None], y.dtype)[:, 0]}
+def _gemv(A, x, y):
+    return {"y": _seq_gemm(A, x[:, None], y[:, None], y.dtype)[:, 0]}
 
 
 @model("blas.sdot")
 @model("blas.ddot")
-def _dot(x, y):
-    acc = x.dtype.type(0)
+def _dot(x, y, r):
+    acc = x.dtype.type(r)
     for i in range(x.shape[0]):
         acc = x.dtype.type(acc + x[i] * y[i])
     return {"r": np.asarray(acc, dtype=x.dtype)}

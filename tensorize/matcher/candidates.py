@@ -13,6 +13,7 @@ the intrinsic's parameters) must be proved equal to the intrinsic.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,7 +32,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_expr
 from tensorize.ir.reduction import MAP, REORDERABLE, Reduction, combine
-from tensorize.ir.traverse import Transformer, children, free_vars, loads, walk
+from tensorize.ir.traverse import Transformer, children, free_vars, loads, substitute, walk
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
 
@@ -75,6 +76,8 @@ class Candidate:
     """(loop, start, stop) for each loop whose last iterations are left to scalar code."""
     calls: int = 0
     sites: tuple[tuple[str, tuple[Expr, ...]], ...] = ()
+    sizes: tuple[tuple[str, int], ...] = ()
+    """The values of the intrinsic's size parameters (a library call), or empty."""
     """For each input parameter, the index at which the program reads its buffer."""
 
     def site(self, param: str) -> tuple[Expr, ...]:
@@ -91,6 +94,8 @@ class Candidate:
         text = f"{', '.join(parts)}; tile {' x '.join(loops)}"
         if self.tails:
             text += "; scalar tail " + ", ".join(f"{v} in {a}..{b}" for v, a, b in self.tails)
+        if self.sizes:
+            text += "; sizes " + ", ".join(f"{n}={v}" for n, v in self.sizes)
         return text
 
 
@@ -201,12 +206,11 @@ def _vars_of(index: tuple[Expr, ...]) -> set[str]:
 def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: str
                          ) -> Enumeration:
     """Every candidate mapping of ``frag`` onto ``intr``, cheap filters first."""
+    if any(p.default is None for p in intr.params):
+        return _library_call(frag, intr, kernel, fp)
     result = Enumeration()
     form = frag.form
     reject = result.rejections.append
-    if any(p.default is None for p in intr.params):
-        reject(Rejection("signature", "intrinsics with size parameters are not matched yet"))
-        return result
     out = _output(intr)
     if form.op == MAP and (out is None or out.mode != "out"):
         reject(Rejection("signature", "an elementwise fragment needs an intrinsic with "
@@ -265,6 +269,57 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
         else:
             reject(Rejection("extent", "no assignment of the intrinsic's dimensions to "
                              "the fragment's loops fits"))
+    return result
+
+
+def instantiate(intr: Function, sizes: tuple[tuple[str, int], ...] | dict[str, int]
+                ) -> Function:
+    """``intr`` with its size parameters replaced by the values ``sizes`` (and dropped)."""
+    values = dict(sizes)
+    mapping = {p.name: Const(values[p.name], INDEX) for p in intr.params}
+    return replace(substitute(intr, mapping), params=())
+
+
+def _library_call(frag: Fragment, intr: Function, kernel: Function, fp: str) -> Enumeration:
+    """Candidates of an intrinsic with size parameters (a library call).
+
+    Each size parameter is bound to the extent of a loop of the fragment (or of a fused
+    suffix of its reduction loops), and the intrinsic instantiated at those sizes is
+    matched like a fixed-size one, keeping only candidates whose tile is the whole of
+    each loop it covers: one call computes whole loops, with the sizes passed to it.
+    """
+    result = Enumeration()
+    form = frag.form
+    extents = [x.extent for x in form.loops]
+    red = [x.extent for x in form.loops if x.var in form.reduction]
+    for n in range(2, len(red) + 1):
+        extents.append(math.prod(red[-n:]))
+    values = sorted({e for e in extents if e > 0})
+    names = [p.name for p in intr.params]
+    found = 0
+    for combo in itertools.product(values, repeat=len(names)):
+        sizes = tuple(zip(names, combo))
+        inst = instantiate(intr, sizes)
+        if any(not isinstance(e, Const) for b in inst.buffers for e in b.shape):
+            continue
+        sub = enumerate_candidates(frag, inst, kernel, fp)
+        if not sub.candidates and sub.rejections and sub.rejections[0].kind != "extent":
+            return sub  # a type, operator or order refusal: no size changes it
+        if not result.rejections and sub.rejections:
+            result.rejections.append(sub.rejections[0])
+        for cand in sub.candidates:
+            whole = all(g.extent == math.prod(form.loop(v).extent for v in g.vars)
+                        for g in cand.groups)
+            if whole:
+                result.candidates.append(replace(cand, sizes=sizes))
+                found += 1
+                if found >= MAX_CANDIDATES:
+                    return result
+    if result.candidates:
+        result.rejections.clear()
+    elif not result.rejections:
+        result.rejections.append(Rejection("extent", "no binding of the call's sizes to the "
+                                           "fragment's loop extents fits"))
     return result
 
 

@@ -91,7 +91,8 @@ def rewrite_fragment(cand: Candidate, frag: Fragment, intr: Function) -> tuple[S
     point = program_point(cand, form)
     dims = dict(cand.dims)
     out_param = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
-    args = [Arg(out_param, _view(form.index, dims[out_param], form.buf, point))]
+    args = [Arg(name, _i(value)) for name, value in cand.sizes]  # a library call's sizes
+    args.append(Arg(out_param, _view(form.index, dims[out_param], form.buf, point)))
     for p, x in cand.pairing:
         args.append(Arg(p, _view(cand.site(p), dims[p], x, point)))
     stmt: Stmt = CallStmt(intr.name, tuple(args))

@@ -37,7 +37,12 @@ from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import CallStmt, Expr, Function, Stmt, View
 from tensorize.ir.printer import format_function
 from tensorize.ir.traverse import walk
-from tensorize.matcher.candidates import Candidate, enumerate_candidates, tile_kernel
+from tensorize.matcher.candidates import (
+    Candidate,
+    enumerate_candidates,
+    instantiate,
+    tile_kernel,
+)
 from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import (
@@ -51,6 +56,12 @@ from tensorize.rewrite.validate import Validation, validate
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
+LIBRARY_CALL_OVERHEAD = 64.0
+"""What a library call costs before any work, in scalar updates (times its ``cost``)."""
+LIBRARY_SPEEDUP = 16.0
+"""How many scalar updates of work a library call does per unit of cost."""
+SMALL_SIZE = 3
+"""Library-call candidates are first tried with every size at most this (a filter)."""
 LAYOUT_COST = 0.25
 """Extra cost of a call, as a share of its own, when all its views are strided."""
 
@@ -351,9 +362,50 @@ class TensorizePass:
                     rejected.append((intr.name, r.kind, r.message))
                 continue
             for cand in enum.candidates:
-                attempts.append((self._attempt(cand, frag, intr, kernel, proofs, stages),
-                                 cand, intr))
+                # a library call: the intrinsic at the candidate's sizes
+                called = instantiate(intr, cand.sizes) if cand.sizes else intr
+                wrong = self._wrong_when_small(cand, frag, intr, kernel, proofs, stages)
+                if wrong is not None:
+                    attempts.append((wrong, cand, called))
+                    continue
+                attempts.append((self._attempt(cand, frag, called, kernel, proofs, stages),
+                                 cand, called))
         return attempts, rejected
+
+    def _wrong_when_small(self, cand: Candidate, frag: Fragment, intr: Function,
+                          kernel: Function, proofs: dict[tuple[str, str], Result],
+                          stages: dict[str, float]) -> Attempt | None:
+        """A refuted attempt when a library call's candidate, shrunk to sizes of at most
+        3, already differs from the program (a wrong pairing or layout), else None.
+
+        Only a filter: it drops candidates, so it can never make a wrong rewrite; it
+        spares a proof at full size that may run long before it gives up.
+        """
+        if not cand.sizes:
+            return None
+        def shrink(v: int) -> int:
+            return min(v, SMALL_SIZE)
+        small = replace(
+            cand, sizes=tuple((n, shrink(v)) for n, v in cand.sizes),
+            groups=tuple(replace(g, extent=shrink(g.extent)) for g in cand.groups),
+            dims=tuple((p, tuple(replace(g, extent=shrink(g.extent)) for g in gs))
+                       for p, gs in cand.dims))
+        inst = instantiate(intr, small.sizes)
+        tile = tile_kernel(small, frag, inst, kernel)
+        key = (format_function(tile), intr.name + " (small)")
+        if key not in proofs:
+            t0 = time.perf_counter()
+            proofs[key] = prove(tile, inst, options=ProveOptions(fp=self.fp,
+                                                                 solver=self.solver))
+            stages["proofs"] += time.perf_counter() - t0
+        result = proofs[key]
+        if not isinstance(result, Refuted):
+            return None
+        return Attempt(intrinsic=intr.name, mapping=cand.describe(), status="refuted",
+                       cost=math.inf, calls=cand.calls, tail=0, proof=result,
+                       reason="the call differs from the program already at sizes "
+                       f"{', '.join(f'{n}={v}' for n, v in small.sizes)}:\n"
+                       + result.counterexample.describe())
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
@@ -364,6 +416,9 @@ class TensorizePass:
         # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
         # per call when every view is)
         per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
+        if cand.sizes:  # a library call: an overhead, then work in proportion to its size
+            per_call *= LIBRARY_CALL_OVERHEAD + math.prod(
+                g.extent for g in cand.groups) / LIBRARY_SPEEDUP
         cost = cand.calls * per_call + tail * SCALAR_COST
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
@@ -390,7 +445,7 @@ class TensorizePass:
             check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
                              w_type=w_type, assumes=kernel.assumes,
                              fp=self.fp, config=self.solver, groups=cand.groups,
-                             sites=dict(cand.sites))
+                             sites=dict(cand.sites), sizes=dict(cand.sizes))
             if check.ok and self.cache is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0

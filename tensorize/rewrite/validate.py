@@ -139,7 +139,8 @@ class _ThroughViews(Transformer):
 
 
 def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Function,
-                  assumes: tuple[Assume, ...], sites: Mapping[str, tuple[Expr, ...]] | None
+                  assumes: tuple[Assume, ...], sites: Mapping[str, tuple[Expr, ...]] | None,
+                  sizes: Mapping[str, int] | None = None
                   ) -> tuple[dict[str, View], dict[str, int], list[str],
                              dict[str, tuple[Expr, ...]]]:
     """Check the call against the proved tile kernel: the views, the dims' extents, the
@@ -149,10 +150,16 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
     if call.name != intr.name:
         raise _Invalid(f"the call is of '{call.name}', the proof of '{intr.name}'")
     views: dict[str, View] = {}
+    passed: dict[str, int] = {}
     for arg in call.args:
+        if arg.name in (sizes or {}) and not isinstance(arg.value, View):
+            passed[arg.name] = _const(arg.value, f"size {arg.name} of the call")
+            continue
         if not isinstance(arg.value, View) or arg.name in views:
             raise _Invalid(f"argument '{arg.name}' is not one view")
         views[arg.name] = arg.value
+    if passed != dict(sizes or {}):
+        raise _Invalid("the call does not pass the sizes the intrinsic was proved at")
     params = [b for b in intr.buffers if b.mode != "local"]
     if set(views) != {b.name for b in params}:
         raise _Invalid("the call does not bind exactly the intrinsic's buffers")
@@ -301,12 +308,14 @@ def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fun
              witness: Mapping[str, Expr], *, w_type: DType, assumes: tuple[Assume, ...] = (),
              fp: str = "ieee", config: SolverConfig | None = None,
              groups: tuple[Group, ...] | None = None,
-             sites: Mapping[str, tuple[Expr, ...]] | None = None) -> Validation:
+             sites: Mapping[str, tuple[Expr, ...]] | None = None,
+             sizes: Mapping[str, int] | None = None) -> Validation:
     """Validate the statements ``stmts`` that replace ``form`` (see the module docstring).
 
     ``sites`` (input parameter -> the program index it stands for) says which read of a
     buffer read at several indices each parameter is; a buffer read at one index needs
-    no entry.
+    no entry. ``sizes``: for a library call, ``intr`` is the intrinsic instantiated at
+    these sizes, and the call must pass exactly them.
 
     ``w_type`` is the type of the buffer the reduction writes; ``assumes`` are the
     program's (the tile kernel carries those of the buffers it reads).
@@ -315,7 +324,7 @@ def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fun
     """
     try:
         return _validate(form, stmts, intr, tile, witness, assumes, w_type, fp,
-                         config or SolverConfig(timeout_ms=5000), groups, sites)
+                         config or SolverConfig(timeout_ms=5000), groups, sites, sizes)
     except _Invalid as exc:
         return Validation((str(exc),), ("structure",))
 
@@ -324,7 +333,8 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
               witness: Mapping[str, Expr], assumes: tuple[Assume, ...], w_type: DType,
               fp: str, config: SolverConfig,
               groups: tuple[Group, ...] | None,
-              sites: Mapping[str, tuple[Expr, ...]] | None) -> Validation:
+              sites: Mapping[str, tuple[Expr, ...]] | None,
+              sizes: Mapping[str, int] | None) -> Validation:
     # 1. the reduction may be tiled, or the rewrite must keep each element's order (7.)
     refusal = reorder_refusal(form, w_type, fp)
     in_order = refusal is not None
@@ -362,7 +372,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         tails.append(loops)
     # 3. the call computes the proved tile
     views, extents, tile_order, index_of = _rebuilt_tile(form, call, intr, tile, assumes,
-                                                         sites)
+                                                         sites, sizes)
     clash = {x.var for x in call_loops} & set(extents)
     if clash:
         raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
