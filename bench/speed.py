@@ -201,7 +201,8 @@ def _table(r: dict[str, Any]) -> str:
     ]
     lines = ["| figure | measured | goal |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {g} |" for a, b, g in rows]
-    lines.append(f"\nmedian of {r['repeat']} runs each; load average before/after: "
+    lines.append(f"\nmedian of {r['repeat']} runs each (corpus: {len(c['cold_runs'])}, "
+                 f"depth: 5 or more); load average before/after: "
                  f"{r['load_before']} / {r['load_after']} on {os.cpu_count()} CPUs")
     return "\n".join(lines) + "\n"
 
@@ -210,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print the table, write DIR/speed.json and DIR/speed.md."""
     ap = argparse.ArgumentParser(prog="python -m bench.speed", description=__doc__)
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    ap.add_argument("--corpus-repeat", type=int, default=0,
+                    help="cold and warm corpus runs (default: --repeat; each takes minutes)")
     ap.add_argument("--determinism", type=int, default=10,
                     help="cold runs of the ResNet-18 NCHW kernels compared")
     ap.add_argument("--quick", action="store_true",
@@ -221,12 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "load_before": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="tensorize-speed-") as tmp:
         work = Path(tmp)
-        result["corpus"] = corpus(args.repeat, only, work)
+        result["corpus"] = corpus(args.corpus_repeat or args.repeat, only, work)
         result["prove_pair"] = prove_pair(args.repeat)
         result["timeout"] = timeout_bound(2.0, args.repeat)
         result["cold_apply"] = cold_apply(args.repeat)
         result["import_load"] = import_and_load(args.repeat, work)
-        result["depth"] = depth(args.repeat)
+        result["depth"] = depth(max(args.repeat, 5))
         result["determinism"] = determinism(args.determinism, work)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     table = _table(result)
