@@ -335,7 +335,8 @@ def _pairings(inputs: list[BufferDecl], reads: list[Site], kernel: Function
 def _choices(index: tuple[Expr, ...], rank: int, form: Reduction
              ) -> list[tuple[tuple[str, ...], ...]]:
     """Ways to give each of ``rank`` dimensions a group of the loops ``index`` uses."""
-    used = [x.var for x in form.loops if x.var in _vars_of(index)]
+    in_index = _vars_of(index)
+    used = [x.var for x in form.loops if x.var in in_index]
     groups: list[tuple[str, ...]] = [(v,) for v in used]
     red = [v for v in used if v in form.reduction]
     for size in range(2, len(red) + 1):  # fused suffixes of the reduction loops
