@@ -2,7 +2,8 @@
 that always hold.
 
 A float reduction may not be reordered in ``ieee`` mode, but an intrinsic that adds in the
-program's order and rounding (``arm.neon.bfmmla``) computes the program exactly when each
+program's order and rounding (``test.bfmmla_ordered`` below: the bundled ``arm.neon.bfmmla``
+is declared ``order unordered``, as its rounding is the implementation's) computes the program exactly when each
 output element still receives its updates in order. The matcher only proposes such
 candidates (:func:`tensorize.matcher.candidates.keeps_order`) and the validator checks
 the order on the emitted code (check 7); a rewrite that walks the tiles of the reduction
@@ -27,7 +28,24 @@ from tensorize.rewrite.engine import TensorizePass
 from tensorize.rewrite.validate import ORDER_CHECK, validate
 from tests.kernels import kernel
 
-LIB = tensorize.load_library()
+ORDERED = """intrinsic test.bfmmla_ordered {
+  summary "bfmmla with each f32 add rounded to nearest even, in k order (a test spec)"
+  target test
+  in a: bf16[2, 4]
+  in b: bf16[2, 4]
+  inout c: f32[2, 2]
+  for i in 0..2 {
+    for j in 0..2 {
+      for k in 0..4 {
+        c[i, j] += f32(a[i, k]) * f32(b[j, k])
+      }
+    }
+  }
+}
+"""
+_BUNDLED = tensorize.load_library()
+LIB = {**_BUNDLED.as_dict(),
+       "test.bfmmla_ordered": tensorize.parse(ORDERED, "<test>", _BUNDLED).functions[0]}
 
 BF16 = """kernel bf(M = 4, N = 4, K = 8) {
   in  A: bf16[M, K]
@@ -62,9 +80,9 @@ def _run(text: str, fp: str, intrinsics: tuple[str, ...]):
 
 
 def test_ieee_bf16_matches_an_ordered_intrinsic_and_checks_the_order() -> None:
-    result = _run(BF16, "ieee", ("arm.neon.bfmmla",))
+    result = _run(BF16, "ieee", ("test.bfmmla_ordered",))
     chosen = result.fragments[0].chosen
-    assert chosen is not None and chosen.intrinsic == "arm.neon.bfmmla"
+    assert chosen is not None and chosen.intrinsic == "test.bfmmla_ordered"
     assert f"validation: {ORDER_CHECK}" in chosen.checks
 
 
@@ -144,7 +162,7 @@ def _nodes(s):
 
 def test_validator_refuses_tiles_of_the_reduction_walked_backwards() -> None:
     text = BF16.replace("K = 8", "K = 12")
-    form, stmts, intr, tile, witness, baked = _proved_rewrite(text, "arm.neon.bfmmla",
+    form, stmts, intr, tile, witness, baked = _proved_rewrite(text, "test.bfmmla_ordered",
                                                               "ieee")
     w = baked.buffer(form.buf).dtype
     assert validate(form, stmts, intr, tile, witness, w_type=w).ok
@@ -203,14 +221,14 @@ def test_ordered_candidates_keep_the_inner_reduction_loops() -> None:
     k = kernel(text, LIB)
     baked = bake_sizes(k, {p.name: p.default for p in k.params})
     frag = fragments(baked, {})[0]
-    enum = enumerate_candidates(frag, LIB["arm.neon.bfmmla"], baked, "ieee")
+    enum = enumerate_candidates(frag, LIB["test.bfmmla_ordered"], baked, "ieee")
     assert enum.candidates
     for cand in enum.candidates:
         red = [g for g in cand.groups if "k" in g.vars or "k2" in g.vars]
         assert [g.vars for g in red] == [("k", "k2")]
     assert any(len([g for g in c.groups if g.vars == ("k",)]) for c in
-               enumerate_candidates(frag, LIB["arm.neon.bfmmla"], baked, "real").candidates)
-    result = _run(text, "ieee", ("arm.neon.bfmmla",))
+               enumerate_candidates(frag, LIB["test.bfmmla_ordered"], baked, "real").candidates)
+    result = _run(text, "ieee", ("test.bfmmla_ordered",))
     assert result.fragments[0].chosen is not None
 
 
