@@ -23,7 +23,7 @@ from tensorize.equivalence.results import Proved, Refuted, Result, to_json_text
 from tensorize.errors import NotComparable, TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target
 from tensorize.intrinsics.library import Library, load_library
-from tensorize.ir.nodes import Function
+from tensorize.ir.nodes import Function, Module
 from tensorize.ir.printer import format_module
 from tensorize.outputs import check_output_dir, check_output_file, write_atomic
 
@@ -129,25 +129,35 @@ def cmd_fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _chosen(args: argparse.Namespace, module: Module, verb: str,
+            any_function: bool = False) -> tuple[tuple[Function, ...], dict[str, int]]:
+    """The kernels a command works on (``--kernel K``, else every kernel of the file; with
+    ``any_function`` K may name an intrinsic too) and the ``--set`` sizes, each of which
+    must name a size parameter of one of them."""
+    kernels = module.kernels
+    if args.kernel:
+        fn = module.get(args.kernel)
+        if fn is None or (fn.kind != "kernel" and not any_function):
+            names = ", ".join(f.name for f in (module.functions if any_function
+                                               else module.kernels)) or "nothing"
+            raise UsageError(f"{args.file}: no kernel '{args.kernel}' (the file has {names})")
+        kernels = (fn,)
+    if not kernels:
+        raise UsageError(f"{args.file}: no kernel to {verb}")
+    sizes = _parse_sets(args.set)
+    unknown = set(sizes) - {p.name for k in kernels for p in k.params}
+    if unknown:
+        raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    return kernels, sizes
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run kernels on seeded random inputs and print a checksum per output buffer."""
     from tensorize.ir import interp
 
     library = _library(args)
     module, callable_lib = api.load_any(args.file, library, _signedness(args))
-    kernels = module.kernels
-    if args.kernel:
-        fn = module.get(args.kernel)
-        if fn is None:
-            names = ", ".join(f.name for f in module.functions) or "nothing"
-            raise UsageError(f"{args.file}: no kernel '{args.kernel}' (the file has {names})")
-        kernels = (fn,)
-    if not kernels:
-        raise UsageError(f"{args.file}: no kernel to run")
-    sizes = _parse_sets(args.set)
-    unknown = set(sizes) - {p.name for k in kernels for p in k.params}
-    if unknown:
-        raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    kernels, sizes = _chosen(args, module, "run", any_function=True)
     backend = getattr(args, "backend", "interp")
     if backend == "c" and args.scalar:
         raise UsageError("--scalar runs the reference interpreter; it does not go with "
@@ -217,19 +227,7 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_output_file(header_path, "-o (its header)")
     library = _library(args)
     module, callable_lib = api.load_with_callees(args.file, library)
-    kernels = module.kernels
-    if args.kernel:
-        fn = module.get(args.kernel)
-        if fn is None or fn.kind != "kernel":
-            names = ", ".join(f.name for f in module.kernels) or "none"
-            raise UsageError(f"{args.file}: no kernel '{args.kernel}' (kernels: {names})")
-        kernels = (fn,)
-    if not kernels:
-        raise UsageError(f"{args.file}: no kernel to build")
-    sizes = _parse_sets(args.set)
-    unknown = set(sizes) - {p.name for k in kernels for p in k.params}
-    if unknown:
-        raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    kernels, sizes = _chosen(args, module, "build")
     from tensorize.backend.packing import pack_operands
 
     for fn in kernels:
@@ -541,19 +539,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         check_output_file(args.output, "-o")
     library = _library(args)
     module, callees = api.load_with_callees(args.file, library)
-    kernels = module.kernels
-    if args.kernel:
-        fn = module.get(args.kernel)
-        if fn is None or fn.kind != "kernel":
-            names = ", ".join(f.name for f in module.kernels) or "nothing"
-            raise UsageError(f"{args.file}: no kernel '{args.kernel}' (the file has {names})")
-        kernels = (fn,)
-    if not kernels:
-        raise UsageError(f"{args.file}: no kernel to export")
-    sizes = _parse_sets(args.set)
-    unknown = set(sizes) - {p.name for k in kernels for p in k.params}
-    if unknown:
-        raise UsageError(f"--set: no kernel has a size parameter {', '.join(sorted(unknown))}")
+    kernels, sizes = _chosen(args, module, "export")
     text = api.export_mlir(kernels, sizes, callees)
     if args.output:
         write_atomic(args.output, text)

@@ -401,7 +401,7 @@ class TensorizePass:
         result = proofs[key]
         if not isinstance(result, Refuted):
             return None
-        return Attempt(intrinsic=intr.name, mapping=cand.describe(), status="refuted",
+        return Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.REFUTED,
                        cost=math.inf, calls=cand.calls, tail=0, proof=result,
                        reason="the call differs from the program already at sizes "
                        f"{', '.join(f'{n}={v}' for n, v in small.sizes)}:\n"
