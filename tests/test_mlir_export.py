@@ -147,3 +147,49 @@ def test_apply_output_is_proved_against_the_input(cli, tmp_path):
     result = cli(["prove", str(EXAMPLES / "qmatmul.mlir"), f"{out}:qmatmul"])
     assert result.code == 0, result.out + result.err
     assert "tile proof + validated rewrite" in result.out
+
+
+FUSED = """
+kernel conv1d_fused {
+  in  X: u8[12, 8]
+  in  F: i8[3, 8, 16]
+  out Y: i32[8, 16]
+  for t in 0..8 {
+    for o in 0..16 {
+      Y[t, o] = 0
+      for r in 0..3 {
+        for c in 0..8 {
+          Y[t, o] += i32(X[t + 2 * r, c]) * i32(F[r, c, o])
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_fused_tile_views_are_exported(tmp_path):
+    """A convolution whose (r, c) loops are fused into the intrinsic's k: the views
+    divide the fused index; each tile lies in one r, so it is a strided subview."""
+    fn = api.parse(FUSED).functions[0]
+    result = api.tensorize(fn, LIB, targets=["x86.avx512_vnni"])
+    assert result.changed
+    text = api.export_mlir([result.rewritten], library=LIB)
+    assert "floordiv" in text and "memref.subview %X" in text
+    check_mlir_opt(text, tmp_path)
+    back = api.import_mlir(text, "fused.mlir", LIB).functions[0]
+    a, b = api.run(result.rewritten, library=LIB), api.run(back, library=LIB)
+    assert np.array_equal(a["Y"], b["Y"])
+    assert np.array_equal(a["Y"], api.run(fn)["Y"])
+
+
+def test_split_dims_refuses_a_tile_crossing_a_group():
+    """(4*o + k) % 6 with k in 0..4 is not offset + k for every o: refused."""
+    from tensorize.frontends.mlir_export import split_dims
+    from tensorize.ir.nodes import Binary, Const, Var
+
+    e = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(6))
+    assert split_dims(e, {"k": 4}, {}) is None
+    e8 = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(8))
+    split = split_dims(e8, {"k": 4}, {})
+    assert split is not None and split[1] == {"k": 1}

@@ -605,17 +605,19 @@ class FunctionExporter:
         src_t = self.types[view.buf]
         src_type = memref_type(src_shape, src_t)
         rows = _row_strides(src_shape)
-        # each index = offset (affine in loop vars) + sum_j coeff_j * dim_j
-        consts = dict(self.sizes)
+        # each index = offset (quasi-affine in loop vars) + sum_j coeff_j * dim_j
+        extents = dict(zip(view.dims, shape))
         offsets: list[Expr] = []
         coeffs: list[dict[str, int]] = []
         for e in view.index:
-            lin = linear_form(e, consts)
-            if lin is None:
-                raise self.error("a view with division or remainder is not a strided "
-                                 "memref view", view.span)
-            coeffs.append({d: lin.coeff(d) for d in view.dims if lin.coeff(d)})
-            offsets.append(_offset_expr(e, view.dims))
+            split = split_dims(e, extents, self.sizes)
+            if split is None:
+                raise self.error("a view whose index is not an offset plus a multiple of "
+                                 "each view dimension is not a strided memref view",
+                                 view.span)
+            offset, coeff = split
+            coeffs.append({d: c for d, c in coeff.items() if c})
+            offsets.append(offset)
         target = dynamic_memref_type(shape, t)
         sub = self.subview(view, shape, src_type, src_shape, rows, offsets, coeffs, t)
         if sub is not None:
@@ -694,11 +696,63 @@ def _row_strides(shape: Sequence[int]) -> list[int]:
     return list(reversed(strides))
 
 
-def _offset_expr(e: Expr, dims: Sequence[str]) -> Expr:
-    """``e`` with the view dimensions set to 0: the index of the view's origin."""
-    from tensorize.ir.traverse import substitute
+def _has_dims(e: Expr, dims: Mapping[str, int]) -> bool:
+    from tensorize.ir.traverse import free_vars
 
-    return substitute(e, {d: Const(0) for d in dims})
+    return bool(free_vars(e) & set(dims))
+
+
+def split_dims(e: Expr, dims: Mapping[str, int], sizes: Mapping[str, int],
+               ) -> tuple[Expr, dict[str, int]] | None:
+    """``e`` as ``offset + sum(coeff[d] * d)`` over the view dimensions ``dims`` (each
+    ``d`` in ``0..dims[d]``), the offset free of them; None if it is not of that form.
+
+    A fused tile index ``(X + D) / m`` or ``(X + D) % m`` (D linear in the dims with
+    non-negative coefficients, X free of them) is split when every value of X is a
+    multiple of some ``g`` dividing ``m`` with ``max D < g``: then ``(X + D) / m`` is
+    ``X / m`` and ``(X + D) % m`` is ``X % m + D`` for every X (floor semantics)."""
+    if not _has_dims(e, dims):
+        return e, {}
+    if isinstance(e, Var):
+        return Const(0), {e.name: 1}
+    if isinstance(e, Binary) and e.op in ("+", "-"):
+        a, b = split_dims(e.lhs, dims, sizes), split_dims(e.rhs, dims, sizes)
+        if a is None or b is None:
+            return None
+        sign = 1 if e.op == "+" else -1
+        coeff = dict(a[1])
+        for d, c in b[1].items():
+            coeff[d] = coeff.get(d, 0) + sign * c
+        return Binary(e.op, a[0], b[0]), coeff
+    if isinstance(e, Binary) and e.op == "*":
+        k = linear_form(e.lhs, sizes) if not _has_dims(e.lhs, dims) else \
+            linear_form(e.rhs, sizes)
+        inner = split_dims(e.rhs if not _has_dims(e.lhs, dims) else e.lhs, dims, sizes)
+        if k is None or k.coeffs or inner is None:
+            return None
+        return Binary("*", Const(k.const), inner[0]), {d: c * k.const
+                                                       for d, c in inner[1].items()}
+    if isinstance(e, Binary) and e.op in ("/", "%"):
+        m = linear_form(e.rhs, sizes)
+        inner = split_dims(e.lhs, dims, sizes)
+        if m is None or m.coeffs or m.const <= 0 or inner is None:
+            return None
+        x, coeff = inner
+        if not any(coeff.values()):  # the dims cancelled out inside
+            return Binary(e.op, x, Const(m.const)), {}
+        if any(c < 0 for c in coeff.values()):
+            return None
+        dmax = sum(c * (dims[d] - 1) for d, c in coeff.items())
+        lin = linear_form(x, sizes)
+        if lin is None:
+            return None
+        g = math.gcd(m.const, lin.const, *(c for _, c in lin.coeffs))
+        if dmax >= g:
+            return None
+        if e.op == "/":
+            return Binary("/", x, Const(m.const)), {}
+        return Binary("%", x, Const(m.const)), coeff
+    return None
 
 
 _INT_CMP = {"==": ("eq", "eq"), "!=": ("ne", "ne"), "<": ("slt", "ult"),
