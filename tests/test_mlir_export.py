@@ -193,3 +193,49 @@ def test_split_dims_refuses_a_tile_crossing_a_group():
     e8 = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(8))
     split = split_dims(e8, {"k": 4}, {})
     assert split is not None and split[1] == {"k": 1}
+
+
+GUARDS = """
+kernel guards_else(N = 8) {
+  in  A: f32[N]
+  out B: f32[N]
+  for i in 0..N {
+    if i == 0 || i >= N - 1 {
+      B[i] = 0.0
+    } else if i % 2 == 0 && !(i == 4) {
+      B[i] = A[i - 1] + A[i + 1]
+    } else {
+      B[i] = A[i]
+    }
+  }
+}
+"""
+
+
+def test_if_round_trip(tmp_path):
+    """`if` / `else if` / `else` become scf.if on index comparisons and come back."""
+    fn = api.parse(GUARDS).functions[0]
+    text = api.export_mlir([fn], library=LIB)
+    assert "scf.if" in text
+    check_mlir_opt(text, tmp_path)
+    back = api.import_mlir(text, "guards.mlir", LIB).functions[0]
+    assert api.prove(fn, back).status == "proved"
+
+
+def test_data_dependent_scf_if_is_refused():
+    from tensorize.errors import TensorizeError
+
+    text = """func.func @f(%A: memref<4xf32>) {
+  %z = arith.constant 0.0 : f32
+  affine.for %i = 0 to 4 {
+    %a = affine.load %A[%i] : memref<4xf32>
+    %c = arith.cmpf olt, %a, %z : f32
+    scf.if %c {
+      affine.store %z, %A[%i] : memref<4xf32>
+    }
+  }
+  return
+}"""
+    with pytest.raises(TensorizeError) as exc:
+        api.import_mlir(text, "d.mlir", LIB)
+    assert "scf.if on data" in exc.value.message and exc.value.span.line == 6

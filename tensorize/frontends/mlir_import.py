@@ -449,6 +449,8 @@ class FunctionImporter:
             self.store(op)
         elif name == "affine.if":
             self.affine_if(op)
+        elif name == "scf.if":
+            self.scf_if(op)
         elif name == "linalg.generic":
             self.linalg_generic(op)
         elif name.startswith("linalg."):
@@ -554,6 +556,24 @@ class FunctionImporter:
         self.emit(f"if {cond} {{")
         self.block_body(op.regions[0])
         if op.regions[1].blocks and list(op.regions[1].blocks[0].ops)[:-1]:
+            self.emit("} else {")
+            self.block_body(op.regions[1])
+        self.emit("}")
+
+    def scf_if(self, op: Operation) -> None:
+        """``scf.if`` on a condition of index comparisons (a data-dependent one is not an
+        affine `.tz` ``if``: write ``arith.select``)."""
+        if op.results:
+            raise self.error("scf.if with results is not supported", op)
+        cond = self.data(op, op.operands[0])
+        if cond.reads or cond.ty != "bool":
+            raise self.error("an scf.if on data is not supported (the condition must "
+                             "compare loop variables and sizes; use arith.select)", op)
+        self.bump_stored(op)
+        self.emit(f"if {cond.text} {{")
+        self.block_body(op.regions[0])
+        if len(op.regions) > 1 and op.regions[1].blocks and \
+                list(op.regions[1].blocks[0].ops)[:-1]:
             self.emit("} else {")
             self.block_body(op.regions[1])
         self.emit("}")
@@ -802,6 +822,9 @@ class FunctionImporter:
                    "muli": "&&"}.get(short)
             if sym is None:
                 raise self.error(f"'{name}' on i1 values is not supported", op)
+            if sym == "!=" and b.text == "true":  # xori with true: not
+                self.values[res] = Data(f"!({a.text})", "bool", reads, stamp)
+                return
             self.values[res] = Data(f"({a.text} {sym} {b.text})", "bool", reads, stamp)
             return
         if short in ("addi", "subi", "muli", "andi", "ori", "xori", "shli"):
