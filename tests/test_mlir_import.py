@@ -337,3 +337,18 @@ def test_op_inside_a_nest_fails_apply(cli, tmp_path):
     path.write_text(BAD["remf"][0])
     result = cli(["apply", str(path)])
     assert result.code == 2 and f"{path}:4:" in result.err and "Traceback" not in result.err
+
+
+def test_mode_attribute():
+    text = """func.func @f(%A: memref<4xi32> {tensorize.mode = "in"}) {
+  %z = arith.constant 0 : i32
+  affine.for %i = 0 to 4 {
+    affine.store %z, %A[%i] : memref<4xi32>
+  }
+  return
+}"""
+    with pytest.raises(TensorizeError) as exc:
+        kernel(text)
+    assert 'tensorize.mode = "in"' in exc.value.message
+    fn = kernel(text.replace('"in"', '"out"'))
+    assert fn.buffer("A").mode == "out"

@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import (
-    ArrayAttr,
     BFloat16Type,
     DictionaryAttr,
     Float16Type,
@@ -148,6 +147,7 @@ class Buffer:
     mode: str = "in"
     ty: str = ""
     local: bool = False
+    explicit_in: bool = False
 
 
 def _is_int(ty: str) -> bool:
@@ -302,7 +302,6 @@ class FunctionImporter:
             self.declare(arg, _sanitize(arg.name_hint, f"arg{i}"), func, attrs)
         for op in block.ops:
             self.statement(op)
-        self.infer_signedness(block)
         return self.text()
 
     def declare(self, value: SSAValue, name: str, op: Operation,
@@ -340,6 +339,7 @@ class FunctionImporter:
                     raise self.error(f"'%{name}': tensorize.mode must be in, out or inout",
                                      op)
                 buf.mode = mode.data
+                buf.explicit_in = mode.data == "in"
             ty = attrs.data.get("tensorize.type")
             if isinstance(ty, StringAttr):
                 buf.ty = self.checked_type(name, ty.data, elem, op)
@@ -356,12 +356,6 @@ class FunctionImporter:
         return ty
 
     # -- signedness -----------------------------------------------------------------
-    def infer_signedness(self, block: Block) -> None:
-        """Give each integer buffer without an explicit type its signedness (pre-pass
-        results are recorded during translation in ``self.hints``)."""
-        # done eagerly in buffer_type(); nothing left to do here
-        return
-
     def buffer_type(self, buf: Buffer) -> str:
         """The `.tz` element type of ``buf`` (decided once, from how its values are used)."""
         if buf.ty:
@@ -395,10 +389,6 @@ class FunctionImporter:
                 f"{_signed(base, True)})", u_op)
         buf.ty = _signed(base, "u" not in hints)
         return buf.ty
-
-    def memref_of(self, value: SSAValue) -> list[SSAValue]:
-        """Every SSA value that names the same memory as the buffer ``value``."""
-        return [value]
 
     def loaded_values(self, buf: Buffer) -> list[SSAValue]:
         values: list[SSAValue] = []
@@ -628,17 +618,14 @@ class FunctionImporter:
         value, mem, *operands = op.operands
         buf = self.buffer_of(mem, op)
         assert buf is not None
+        if buf.explicit_in:
+            raise self.error(f"'{buf.name}' is declared tensorize.mode = \"in\" but is "
+                             "stored to", op)
         if buf.mode == "in":
-            if not buf.local and self.explicit_mode(buf) == "in":
-                raise self.error(f"'{buf.name}' is declared tensorize.mode = \"in\" but "
-                                 "is stored to", op)
-            buf.mode = "inout" if not buf.local else "local"
+            buf.mode = "inout"
         idx = self.indices(op, buf, operands)
         data = self.data(op, value)
         self.assign(op, buf, idx, data)
-
-    def explicit_mode(self, buf: Buffer) -> str | None:
-        return None
 
     def assign(self, op: Operation, buf: Buffer, idx: Sequence[str], data: Data) -> None:
         self.check_fresh(op, data)
@@ -1344,5 +1331,5 @@ def has_nest(func: FuncOp) -> bool:
                for op in func.walk())
 
 
-__all__ = ["ImportOptions", "parse_signedness", "import_function", "import_module",
-           "import_text", "kernel_functions", "has_nest", "ArrayAttr"]
+__all__ = ["ImportOptions", "ForeignOp", "parse_signedness", "import_function",
+           "import_module", "import_text", "kernel_functions", "has_nest"]
