@@ -239,3 +239,18 @@ def test_data_dependent_scf_if_is_refused():
     with pytest.raises(TensorizeError) as exc:
         api.import_mlir(text, "d.mlir", LIB)
     assert "scf.if on data" in exc.value.message and exc.value.span.line == 6
+
+
+def test_locals_and_float_max_round_trip_to_the_same_statements():
+    """softmax: locals (alloca + a zero linalg.fill, skipped on import), float max (the
+    select MLIR form of .tz max), 1e-05-style constants: the imported kernel has the same
+    statements, so the engine sees the same fragments."""
+    module, _ = api.load_with_callees(CORPUS / "nontensor.tz", LIB)
+    for name in ("softmax", "maxpool", "rmsnorm"):
+        fn = module.get(name)
+        back = api.import_mlir(api.export_mlir([fn], library=LIB), "x.mlir", LIB)
+        mine = back.functions[0]
+        assert len(mine.body) == len(fn.body), name
+        a = api.tensorize(fn, LIB, targets=["x86.avx512_vnni"]).fragments
+        b = api.tensorize(mine, LIB, targets=["x86.avx512_vnni"]).fragments
+        assert [f.position for f in a] == [f.position for f in b] and a, name

@@ -97,7 +97,10 @@ def float_literal(value: float, t: str) -> str:
     if value == 0.0:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
     text = repr(float(value))
-    return text if ("." in text or "e" in text) else text + ".0"
+    mantissa, e, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"  # MLIR (and xDSL) need a point: 1.0e-05, not 1e-05
+    return mantissa + e + exponent
 
 
 def _wrap(value: int, bits: int) -> int:
@@ -197,21 +200,14 @@ class FunctionExporter:
         return "\n".join([head, *self.lines, "  }"])
 
     def local(self, b: BufferDecl) -> None:
+        """A ``local`` buffer: an ``alloca`` filled with zeros (``linalg.fill``, which the
+        importer recognises, so that a round trip keeps the statements as they were)."""
         shape = self.shapes[b.name]
         self.used.add(f"%{b.name}")
-        self.emit(f"%{b.name} = memref.alloca() : {memref_type(shape, b.dtype)}")
+        mtype = memref_type(shape, b.dtype)
+        self.emit(f"%{b.name} = memref.alloca() : {mtype}")
         zero = self.const(0 if not b.dtype.is_float else 0.0, b.dtype)
-        ivs = []
-        for n in shape:
-            iv = self.fresh("z")
-            self.emit(f"affine.for {iv} = 0 to {n} {{")
-            self.depth += 1
-            ivs.append(iv)
-        self.emit(f"affine.store {zero}, %{b.name}[{', '.join(ivs)}] : "
-                  f"{memref_type(shape, b.dtype)}")
-        for _ in shape:
-            self.depth -= 1
-            self.emit("}")
+        self.emit(f"linalg.fill ins({zero} : {mlir_type(b.dtype)}) outs(%{b.name} : {mtype})")
 
     # -- statements -----------------------------------------------------------------
     def stmt(self, stmt: Stmt) -> None:
@@ -536,6 +532,10 @@ class FunctionExporter:
         if e.fn == "select":
             c, a, b = (self.expr(x) for x in e.args)
             return self.op(f"arith.select {c}, {a}, {b} : {ty}")
+        if e.fn in ("min", "max") and t.is_int:  # symmetric on integers
+            a, b = (self.expr(x) for x in e.args)
+            name = f"{e.fn}{'si' if t.is_signed else 'ui'}"
+            return self.op(f"arith.{name} {a}, {b} : {ty}")
         if e.fn in ("min", "max"):
             a, b = (self.expr(x) for x in e.args)
             sym = "<" if e.fn == "min" else ">"

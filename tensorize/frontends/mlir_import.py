@@ -715,6 +715,13 @@ class FunctionImporter:
         if data.ty == ty:
             return data.text
         if _is_int(data.ty) and _is_int(ty) and _bits(data.ty) == _bits(ty):
+            literal = re.fullmatch(rf"{data.ty}\((-?\d+)\)", data.text)
+            if literal:  # a constant: the same bits, written in the new type
+                bits = _bits(ty)
+                value = int(literal[1]) % (1 << bits)
+                if ty[0] == "i" and value >= 1 << (bits - 1):
+                    value -= 1 << bits
+                return f"{ty}({value})"
             return f"{ty}({data.text})"
         raise self.error(f"internal type mismatch: {data.ty} where {ty} is needed", op)
 
@@ -939,6 +946,17 @@ class FunctionImporter:
                                           _merge(da.stamp, db.stamp))
 
     def select(self, op: Operation) -> None:
+        cond, then, other = op.operands
+        owner = cond.owner if isinstance(cond, OpResult) else None
+        if owner is not None and owner.name == "arith.cmpf" and \
+                list(owner.operands) == [then, other] and \
+                _CMPF[_int_prop(owner, "predicate")] in ("ogt", "olt"):
+            # select(b > a, b, a) is exactly the .tz max(a, b) (min for <)
+            a, b = self.data(op, other), self.data(op, then)
+            fn = "max" if _CMPF[_int_prop(owner, "predicate")] == "ogt" else "min"
+            self.values[op.results[0]] = Data(f"{fn}({a.text}, {b.text})", a.ty,
+                                              a.reads | b.reads, _merge(a.stamp, b.stamp))
+            return
         c, a, b = (self.data(op, v) for v in op.operands)
         if c.ty != "bool":
             raise self.error("select on a vector condition is not supported", op)
@@ -1091,6 +1109,9 @@ class FunctionImporter:
             out_buf.mode = "inout"
         if spec.kind == "fill":
             value = self.data(op, operands[0])
+            if out_buf.local and self.versions[out_buf.name] == 1 and \
+                    value.text in (f"{out_ty}(0)", f"{out_ty}(0.0)", "false"):
+                return  # a fresh local is zero already (+0.0: -0.0 is not skipped)
             idx = [sub(t) for t in spec.indices[1]]
             self.open_loops(dims, out_buf.shape)
             self.assign(op, out_buf, idx, self.cast_signed(op, value, out_ty))
