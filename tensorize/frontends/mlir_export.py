@@ -131,6 +131,7 @@ class FunctionExporter:
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.types: dict[str, DType] = {}
         self.decls: dict[str, str] = {}
+        self.allocas: list[str] = []
 
     # -- helpers --------------------------------------------------------------------
     def error(self, message: str, span: Span | None = None) -> ExportError:
@@ -197,7 +198,7 @@ class FunctionExporter:
             self.stmt(stmt)
         self.emit("return")
         head = f"  func.func @{fn.name}({', '.join(args)}) {{"
-        return "\n".join([head, *self.lines, "  }"])
+        return "\n".join([head, *self.allocas, *self.lines, "  }"])
 
     def local(self, b: BufferDecl) -> None:
         """A ``local`` buffer: an ``alloca`` filled with zeros (``linalg.fill``, which the
@@ -581,7 +582,12 @@ class FunctionExporter:
                 raise self.error("a size argument of a call", stmt.span)
             if view is None:
                 raise self.error(f"call of '{stmt.name}' without '{param.name}'", stmt.span)
-            operands.append(self.view(view, pshape, param.dtype))
+            try:
+                operands.append(self.view(view, pshape, param.dtype))
+            except ExportError:
+                if param.mode != "in" or not isinstance(view, View):
+                    raise
+                operands.append(self.packed(view, pshape, param.dtype))
             types.append(dynamic_memref_type(pshape, param.dtype))
         sym = intrinsic_symbol(stmt.name)
         sig = f"({', '.join(types)}) -> ()"
@@ -628,6 +634,37 @@ class FunctionExporter:
         if vtype == target:
             return value
         return self.op(f'"memref.cast"({value}) : ({vtype}) -> {target}', "m")
+
+    def packed(self, view: View, shape: Sequence[int], t: DType) -> str:
+        """An input view that no memref view describes (a gather): its elements copied
+        into a scratch buffer (allocated once at the function's entry), which the call
+        reads. Only for ``in`` parameters: the intrinsic never writes them."""
+        tmp = self.fresh("pack")
+        mtype = memref_type(shape, t)
+        self.allocas.append(f"    {tmp} = memref.alloca() : {mtype}")
+        saved = dict(self.vars)
+        ivs = []
+        for d, n in zip(view.dims, shape):
+            iv = self.name_for(d)
+            self.emit(f"affine.for {iv} = 0 to {n} {{")
+            self.depth += 1
+            self.vars[d] = iv
+            ivs.append(iv)
+        src = self.op(f"affine.load %{view.buf}[{self.affine_indices(view.index)}] : "
+                      f"{memref_type(self.shapes[view.buf], self.types[view.buf])}", "v")
+        self.emit(f"affine.store {src}, {tmp}[{', '.join(ivs)}] : {mtype}")
+        for _ in ivs:
+            self.depth -= 1
+            self.emit("}")
+        self.vars = saved
+        target = dynamic_memref_type(shape, t)
+        rows = _row_strides(shape)
+        vtype = (f"memref<{''.join(f'{n}x' for n in shape)}{mlir_type(t)}, "
+                 f"strided<[{', '.join(map(str, rows))}], offset: 0>>")
+        if vtype.endswith(f"strided<[{', '.join(map(str, rows))}], offset: 0>>"):
+            cast = self.op(f'"memref.cast"({tmp}) : ({mtype}) -> {target}', "m")
+            return cast
+        return tmp
 
     def subview(self, view: View, shape: Sequence[int], src_type: str,
                 src_shape: Sequence[int], rows: Sequence[int], offsets: Sequence[Expr],
