@@ -658,13 +658,7 @@ class FunctionExporter:
             self.emit("}")
         self.vars = saved
         target = dynamic_memref_type(shape, t)
-        rows = _row_strides(shape)
-        vtype = (f"memref<{''.join(f'{n}x' for n in shape)}{mlir_type(t)}, "
-                 f"strided<[{', '.join(map(str, rows))}], offset: 0>>")
-        if vtype.endswith(f"strided<[{', '.join(map(str, rows))}], offset: 0>>"):
-            cast = self.op(f'"memref.cast"({tmp}) : ({mtype}) -> {target}', "m")
-            return cast
-        return tmp
+        return self.op(f'"memref.cast"({tmp}) : ({mtype}) -> {target}', "m")
 
     def subview(self, view: View, shape: Sequence[int], src_type: str,
                 src_shape: Sequence[int], rows: Sequence[int], offsets: Sequence[Expr],
