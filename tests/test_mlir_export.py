@@ -147,3 +147,147 @@ def test_apply_output_is_proved_against_the_input(cli, tmp_path):
     result = cli(["prove", str(EXAMPLES / "qmatmul.mlir"), f"{out}:qmatmul"])
     assert result.code == 0, result.out + result.err
     assert "tile proof + validated rewrite" in result.out
+
+
+FUSED = """
+kernel conv1d_fused {
+  in  X: u8[12, 8]
+  in  F: i8[3, 8, 16]
+  out Y: i32[8, 16]
+  for t in 0..8 {
+    for o in 0..16 {
+      Y[t, o] = 0
+      for r in 0..3 {
+        for c in 0..8 {
+          Y[t, o] += i32(X[t + 2 * r, c]) * i32(F[r, c, o])
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_fused_tile_views_are_exported(tmp_path):
+    """A convolution whose (r, c) loops are fused into the intrinsic's k: the views
+    divide the fused index; each tile lies in one r, so it is a strided subview."""
+    fn = api.parse(FUSED).functions[0]
+    result = api.tensorize(fn, LIB, targets=["x86.avx512_vnni"])
+    assert result.changed
+    text = api.export_mlir([result.rewritten], library=LIB)
+    assert "floordiv" in text and "memref.subview %X" in text
+    check_mlir_opt(text, tmp_path)
+    back = api.import_mlir(text, "fused.mlir", LIB).functions[0]
+    a, b = api.run(result.rewritten, library=LIB), api.run(back, library=LIB)
+    assert np.array_equal(a["Y"], b["Y"])
+    assert np.array_equal(a["Y"], api.run(fn)["Y"])
+
+
+def test_split_dims_refuses_a_tile_crossing_a_group():
+    """(4*o + k) % 6 with k in 0..4 is not offset + k for every o: refused."""
+    from tensorize.frontends.mlir_export import split_dims
+    from tensorize.ir.nodes import Binary, Const, Var
+
+    e = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(6))
+    assert split_dims(e, {"k": 4}, {}) is None
+    e8 = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(8))
+    split = split_dims(e8, {"k": 4}, {})
+    assert split is not None and split[1] == {"k": 1}
+
+
+GUARDS = """
+kernel guards_else(N = 8) {
+  in  A: f32[N]
+  out B: f32[N]
+  for i in 0..N {
+    if i == 0 || i >= N - 1 {
+      B[i] = 0.0
+    } else if i % 2 == 0 && !(i == 4) {
+      B[i] = A[i - 1] + A[i + 1]
+    } else {
+      B[i] = A[i]
+    }
+  }
+}
+"""
+
+
+def test_if_round_trip(tmp_path):
+    """`if` / `else if` / `else` become scf.if on index comparisons and come back."""
+    fn = api.parse(GUARDS).functions[0]
+    text = api.export_mlir([fn], library=LIB)
+    assert "scf.if" in text
+    check_mlir_opt(text, tmp_path)
+    back = api.import_mlir(text, "guards.mlir", LIB).functions[0]
+    assert api.prove(fn, back).status == "proved"
+
+
+def test_data_dependent_scf_if_is_refused():
+    from tensorize.errors import TensorizeError
+
+    text = """func.func @f(%A: memref<4xf32>) {
+  %z = arith.constant 0.0 : f32
+  affine.for %i = 0 to 4 {
+    %a = affine.load %A[%i] : memref<4xf32>
+    %c = arith.cmpf olt, %a, %z : f32
+    scf.if %c {
+      affine.store %z, %A[%i] : memref<4xf32>
+    }
+  }
+  return
+}"""
+    with pytest.raises(TensorizeError) as exc:
+        api.import_mlir(text, "d.mlir", LIB)
+    assert "scf.if on data" in exc.value.message and exc.value.span.line == 6
+
+
+def test_locals_and_float_max_round_trip_to_the_same_statements():
+    """softmax: locals (alloca + a zero linalg.fill, skipped on import), float max (the
+    select MLIR form of .tz max), 1e-05-style constants: the imported kernel has the same
+    statements, so the engine sees the same fragments."""
+    module, _ = api.load_with_callees(CORPUS / "nontensor.tz", LIB)
+    for name in ("softmax", "maxpool", "rmsnorm"):
+        fn = module.get(name)
+        back = api.import_mlir(api.export_mlir([fn], library=LIB), "x.mlir", LIB)
+        mine = back.functions[0]
+        assert len(mine.body) == len(fn.body), name
+        a = api.tensorize(fn, LIB, targets=["x86.avx512_vnni"]).fragments
+        b = api.tensorize(mine, LIB, targets=["x86.avx512_vnni"]).fragments
+        assert [f.position for f in a] == [f.position for f in b] and a, name
+
+
+CROSSING = """
+kernel conv_nchw_small {
+  in  X: u8[1, 4, 6, 6]
+  in  F: i8[16, 4, 3, 3]
+  out Y: i32[1, 16, 4, 4]
+  for ko in 0..16 {
+    for oh in 0..4 {
+      for ow in 0..4 {
+        Y[0, ko, oh, ow] = 0
+        for c in 0..4 {
+          for rh in 0..3 {
+            for rw in 0..3 {
+              Y[0, ko, oh, ow] += i32(X[0, c, oh + rh, ow + rw]) * i32(F[ko, c, rh, rw])
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_gather_views_of_inputs_are_packed(tmp_path):
+    """(c, rh, rw) fused with tiles of 4 crossing rh/rw: no memref view describes the
+    inputs' views, so they are copied into scratch buffers the call reads."""
+    fn = api.parse(CROSSING).functions[0]
+    result = api.tensorize(fn, LIB, targets=["x86.avx512_vnni"])
+    assert result.changed
+    text = api.export_mlir([result.rewritten], library=LIB)
+    assert "memref.alloca() : memref<4xi8>" in text
+    check_mlir_opt(text, tmp_path)
+    back = api.import_mlir(text, "crossing.mlir", LIB).functions[0]
+    a, b = api.run(result.rewritten, library=LIB), api.run(back, library=LIB)
+    assert np.array_equal(a["Y"], b["Y"]) and np.array_equal(a["Y"], api.run(fn)["Y"])

@@ -337,3 +337,34 @@ def test_op_inside_a_nest_fails_apply(cli, tmp_path):
     path.write_text(BAD["remf"][0])
     result = cli(["apply", str(path)])
     assert result.code == 2 and f"{path}:4:" in result.err and "Traceback" not in result.err
+
+
+def test_mode_attribute():
+    text = """func.func @f(%A: memref<4xi32> {tensorize.mode = "in"}) {
+  %z = arith.constant 0 : i32
+  affine.for %i = 0 to 4 {
+    affine.store %z, %A[%i] : memref<4xi32>
+  }
+  return
+}"""
+    with pytest.raises(TensorizeError) as exc:
+        kernel(text)
+    assert 'tensorize.mode = "in"' in exc.value.message
+    fn = kernel(text.replace('"in"', '"out"'))
+    assert fn.buffer("A").mode == "out"
+
+
+@pytest.mark.parametrize("bad", ["A=f32", "A", "=u8", "A=u7"])
+def test_bad_signedness_option(cli, tmp_path, bad):
+    path = tmp_path / "s.mlir"
+    path.write_text(SIGN_CONFLICT)
+    result = cli(["run", str(path), "--signedness", bad])
+    assert result.code == 2 and "--signedness" in result.err and "Traceback" not in result.err
+
+
+def test_signedness_option_on_the_command_line(cli, tmp_path):
+    path = tmp_path / "s.mlir"
+    path.write_text(SIGN_CONFLICT)
+    assert cli(["run", str(path)]).code == 2
+    result = cli(["run", str(path), "--signedness", "A=u8"])
+    assert result.code == 0, result.err

@@ -97,7 +97,10 @@ def float_literal(value: float, t: str) -> str:
     if value == 0.0:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
     text = repr(float(value))
-    return text if ("." in text or "e" in text) else text + ".0"
+    mantissa, e, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"  # MLIR (and xDSL) need a point: 1.0e-05, not 1e-05
+    return mantissa + e + exponent
 
 
 def _wrap(value: int, bits: int) -> int:
@@ -128,6 +131,7 @@ class FunctionExporter:
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.types: dict[str, DType] = {}
         self.decls: dict[str, str] = {}
+        self.allocas: list[str] = []
 
     # -- helpers --------------------------------------------------------------------
     def error(self, message: str, span: Span | None = None) -> ExportError:
@@ -194,24 +198,17 @@ class FunctionExporter:
             self.stmt(stmt)
         self.emit("return")
         head = f"  func.func @{fn.name}({', '.join(args)}) {{"
-        return "\n".join([head, *self.lines, "  }"])
+        return "\n".join([head, *self.allocas, *self.lines, "  }"])
 
     def local(self, b: BufferDecl) -> None:
+        """A ``local`` buffer: an ``alloca`` filled with zeros (``linalg.fill``, which the
+        importer recognises, so that a round trip keeps the statements as they were)."""
         shape = self.shapes[b.name]
         self.used.add(f"%{b.name}")
-        self.emit(f"%{b.name} = memref.alloca() : {memref_type(shape, b.dtype)}")
+        mtype = memref_type(shape, b.dtype)
+        self.emit(f"%{b.name} = memref.alloca() : {mtype}")
         zero = self.const(0 if not b.dtype.is_float else 0.0, b.dtype)
-        ivs = []
-        for n in shape:
-            iv = self.fresh("z")
-            self.emit(f"affine.for {iv} = 0 to {n} {{")
-            self.depth += 1
-            ivs.append(iv)
-        self.emit(f"affine.store {zero}, %{b.name}[{', '.join(ivs)}] : "
-                  f"{memref_type(shape, b.dtype)}")
-        for _ in shape:
-            self.depth -= 1
-            self.emit("}")
+        self.emit(f"linalg.fill ins({zero} : {mlir_type(b.dtype)}) outs(%{b.name} : {mtype})")
 
     # -- statements -----------------------------------------------------------------
     def stmt(self, stmt: Stmt) -> None:
@@ -536,6 +533,10 @@ class FunctionExporter:
         if e.fn == "select":
             c, a, b = (self.expr(x) for x in e.args)
             return self.op(f"arith.select {c}, {a}, {b} : {ty}")
+        if e.fn in ("min", "max") and t.is_int:  # symmetric on integers
+            a, b = (self.expr(x) for x in e.args)
+            name = f"{e.fn}{'si' if t.is_signed else 'ui'}"
+            return self.op(f"arith.{name} {a}, {b} : {ty}")
         if e.fn in ("min", "max"):
             a, b = (self.expr(x) for x in e.args)
             sym = "<" if e.fn == "min" else ">"
@@ -581,7 +582,12 @@ class FunctionExporter:
                 raise self.error("a size argument of a call", stmt.span)
             if view is None:
                 raise self.error(f"call of '{stmt.name}' without '{param.name}'", stmt.span)
-            operands.append(self.view(view, pshape, param.dtype))
+            try:
+                operands.append(self.view(view, pshape, param.dtype))
+            except ExportError:
+                if param.mode != "in" or not isinstance(view, View):
+                    raise
+                operands.append(self.packed(view, pshape, param.dtype))
             types.append(dynamic_memref_type(pshape, param.dtype))
         sym = intrinsic_symbol(stmt.name)
         sig = f"({', '.join(types)}) -> ()"
@@ -605,17 +611,19 @@ class FunctionExporter:
         src_t = self.types[view.buf]
         src_type = memref_type(src_shape, src_t)
         rows = _row_strides(src_shape)
-        # each index = offset (affine in loop vars) + sum_j coeff_j * dim_j
-        consts = dict(self.sizes)
+        # each index = offset (quasi-affine in loop vars) + sum_j coeff_j * dim_j
+        extents = dict(zip(view.dims, shape))
         offsets: list[Expr] = []
         coeffs: list[dict[str, int]] = []
         for e in view.index:
-            lin = linear_form(e, consts)
-            if lin is None:
-                raise self.error("a view with division or remainder is not a strided "
-                                 "memref view", view.span)
-            coeffs.append({d: lin.coeff(d) for d in view.dims if lin.coeff(d)})
-            offsets.append(_offset_expr(e, view.dims))
+            split = split_dims(e, extents, self.sizes)
+            if split is None:
+                raise self.error("a view whose index is not an offset plus a multiple of "
+                                 "each view dimension is not a strided memref view",
+                                 view.span)
+            offset, coeff = split
+            coeffs.append({d: c for d, c in coeff.items() if c})
+            offsets.append(offset)
         target = dynamic_memref_type(shape, t)
         sub = self.subview(view, shape, src_type, src_shape, rows, offsets, coeffs, t)
         if sub is not None:
@@ -626,6 +634,31 @@ class FunctionExporter:
         if vtype == target:
             return value
         return self.op(f'"memref.cast"({value}) : ({vtype}) -> {target}', "m")
+
+    def packed(self, view: View, shape: Sequence[int], t: DType) -> str:
+        """An input view that no memref view describes (a gather): its elements copied
+        into a scratch buffer (allocated once at the function's entry), which the call
+        reads. Only for ``in`` parameters: the intrinsic never writes them."""
+        tmp = self.fresh("pack")
+        mtype = memref_type(shape, t)
+        self.allocas.append(f"    {tmp} = memref.alloca() : {mtype}")
+        saved = dict(self.vars)
+        ivs = []
+        for d, n in zip(view.dims, shape):
+            iv = self.name_for(d)
+            self.emit(f"affine.for {iv} = 0 to {n} {{")
+            self.depth += 1
+            self.vars[d] = iv
+            ivs.append(iv)
+        src = self.op(f"affine.load %{view.buf}[{self.affine_indices(view.index)}] : "
+                      f"{memref_type(self.shapes[view.buf], self.types[view.buf])}", "v")
+        self.emit(f"affine.store {src}, {tmp}[{', '.join(ivs)}] : {mtype}")
+        for _ in ivs:
+            self.depth -= 1
+            self.emit("}")
+        self.vars = saved
+        target = dynamic_memref_type(shape, t)
+        return self.op(f'"memref.cast"({tmp}) : ({mtype}) -> {target}', "m")
 
     def subview(self, view: View, shape: Sequence[int], src_type: str,
                 src_shape: Sequence[int], rows: Sequence[int], offsets: Sequence[Expr],
@@ -694,11 +727,63 @@ def _row_strides(shape: Sequence[int]) -> list[int]:
     return list(reversed(strides))
 
 
-def _offset_expr(e: Expr, dims: Sequence[str]) -> Expr:
-    """``e`` with the view dimensions set to 0: the index of the view's origin."""
-    from tensorize.ir.traverse import substitute
+def _has_dims(e: Expr, dims: Mapping[str, int]) -> bool:
+    from tensorize.ir.traverse import free_vars
 
-    return substitute(e, {d: Const(0) for d in dims})
+    return bool(free_vars(e) & set(dims))
+
+
+def split_dims(e: Expr, dims: Mapping[str, int], sizes: Mapping[str, int],
+               ) -> tuple[Expr, dict[str, int]] | None:
+    """``e`` as ``offset + sum(coeff[d] * d)`` over the view dimensions ``dims`` (each
+    ``d`` in ``0..dims[d]``), the offset free of them; None if it is not of that form.
+
+    A fused tile index ``(X + D) / m`` or ``(X + D) % m`` (D linear in the dims with
+    non-negative coefficients, X free of them) is split when every value of X is a
+    multiple of some ``g`` dividing ``m`` with ``max D < g``: then ``(X + D) / m`` is
+    ``X / m`` and ``(X + D) % m`` is ``X % m + D`` for every X (floor semantics)."""
+    if not _has_dims(e, dims):
+        return e, {}
+    if isinstance(e, Var):
+        return Const(0), {e.name: 1}
+    if isinstance(e, Binary) and e.op in ("+", "-"):
+        a, b = split_dims(e.lhs, dims, sizes), split_dims(e.rhs, dims, sizes)
+        if a is None or b is None:
+            return None
+        sign = 1 if e.op == "+" else -1
+        coeff = dict(a[1])
+        for d, c in b[1].items():
+            coeff[d] = coeff.get(d, 0) + sign * c
+        return Binary(e.op, a[0], b[0]), coeff
+    if isinstance(e, Binary) and e.op == "*":
+        k = linear_form(e.lhs, sizes) if not _has_dims(e.lhs, dims) else \
+            linear_form(e.rhs, sizes)
+        inner = split_dims(e.rhs if not _has_dims(e.lhs, dims) else e.lhs, dims, sizes)
+        if k is None or k.coeffs or inner is None:
+            return None
+        return Binary("*", Const(k.const), inner[0]), {d: c * k.const
+                                                       for d, c in inner[1].items()}
+    if isinstance(e, Binary) and e.op in ("/", "%"):
+        m = linear_form(e.rhs, sizes)
+        inner = split_dims(e.lhs, dims, sizes)
+        if m is None or m.coeffs or m.const <= 0 or inner is None:
+            return None
+        x, coeff = inner
+        if not any(coeff.values()):  # the dims cancelled out inside
+            return Binary(e.op, x, Const(m.const)), {}
+        if any(c < 0 for c in coeff.values()):
+            return None
+        dmax = sum(c * (dims[d] - 1) for d, c in coeff.items())
+        lin = linear_form(x, sizes)
+        if lin is None:
+            return None
+        g = math.gcd(m.const, lin.const, *(c for _, c in lin.coeffs))
+        if dmax >= g:
+            return None
+        if e.op == "/":
+            return Binary("/", x, Const(m.const)), {}
+        return Binary("%", x, Const(m.const)), coeff
+    return None
 
 
 _INT_CMP = {"==": ("eq", "eq"), "!=": ("ne", "ne"), "<": ("slt", "ult"),

@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import (
-    ArrayAttr,
     BFloat16Type,
     DictionaryAttr,
     Float16Type,
@@ -148,6 +147,7 @@ class Buffer:
     mode: str = "in"
     ty: str = ""
     local: bool = False
+    explicit_in: bool = False
 
 
 def _is_int(ty: str) -> bool:
@@ -302,7 +302,6 @@ class FunctionImporter:
             self.declare(arg, _sanitize(arg.name_hint, f"arg{i}"), func, attrs)
         for op in block.ops:
             self.statement(op)
-        self.infer_signedness(block)
         return self.text()
 
     def declare(self, value: SSAValue, name: str, op: Operation,
@@ -340,6 +339,7 @@ class FunctionImporter:
                     raise self.error(f"'%{name}': tensorize.mode must be in, out or inout",
                                      op)
                 buf.mode = mode.data
+                buf.explicit_in = mode.data == "in"
             ty = attrs.data.get("tensorize.type")
             if isinstance(ty, StringAttr):
                 buf.ty = self.checked_type(name, ty.data, elem, op)
@@ -356,12 +356,6 @@ class FunctionImporter:
         return ty
 
     # -- signedness -----------------------------------------------------------------
-    def infer_signedness(self, block: Block) -> None:
-        """Give each integer buffer without an explicit type its signedness (pre-pass
-        results are recorded during translation in ``self.hints``)."""
-        # done eagerly in buffer_type(); nothing left to do here
-        return
-
     def buffer_type(self, buf: Buffer) -> str:
         """The `.tz` element type of ``buf`` (decided once, from how its values are used)."""
         if buf.ty:
@@ -395,10 +389,6 @@ class FunctionImporter:
                 f"{_signed(base, True)})", u_op)
         buf.ty = _signed(base, "u" not in hints)
         return buf.ty
-
-    def memref_of(self, value: SSAValue) -> list[SSAValue]:
-        """Every SSA value that names the same memory as the buffer ``value``."""
-        return [value]
 
     def loaded_values(self, buf: Buffer) -> list[SSAValue]:
         values: list[SSAValue] = []
@@ -449,6 +439,8 @@ class FunctionImporter:
             self.store(op)
         elif name == "affine.if":
             self.affine_if(op)
+        elif name == "scf.if":
+            self.scf_if(op)
         elif name == "linalg.generic":
             self.linalg_generic(op)
         elif name.startswith("linalg."):
@@ -558,6 +550,24 @@ class FunctionImporter:
             self.block_body(op.regions[1])
         self.emit("}")
 
+    def scf_if(self, op: Operation) -> None:
+        """``scf.if`` on a condition of index comparisons (a data-dependent one is not an
+        affine `.tz` ``if``: write ``arith.select``)."""
+        if op.results:
+            raise self.error("scf.if with results is not supported", op)
+        cond = self.data(op, op.operands[0])
+        if cond.reads or cond.ty != "bool":
+            raise self.error("an scf.if on data is not supported (the condition must "
+                             "compare loop variables and sizes; use arith.select)", op)
+        self.bump_stored(op)
+        self.emit(f"if {cond.text} {{")
+        self.block_body(op.regions[0])
+        if len(op.regions) > 1 and op.regions[1].blocks and \
+                list(op.regions[1].blocks[0].ops)[:-1]:
+            self.emit("} else {")
+            self.block_body(op.regions[1])
+        self.emit("}")
+
     def block_body(self, region: object) -> None:
         self.depth += 1
         for block in region.blocks:  # type: ignore[attr-defined]
@@ -608,17 +618,14 @@ class FunctionImporter:
         value, mem, *operands = op.operands
         buf = self.buffer_of(mem, op)
         assert buf is not None
+        if buf.explicit_in:
+            raise self.error(f"'{buf.name}' is declared tensorize.mode = \"in\" but is "
+                             "stored to", op)
         if buf.mode == "in":
-            if not buf.local and self.explicit_mode(buf) == "in":
-                raise self.error(f"'{buf.name}' is declared tensorize.mode = \"in\" but "
-                                 "is stored to", op)
-            buf.mode = "inout" if not buf.local else "local"
+            buf.mode = "inout"
         idx = self.indices(op, buf, operands)
         data = self.data(op, value)
         self.assign(op, buf, idx, data)
-
-    def explicit_mode(self, buf: Buffer) -> str | None:
-        return None
 
     def assign(self, op: Operation, buf: Buffer, idx: Sequence[str], data: Data) -> None:
         self.check_fresh(op, data)
@@ -708,6 +715,13 @@ class FunctionImporter:
         if data.ty == ty:
             return data.text
         if _is_int(data.ty) and _is_int(ty) and _bits(data.ty) == _bits(ty):
+            literal = re.fullmatch(rf"{data.ty}\((-?\d+)\)", data.text)
+            if literal:  # a constant: the same bits, written in the new type
+                bits = _bits(ty)
+                value = int(literal[1]) % (1 << bits)
+                if ty[0] == "i" and value >= 1 << (bits - 1):
+                    value -= 1 << bits
+                return f"{ty}({value})"
             return f"{ty}({data.text})"
         raise self.error(f"internal type mismatch: {data.ty} where {ty} is needed", op)
 
@@ -802,6 +816,9 @@ class FunctionImporter:
                    "muli": "&&"}.get(short)
             if sym is None:
                 raise self.error(f"'{name}' on i1 values is not supported", op)
+            if sym == "!=" and b.text == "true":  # xori with true: not
+                self.values[res] = Data(f"!({a.text})", "bool", reads, stamp)
+                return
             self.values[res] = Data(f"({a.text} {sym} {b.text})", "bool", reads, stamp)
             return
         if short in ("addi", "subi", "muli", "andi", "ori", "xori", "shli"):
@@ -929,6 +946,17 @@ class FunctionImporter:
                                           _merge(da.stamp, db.stamp))
 
     def select(self, op: Operation) -> None:
+        cond, then, other = op.operands
+        owner = cond.owner if isinstance(cond, OpResult) else None
+        if owner is not None and owner.name == "arith.cmpf" and \
+                list(owner.operands) == [then, other] and \
+                _CMPF[_int_prop(owner, "predicate")] in ("ogt", "olt"):
+            # select(b > a, b, a) is exactly the .tz max(a, b) (min for <)
+            a, b = self.data(op, other), self.data(op, then)
+            fn = "max" if _CMPF[_int_prop(owner, "predicate")] == "ogt" else "min"
+            self.values[op.results[0]] = Data(f"{fn}({a.text}, {b.text})", a.ty,
+                                              a.reads | b.reads, _merge(a.stamp, b.stamp))
+            return
         c, a, b = (self.data(op, v) for v in op.operands)
         if c.ty != "bool":
             raise self.error("select on a vector condition is not supported", op)
@@ -1081,6 +1109,9 @@ class FunctionImporter:
             out_buf.mode = "inout"
         if spec.kind == "fill":
             value = self.data(op, operands[0])
+            if out_buf.local and self.versions[out_buf.name] == 1 and \
+                    value.text in (f"{out_ty}(0)", f"{out_ty}(0.0)", "false"):
+                return  # a fresh local is zero already (+0.0: -0.0 is not skipped)
             idx = [sub(t) for t in spec.indices[1]]
             self.open_loops(dims, out_buf.shape)
             self.assign(op, out_buf, idx, self.cast_signed(op, value, out_ty))
@@ -1321,5 +1352,5 @@ def has_nest(func: FuncOp) -> bool:
                for op in func.walk())
 
 
-__all__ = ["ImportOptions", "parse_signedness", "import_function", "import_module",
-           "import_text", "kernel_functions", "has_nest", "ArrayAttr"]
+__all__ = ["ImportOptions", "ForeignOp", "parse_signedness", "import_function",
+           "import_module", "import_text", "kernel_functions", "has_nest"]

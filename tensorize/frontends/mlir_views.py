@@ -52,7 +52,7 @@ def view_of(imp: FunctionImporter, call: Operation, value: SSAValue, rank: int,
     while op is not None and op.name == "memref.cast":
         value = op.operands[0]
         op = value.owner if isinstance(value, OpResult) else None
-    if op is None:  # the whole buffer
+    if op is None or value in imp.buffers:  # the whole buffer (an argument or a local)
         buf = imp.buffer_of(value, call)
         assert buf is not None
         dims = [imp.new_name(f"v{k}", "v") for k in range(rank)]
