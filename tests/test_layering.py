@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     "matcher": 4,
     "rewrite": 5, "canonical": 5,
     "backend": 6, "frontends": 6,
-    "api": 7, "__init__": 7,
+    "api": 7, "__init__": 7, "frontends.xdsl_pass": 8,
     "cli": 8, "__main__": 8,
 }
 """Each module's layer, by the longest dotted prefix of its name below ``tensorize``."""

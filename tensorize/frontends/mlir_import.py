@@ -1326,12 +1326,13 @@ def import_text(parsed: ParsedMlir, func: FuncOp, options: ImportOptions | None 
 def import_function(parsed: ParsedMlir, func: FuncOp, options: ImportOptions | None = None,
                     library: Mapping[str, Function] | None = None) -> Function:
     """One ``func.func`` as a checked `.tz` kernel."""
-    from tensorize.api import parse
+    from tensorize.ir.check import check_module
+    from tensorize.ir.parser import parse as parse_text
 
     text = import_text(parsed, func, options, library)
     try:
-        module = parse(text, f"{parsed.source.name}:@{func.sym_name.data} (as .tz)",
-                       library)
+        module = check_module(parse_text(
+            text, f"{parsed.source.name}:@{func.sym_name.data} (as .tz)"), library)
     except TensorizeError as exc:  # the translation made something the checker refuses
         raise parsed.error(f"cannot import '@{func.sym_name.data}': {exc.message}",
                            func) from None
