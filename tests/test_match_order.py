@@ -4,11 +4,12 @@ that always hold.
 A float reduction may not be reordered in ``ieee`` mode, but an intrinsic that adds in the
 program's order and rounding (``test.bfmmla_ordered`` below; the bundled
 ``arm.neon.bfmmla`` is declared ``order unordered``, as its rounding is the
-implementation's) computes the program exactly when each output element still
-receives its updates in order. The matcher only proposes such candidates
-(:func:`tensorize.matcher.candidates.keeps_order`) and the validator checks the order on the emitted code (check 7); a rewrite that walks the tiles of the reduction
-backwards is refused. ``fma`` in a spec against ``c + a*b`` in a program is a different
-rounding: refused in ``ieee``, accepted in ``real``.
+implementation's) computes the program exactly when each output element still receives
+its updates in order. The matcher only proposes such candidates
+(:func:`tensorize.matcher.candidates.keeps_order`) and the validator checks the order on
+the emitted code (check 7); a rewrite that walks the tiles of the reduction backwards is
+refused. ``fma`` in a spec against ``c + a*b`` in a program is a different rounding:
+refused in ``ieee``, accepted in ``real``.
 """
 
 from __future__ import annotations
