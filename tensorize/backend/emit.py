@@ -258,8 +258,8 @@ class _KernelEmitter:
             bshape = [_const(e, self.fixed) for e in parent.shape]
             if any(x is None for x in bshape):
                 return False
-            row = _row_strides([int(x) for x in bshape])  # type: ignore[arg-type]
-            dense = _row_strides([int(x) for x in pshape])  # type: ignore[arg-type]
+            row = _row_strides([int(x) for x in bshape])  # type: ignore[arg-type]  # shapes are constant once sizes are bound
+            dense = _row_strides([int(x) for x in pshape])  # type: ignore[arg-type]  # shapes are constant once sizes are bound
             per_dim = [0] * len(view.dims)
             for j, e in enumerate(view.index):
                 form = linear_form(e, self.fixed)

@@ -88,7 +88,7 @@ def readable(callee: Function, param: BufferDecl, view: View, parent_shape: Sequ
         return False
     dense = [1] * len(shape)
     for i in range(len(shape) - 2, -1, -1):
-        dense[i] = dense[i + 1] * int(shape[i + 1])  # type: ignore[arg-type]
+        dense[i] = dense[i + 1] * int(shape[i + 1])  # type: ignore[arg-type]  # shapes and ranges are constant once sizes are bound
     return all((param.name, d) in tpl.strided or shape[d] == 1 or strides[d] == dense[d]
                for d in range(len(shape)))
 
@@ -353,7 +353,7 @@ def _same_elements(old: View, new: View, copy: tuple[list[tuple[str, int, int]],
         if form is None or any(ranges.get(v, (None, None))[0] is None or
                                ranges.get(v, (None, None))[1] is None for v, _ in form.coeffs):
             return [f"a packed index of '{assign.buf}' has no constant range"]
-        span = [(int(ranges[v][0]), int(ranges[v][1]) - 1, c)  # type: ignore[arg-type]
+        span = [(int(ranges[v][0]), int(ranges[v][1]) - 1, c)  # type: ignore[arg-type]  # shapes and ranges are constant once sizes are bound
                 for v, c in form.coeffs]
         low = form.const + sum(min(c * a, c * b) for a, b, c in span)
         high = form.const + sum(max(c * a, c * b) for a, b, c in span)

@@ -471,8 +471,8 @@ class FunctionImporter:
                              "not supported: store the value to a memref", op)
         lo_ops = op.operands[:seg[0]]
         hi_ops = op.operands[seg[0]:seg[0] + seg[1]]
-        lo_map = _prop(op, "lowerBoundMap").data  # type: ignore[attr-defined]
-        hi_map = _prop(op, "upperBoundMap").data  # type: ignore[attr-defined]
+        lo_map = _prop(op, "lowerBoundMap").data  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
+        hi_map = _prop(op, "upperBoundMap").data  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
         lo = self.affine_bound(op, lo_map, lo_ops, "lower")
         hi = self.affine_bound(op, hi_map, hi_ops, "upper")
         step = _int_prop(op, "step")
@@ -534,7 +534,7 @@ class FunctionImporter:
     def affine_if(self, op: Operation) -> None:
         if op.results:
             raise self.error("affine.if with results is not supported", op)
-        cset = _prop(op, "condition").data  # type: ignore[attr-defined]
+        cset = _prop(op, "condition").data  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
         n_dims = cset.num_dims
         parts = []
         for c in cset.constraints:
@@ -570,7 +570,7 @@ class FunctionImporter:
 
     def block_body(self, region: object) -> None:
         self.depth += 1
-        for block in region.blocks:  # type: ignore[attr-defined]
+        for block in region.blocks:  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
             for inner in block.ops:
                 self.statement(inner)
         self.depth -= 1
@@ -601,7 +601,7 @@ class FunctionImporter:
 
     def indices(self, op: Operation, buf: Buffer, operands: Sequence[SSAValue]) -> list[str]:
         if op.name.startswith("affine."):
-            amap = _prop(op, "map").data  # type: ignore[attr-defined]
+            amap = _prop(op, "map").data  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
             idx = [self.affine_expr(op, r, operands, amap.num_dims).text
                    for r in amap.results]
         else:
@@ -782,7 +782,7 @@ class FunctionImporter:
             var_idx(text, False)
 
     def apply(self, op: Operation) -> None:
-        amap = _prop(op, "map").data  # type: ignore[attr-defined]
+        amap = _prop(op, "map").data  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
         if len(amap.results) != 1:
             raise self.error("affine.apply with several results", op)
         self.values[op.results[0]] = self.affine_expr(op, amap.results[0], op.operands,
@@ -982,7 +982,7 @@ class FunctionImporter:
         operands = list(op.operands)
         maps = affine_maps_of(op)
         iters = [str(it.data.value) if hasattr(it.data, "value") else str(it.data)
-                 for it in _prop(op, "iterator_types").data]  # type: ignore[attr-defined]
+                 for it in _prop(op, "iterator_types").data]  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
         n_dims = len(iters)
         bufs = [self.buffer_of(v, op) for v in operands]
         self.check_distinct(op, bufs)
@@ -1091,7 +1091,7 @@ class FunctionImporter:
             raise self.error(f"{op.name} takes two inputs and one output", op)
         maps_attr = op.properties.get("indexing_maps")
         if maps_attr is not None and op.name in ("linalg.matmul",) and \
-                str(maps_attr) != str(type(op).get_irdl_definition().properties[  # type: ignore
+                str(maps_attr) != str(type(op).get_irdl_definition().properties[  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
                     "indexing_maps"].default_value):
             raise self.error("linalg.matmul with explicit indexing_maps is not supported",
                              op)
@@ -1212,7 +1212,7 @@ def _segments(op: Operation) -> list[int]:
     attr = op.properties.get("operandSegmentSizes")
     if attr is None:
         return [len(op.operands)]
-    return [int(v) for v in attr.get_values()]  # type: ignore[attr-defined]
+    return [int(v) for v in attr.get_values()]  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
 
 
 def _n_outputs(op: Operation) -> int:

@@ -27,7 +27,7 @@ from xdsl.irdl import irdl_op_definition, prop_def
 
 
 def _maps(*fns: object) -> ArrayAttr[AffineMapAttr]:
-    return ArrayAttr([AffineMapAttr(AffineMap.from_callable(f))  # type: ignore[arg-type]
+    return ArrayAttr([AffineMapAttr(AffineMap.from_callable(f))  # type: ignore[arg-type]  # xDSL types op properties as plain Attribute
                       for f in fns])  # the lambdas are callables of AffineExprs
 
 
@@ -128,8 +128,8 @@ def named_spec(op: Operation, out_rank: int) -> NamedSpec | None:
         dims, its, idx = _CONTRACTIONS[op.name]
         return NamedSpec(dims, its, idx, "contraction")
     if op.name in ("linalg.conv_2d_nhwc_hwcf", "linalg.conv_2d_nchw_fchw"):
-        sh, sw = _pair(op.properties.get("strides"), "strides")  # type: ignore[arg-type]
-        dh, dw = _pair(op.properties.get("dilations"), "dilations")  # type: ignore[arg-type]
+        sh, sw = _pair(op.properties.get("strides"), "strides")  # type: ignore[arg-type]  # xDSL types op properties as plain Attribute
+        dh, dw = _pair(op.properties.get("dilations"), "dilations")  # type: ignore[arg-type]  # xDSL types op properties as plain Attribute
         row = f"{sh}*oh + {dh}*kh"
         col = f"{sw}*ow + {dw}*kw"
         if op.name == "linalg.conv_2d_nhwc_hwcf":

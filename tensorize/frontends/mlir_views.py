@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def _static(op: Operation, name: str) -> list[int]:
     attr = op.properties.get(name)
-    return [int(v) for v in attr.get_values()] if attr is not None else []  # type: ignore
+    return [int(v) for v in attr.get_values()] if attr is not None else []  # type: ignore[attr-defined]  # xDSL types op properties as plain Attribute
 
 
 DYNAMIC = -(2**63)

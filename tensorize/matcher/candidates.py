@@ -264,7 +264,7 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                 return result
     if not result.candidates and not result.rejections:
         if ordered:
-            reject(Rejection("order", refusal.message + " (reordered), and no "  # type: ignore[union-attr]
+            reject(Rejection("order", refusal.message + " (reordered), and no "  # type: ignore[union-attr]  # a refusal is present on this path
                              "assignment keeps each element's order of updates"))
         else:
             reject(Rejection("extent", "no assignment of the intrinsic's dimensions to "
