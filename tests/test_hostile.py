@@ -152,6 +152,12 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["run", QM, "--backend", "java"], "invalid choice: 'java'"),
     (["run", QM, "--backend", "c", "--repeat", "0"], "--repeat must be between 1"),
     (["run", QM, "--backend", "c", "--threads", "x"], "is not an integer"),
+    (["run", QM, "--signedness", "A"], "expected ARG=TYPE"),
+    # export (MLIR)
+    (["export", QM, "--kernel", "nosuch"], "no kernel 'nosuch'"),
+    (["export", QM, "--set", "Q=3"], "no kernel has a size parameter Q"),
+    (["export", QM, "--specs", "/no/such.tz"], "no such file"),
+    (["export", QM, "--output", "{tmp}"], "is a directory"),
     # build (the C back end)
     (["build", QM, "--kernel", "nosuch", "-o", "{tmp}/o.c"], "no kernel 'nosuch'"),
     (["build", QM, "--specs", "/no/such.tz", "-o", "{tmp}/o.c"], "no such file"),
@@ -160,6 +166,7 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["build", QM, "-o", "{tmp}"], "is a directory"),
     # prove
     (["prove", NT], "the following arguments are required"),
+    (["prove", NT, NT, "--signedness", "A=f32"], "expected ARG=TYPE"),
     (["prove", NT, "/no/such.tz:k"], "no such file"),
     (["prove", NT, NT, "--fp", "bogus"], "invalid choice: 'bogus'"),
     (["prove", NT, NT, "--timeout", "nan"], "finite positive"),
@@ -188,6 +195,7 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["intrinsics", "--specs", "/no/such.tz"], "no such file"),
     # apply
     (["apply"], "the following arguments are required"),
+    (["apply", QM, "--signedness", "=u8"], "expected ARG=TYPE"),
     (["apply", QM, "--target", "bogus"], "unknown target 'bogus' (valid: "),
     (["apply", QM, "--intrinsic", "nope"], "unknown intrinsic 'nope' (valid: "),
     (["apply", QM, "--specs", "/no/such.tz"], "no such file"),

@@ -191,8 +191,8 @@ def _stored_path(sources: list[Path]) -> Path | None:
     of the engine's source, so any change to a spec or to the tool misses."""
     from tensorize.equivalence.cache import default_path, engine_fingerprint
 
-    h = hashlib.sha256(engine_fingerprint().encode())
     try:
+        h = hashlib.sha256(engine_fingerprint().encode())
         for path in sources:
             h.update(b"\0" + str(path.resolve()).encode() + b"\0" + path.read_bytes())
     except OSError:
