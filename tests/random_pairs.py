@@ -237,10 +237,12 @@ class Verdicts:
     shortcut: Result
     plain: Result
     executed: bool  # execution found a difference
+    per_element: Result | None = None
 
 
 def check_pair(pair: Pair, timeout_ms: int = 2000) -> tuple[Verdicts, str | None] | None:
-    """Prove a pair with the shortcuts and without (the plain Z3 proof), and run it.
+    """Prove a pair with the per-element prover, with the unrolled prover's shortcuts and
+    without (the plain Z3 proof), and run it.
 
     Returns the verdicts and a disagreement (None if sound), or None when the pair is
     rejected as input. A disagreement: a proof where execution or the plain proof finds a
@@ -252,19 +254,22 @@ def check_pair(pair: Pair, timeout_ms: int = 2000) -> tuple[Verdicts, str | None
     except TensorizeError:
         return None
     solver = SolverConfig(timeout_ms=timeout_ms)
-    shortcut = prove(a, b, options=ProveOptions(execution=False, solver=solver))
+    per_element = prove(a, b, options=ProveOptions(execution=False, solver=solver))
+    shortcut = prove(a, b, options=ProveOptions(execution=False, parametric=False,
+                                                solver=solver))
     plain = prove(a, b, options=ProveOptions(execution=False, shortcuts=False,
                                              parametric=False, solver=solver))
     cex = refute_by_execution(a, {}, b, {}, {}, "ieee", seed=5, randoms=6)
-    verdicts = Verdicts(shortcut, plain, cex is not None)
-    for name, r in (("shortcut", shortcut), ("plain", plain)):
+    verdicts = Verdicts(shortcut, plain, cex is not None, per_element)
+    for name, r in (("per-element", per_element), ("shortcut", shortcut), ("plain", plain)):
         if isinstance(r, Proved) and cex is not None:
             return verdicts, f"{name} proof, but execution differs:\n{cex.describe()}"
         if isinstance(r, Refuted) and not reproduces(a, b, r.counterexample.values):
             return verdicts, f"{name} refutation does not reproduce:\n" \
                 f"{r.counterexample.describe()}"
-    if isinstance(shortcut, Proved) and isinstance(plain, Refuted):
-        return verdicts, "shortcut proof, plain refutation"
+    for name, r in (("per-element", per_element), ("shortcut", shortcut)):
+        if isinstance(r, Proved) and isinstance(plain, Refuted):
+            return verdicts, f"{name} proof, plain refutation"
     return verdicts, None
 
 
@@ -278,7 +283,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--count", type=int, default=1000)
     args = ap.parse_args()
-    tally: collections.Counter[tuple[str, str, bool]] = collections.Counter()
+    tally: collections.Counter[tuple[str, str, str, bool]] = collections.Counter()
     bad = 0
     start = time.perf_counter()
     for pair in random_pairs(args.seed, args.count):
@@ -286,14 +291,17 @@ def main() -> int:
         if checked is None:
             continue
         verdicts, problem = checked
-        tally[(verdicts.shortcut.status, verdicts.plain.status, verdicts.executed)] += 1
+        per_element = verdicts.per_element.status if verdicts.per_element else "-"
+        tally[(per_element, verdicts.shortcut.status, verdicts.plain.status,
+               verdicts.executed)] += 1
         if problem:
             bad += 1
             print(f"DISAGREEMENT: {pair.description}\n{problem}\n{pair.left}\n{pair.right}")
     print(f"{sum(tally.values())} pairs in {time.perf_counter() - start:.0f} s, "
           f"{bad} disagreements")
     for key, n in sorted(tally.items()):
-        print(f"  shortcut {key[0]:8} plain {key[1]:8} execution differs {key[2]!s:5} {n}")
+        print(f"  per-element {key[0]:8} shortcut {key[1]:8} plain {key[2]:8} "
+              f"execution differs {key[3]!s:5} {n}")
     return 1 if bad else 0
 
 

@@ -195,3 +195,44 @@ def test_cli_prove_exit_codes(cli) -> None:
     f2 = str(TESTS / "equiv" / "floats.tz")
     assert cli(["prove", f"{f2}:sum_fwd", f"{f2}:sum_rev", "--fp", "real"]).code == 0
     assert cli(["prove", f"{f2}:sum_fwd", f"{f2}:sum_rev"]).code == 1
+
+
+MAP = """kernel m(N = 4096) {{
+  in A: {t}[N]
+  in B: {t}[N]
+  out Y: {t}[N]
+  for i in 0..N {{ Y[{y}] = {body} }}
+}}"""
+
+
+def test_maps_are_proved_per_element_whatever_the_size() -> None:
+    """A map (each element written once) is proved at one symbolic point, in IEEE mode
+    too: nothing is reordered. The right side runs backwards and swaps the operands of
+    a commutative operator."""
+    cases = [("u16", "A[i] * B[i] / 255", "B[N - 1 - i] * A[N - 1 - i] / 255"),
+             ("f32", "A[i] * B[i] + A[i]", "B[N - 1 - i] * A[N - 1 - i] + A[N - 1 - i]")]
+    for t, left, right in cases:
+        a = kernel(MAP.format(t=t, y="i", body=left))
+        b = kernel(MAP.format(t=t, y="N - 1 - i", body=right))
+        result = prove(a, b)
+        assert isinstance(result, Proved), result
+        assert result.method == "per-element"
+
+
+@pytest.mark.parametrize("parametric", [True, False])
+def test_map_that_differs_only_in_the_sign_of_zero_is_refuted(parametric: bool) -> None:
+    """0 - x and -x differ at x = +0 (+0 against -0): the per-element check compares
+    bits, not IEEE equality, so it must not prove them equal."""
+    a = kernel(MAP.format(t="f32", y="i", body="0.0 - A[i]"))
+    b = kernel(MAP.format(t="f32", y="i", body="-A[i]"))
+    result = prove(a, b, options=ProveOptions(execution=False, parametric=parametric))
+    assert isinstance(result, Refuted), result
+
+
+def test_map_writing_a_permuted_element_is_refuted() -> None:
+    """Y[i] = A[i] against Y[N-1-i] = A[i]: the per-element maps do not agree."""
+    a = kernel(MAP.format(t="i32", y="i", body="A[i]"))
+    b = kernel(MAP.format(t="i32", y="N - 1 - i", body="A[i]"))
+    result = prove(a, b, sizes_a={"N": 8}, sizes_b={"N": 8},
+                   options=ProveOptions(execution=False))
+    assert isinstance(result, Refuted), result

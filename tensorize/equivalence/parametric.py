@@ -1,12 +1,14 @@
 """Per-element proofs with symbolic indices: the cost does not grow with tensor sizes.
 
 Both sides must be in reduction normal form (:mod:`tensorize.ir.reduction`) with the
-same reorderable operator. The prover solves the index equations of the written buffer
-for a map ``sigma`` from the left's spatial points to the right's, and those of the loads
-for a map ``pi`` between reduction points; checks with linear integer arithmetic that
-both are bijections between the iteration domains; and asks Z3 whether, at a symbolic
-point, the per-iteration terms (and the init values) can differ, with memory as
-uninterpreted functions of element offsets. ``unsat`` proves every output element equal.
+same reorderable operator, or both maps (every element written once by one statement).
+The prover solves the index equations of the written buffer for a map ``sigma`` from the
+left's spatial points to the right's, and those of the loads for a map ``pi`` between
+reduction points; checks with linear integer arithmetic that both are bijections between
+the iteration domains; and asks Z3 whether, at a symbolic point, the per-iteration terms
+(and the init values) can differ, with memory as uninterpreted functions of element
+offsets. ``unsat`` proves every output element equal. A map's terms are compared bit for
+bit (``+0`` and ``-0`` differ), so it is proved in IEEE mode too: nothing is reordered.
 The inits are compared at every spatial point whatever the reduction extents, since an
 empty reduction (``K = 0``, or a bound below the start) leaves the inits as the result.
 
@@ -32,7 +34,7 @@ from tensorize.equivalence.unroll import strides
 from tensorize.ir.affine import Linear, linear_form
 from tensorize.ir.interp import shapes_of
 from tensorize.ir.nodes import Expr, Function, Load
-from tensorize.ir.reduction import Loop, Reduction, reduction_form
+from tensorize.ir.reduction import MAP, Loop, Reduction, map_form, reduction_form
 from tensorize.ir.traverse import loads
 
 MAX_PAIRINGS = 64
@@ -209,8 +211,11 @@ class _SymbolicMemory:
 
 def prove_parametric(a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
                      opts: Any, start: float) -> Result | None:
-    """A per-element proof when both sides are single reductions; None when not applicable."""
-    ra, rb = reduction_form(a, sa), reduction_form(b, sb)
+    """A per-element proof when both sides are single reductions, or both single maps
+    (each element written once, :data:`~tensorize.ir.reduction.MAP`); None when not
+    applicable."""
+    ra = reduction_form(a, sa) or map_form(a, sa)
+    rb = reduction_form(b, sb) or map_form(b, sb)
     if ra is None or rb is None or ra.buf != rb.buf or ra.op != rb.op:
         return None
     if (ra.init is None) != (rb.init is None):
@@ -218,8 +223,9 @@ def prove_parametric(a: Function, sa: Mapping[str, int], b: Function, sb: Mappin
     t = a.decl(ra.buf).dtype
     if t != b.decl(rb.buf).dtype:
         return None
-    if t.is_float and (opts.fp == "ieee" or t.float_format[1] < 24):
-        return None  # IEEE sums (and f16/bf16 accumulators) may not be reordered
+    if t.is_float and ra.op != MAP and (opts.fp == "ieee" or t.float_format[1] < 24):
+        return None  # IEEE sums (and f16/bf16 accumulators) may not be reordered;
+        # a map combines nothing, so each element is one term in either mode
     if t.is_bool:
         return None
     for r in (ra, rb):

@@ -101,17 +101,19 @@ def prove(a: Function, b: Function, *, sizes_a: Mapping[str, int] | None = None,
         cex = refute_by_execution(a, sa, b, sb, library, opts.fp, opts.seed, opts.randoms)
         if cex is not None:
             return Refuted(opts.fp, time.perf_counter() - start, cex)
+    unproved = "not in a form proved per element"
     if opts.parametric:
         from tensorize.equivalence.parametric import prove_parametric
 
-        result = prove_parametric(a, sa, b, sb, opts, start)
-        if result is not None:
-            return result
+        per_element = prove_parametric(a, sa, b, sb, opts, start)
+        if isinstance(per_element, Unknown):
+            unproved = f"the per-element proof ended unknown ({per_element.reason})"
+        elif per_element is not None:
+            return per_element
     try:
         obligation = unrolled_obligation(a, sa, b, sb, library, opts)
     except TooLarge as exc:
-        return Unknown(opts.fp, time.perf_counter() - start,
-                       f"not in a form proved per element, and {exc}")
+        return Unknown(opts.fp, time.perf_counter() - start, f"{unproved}, and {exc}")
     return solve(obligation, a, sa, b, sb, library, opts, start)
 
 
