@@ -56,7 +56,8 @@ def _clip(values: np.ndarray, t: DType, assumes: list[Assume]) -> np.ndarray:
     bounds = interp.assumed_range(t, assumes)
     if bounds is None:
         return values
-    return np.asarray(np.clip(values.astype(np.float64 if t.is_float else object), *bounds))
+    clipped: np.ndarray = np.clip(values.astype(np.float64 if t.is_float else object), *bounds)
+    return clipped
 
 
 EDGE_PATTERNS = ("min", "max", "zero", "one", "mix", "mix", "mix")

@@ -81,8 +81,10 @@ def estimate_work(fn: Function, sizes: Mapping[str, int]) -> int:
         for s in stmts:
             if isinstance(s, For):
                 lo, hi = linear_form(s.lo, bound), linear_form(s.hi, bound)
-                exact = lo is not None and hi is not None and not lo.coeffs and not hi.coeffs
-                n = (hi.const - lo.const) if exact else max(bound.values(), default=1)  # type: ignore[union-attr]  # exact implies both forms exist
+                if lo is not None and hi is not None and not lo.coeffs and not hi.coeffs:
+                    n = hi.const - lo.const
+                else:
+                    n = max(bound.values(), default=1)
                 total += count(s.body, outer * max(n, 0))
             elif isinstance(s, If):
                 total += count(s.then, outer) + count(s.orelse, outer)
@@ -211,7 +213,8 @@ def _outside(arr: np.ndarray, a: Assume) -> np.ndarray:
         lo, hi = Fraction(a.lo), Fraction(a.hi)
         outside = np.vectorize(lambda v: not (lo <= v and (v <= hi if a.inclusive else v < hi)),
                                otypes=[bool])
-        return np.asarray(outside(arr))
+        flags: np.ndarray = outside(arr)
+        return flags
     t = next(t for t in SCALAR_TYPES.values() if t.np_dtype == arr.dtype)
     bounds = numeric.assumed_bounds(t, [(a.lo, a.hi, a.inclusive)])
     if bounds is None:

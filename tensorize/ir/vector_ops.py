@@ -39,7 +39,8 @@ def _f64_to_bf16(x: np.ndarray) -> np.ndarray:
     y = np.where(away, np.nextafter(y, np.float32(0)), y)
     inexact = finite & (y.astype(np.float64) != x)
     bits = y.view(np.uint32) | inexact.astype(np.uint32)
-    return np.asarray(bits.view(np.float32).astype(BF16.np_dtype))
+    out: np.ndarray = bits.view(np.float32).astype(BF16.np_dtype)
+    return out
 
 
 def to_float(x: np.ndarray, t: DType) -> np.ndarray:
@@ -81,7 +82,8 @@ def cast(x: np.ndarray, src: DType, t: DType, saturate: bool) -> np.ndarray:
     """``T(x)`` or ``sat_T(x)`` for a value of type ``src``."""
     x = np.asarray(x)
     if t.is_bool:
-        return np.asarray(x != 0)
+        nonzero: np.ndarray = x != 0
+        return nonzero
     if t.is_float:
         return to_float(x, t)
     if src.is_float:
@@ -182,7 +184,8 @@ def _round_to_odd_sum(p: np.ndarray, c: np.ndarray) -> np.ndarray:
     inexact = np.isfinite(s) & (err != 0)
     other = np.nextafter(s, s + np.where(err > 0, np.inf, -np.inf))
     s_odd = (s.view(np.uint64) & np.uint64(1)) == 1
-    return np.asarray(np.where(inexact & ~s_odd, other, s))
+    out: np.ndarray = np.where(inexact & ~s_odd, other, s)
+    return out
 
 
 def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, t: DType) -> np.ndarray:
@@ -200,4 +203,5 @@ def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray, t: DType) -> np.ndarray:
 
 def rint(x: np.ndarray) -> np.ndarray:
     """Round to nearest integer, ties to even."""
-    return np.asarray(np.rint(x))
+    out: np.ndarray = np.rint(x)
+    return out
