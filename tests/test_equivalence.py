@@ -236,3 +236,19 @@ def test_map_writing_a_permuted_element_is_refuted() -> None:
     result = prove(a, b, sizes_a={"N": 8}, sizes_b={"N": 8},
                    options=ProveOptions(execution=False))
     assert isinstance(result, Refuted), result
+
+
+def test_a_deep_chain_of_float_maxima_is_proved_without_recursion() -> None:
+    """A running float maximum unrolls into a chain of 1024 nested selects, each reading
+    the previous one twice; the range simplifier walked it recursively and crashed with
+    a RecursionError (found proving softmax's MLIR round trip)."""
+    text = """kernel p {{
+      in X: f32[1024]
+      out m: f32[1]
+      m[0] = -inf
+      for j in 0..1024 {{ m[0] = {body} }}
+    }}"""
+    a = kernel(text.format(body="max(m[0], X[j])"))
+    b = kernel(text.format(body="max(m[0], X[j + 0])"))
+    result = prove(a, b, options=ProveOptions(execution=False))
+    assert isinstance(result, Proved), result

@@ -161,7 +161,28 @@ class RangeSimplifier:
         return 0, (1 << w) - 1
 
     def __call__(self, t: z3.ExprRef) -> z3.ExprRef:
+        self._warm(t)
         return self._simplify(t)[0]
+
+    def _warm(self, t: z3.ExprRef) -> None:
+        """Simplify the subterms of ``t`` bottom-up, without recursion.
+
+        A prefix sum unrolls into a chain of thousands of additions; simplifying it
+        top-down would recurse once per level. Visited children first, every later
+        recursive step finds its children in the memo and stays one level deep.
+        """
+        stack: list[tuple[z3.ExprRef, bool]] = [(t, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if node.get_id() in self._memo:
+                continue
+            if children_done:
+                self._simplify(node)
+                continue
+            stack.append((node, True))
+            if z3.is_app(node):
+                stack.extend((c, False) for c in node.children()
+                             if c.get_id() not in self._memo)
 
     def _simplify(self, t: z3.ExprRef) -> tuple[z3.ExprRef, Interval | None]:
         key = t.get_id()
