@@ -129,3 +129,22 @@ def test_found_reproducers_are_sound(path: Path) -> None:
             alt = {k: int(v) for k, v in (x.split("=") for x in line.split()[3:])}
     outcome = check_kernel(text, "ieee", LIB, cross_check=False, alt_sizes=alt)
     assert outcome.disagreement is None, outcome.disagreement
+
+
+def test_the_oracle_templates_follow_the_specs_order_declarations() -> None:
+    """A template the oracle treats as adding in the program's order (``ordered``: it
+    also computes IEEE-mode kernels) must be a spec that does not declare ``order
+    unordered``; every template names a bundled spec of the same types. (bfmmla became
+    unordered and the oracle kept counting IEEE-mode kernels as computable by it.)"""
+    from tensorize.api import load_library
+    from tests.fuzz.computable import TEMPLATES
+
+    library = load_library()
+    for t in TEMPLATES:
+        spec = library.get(t.name)
+        assert spec is not None, t.name
+        if t.mode == "ordered":
+            assert spec.meta_value("order") != "unordered", t.name
+        float_acc = t.acc.startswith(("f", "bf"))
+        if float_acc and spec.meta_value("order") == "unordered":
+            assert t.mode == "real", t.name
