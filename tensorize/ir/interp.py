@@ -267,7 +267,17 @@ def _run_real(fn: Function, inputs: Mapping[str, np.ndarray], bound: dict[str, i
               shapes: dict[str, tuple[int, ...]], library: Mapping[str, Function],
               outputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
     """Run in real mode: floats as exact rationals (object arrays)."""
-    from tensorize.ir.real_exec import RealExec, to_object_array
+    from tensorize.ir.real_exec import RealExec
+
+    mem = _real_memory(fn, inputs, shapes, outputs)
+    RealExec(fn, bound, mem, shapes, library, _call).run()
+    return {b.name: mem[b.name] for b in fn.outputs}
+
+
+def _real_memory(fn: Function, inputs: Mapping[str, np.ndarray],
+                 shapes: dict[str, tuple[int, ...]],
+                 outputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    from tensorize.ir.real_exec import to_object_array
 
     check_assumptions(fn, inputs)
     mem: dict[str, np.ndarray] = {}
@@ -279,8 +289,34 @@ def _run_real(fn: Function, inputs: Mapping[str, np.ndarray], bound: dict[str, i
         else:
             arr = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
         mem[b.name] = to_object_array(arr) if b.dtype.is_float else np.array(arr, copy=True)
-    RealExec(fn, bound, mem, shapes, library, _call).run()
-    return {b.name: mem[b.name] for b in fn.outputs}
+    return mem
+
+
+def run_real_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
+                     index: tuple[int, ...], *, sizes: Mapping[str, int] | None = None,
+                     library: Mapping[str, Function] | None = None,
+                     outputs: Mapping[str, np.ndarray] | None = None) -> Any | None:
+    """The exact real-mode value of ``buf[index]`` after running ``fn``, computing that
+    element alone; None when ``fn`` is not in a form where one element can be computed
+    alone (its reduction or map normal form, every write to ``buf``). Raises like
+    :func:`run` with ``mode="real"``.
+    """
+    from tensorize.ir.real_exec import OneElementRealExec
+    from tensorize.ir.reduction import map_form, reduction_form
+
+    bound = bind_sizes(fn, sizes)
+    form = reduction_form(fn, bound) or map_form(fn, bound)
+    if form is None or form.buf != buf:
+        return None
+    shapes = shapes_of(fn, bound)
+    steps = estimate_work(fn, bound)
+    if steps > MAX_WORK:
+        raise InterpError(f"'{fn.name}' would run about {steps:.3g} statement instances, more "
+                          f"than the interpreter runs ({MAX_WORK:.3g})", fn.span)
+    mem = _real_memory(fn, inputs, shapes, outputs)
+    OneElementRealExec(fn, bound, mem, shapes, library or {}, _call,
+                       target=(buf, tuple(index))).run()
+    return mem[buf][tuple(index)]
 
 
 def _view_elements(view: View, env: Mapping[str, Any], shape: tuple[int, ...],

@@ -17,7 +17,7 @@ import numpy as np
 
 from tensorize.errors import NotReal
 from tensorize.ir import numeric
-from tensorize.ir.nodes import Const, Expr, Load
+from tensorize.ir.nodes import Assign, Const, Expr, Load, Stmt
 from tensorize.ir.scalar_exec import ScalarExec, Value
 from tensorize.ir.types import DType
 
@@ -108,6 +108,29 @@ class RealExec(ScalarExec):
         with np.errstate(all="ignore"):  # uninterpreted in proofs; any function will do
             out = float(getattr(np, fn)(np.float64(float(x[0]))))
         return to_real(out)
+
+
+class OneElementRealExec(RealExec):
+    """:class:`RealExec` that computes one element of one buffer and skips every other
+    write to that buffer (their values are never evaluated, their indices still are).
+
+    Only for a kernel whose writes are all to that buffer, each statement reading at most
+    the element it writes (the reduction and map normal forms of
+    :mod:`tensorize.ir.reduction`): then the element's final value depends on its own
+    writes alone, in program order, and equals the full run's.
+    """
+
+    def __init__(self, *args: Any, target: tuple[str, tuple[int, ...]], **kwargs: Any
+                 ) -> None:
+        super().__init__(*args, **kwargs)
+        self.target = target
+
+    def stmt(self, s: Stmt, env: dict[str, int]) -> None:
+        if isinstance(s, Assign) and s.buf == self.target[0]:
+            idx = self.index(s.index, env, s.buf, self.shapes[s.buf], s.span)
+            if idx != self.target[1]:
+                return
+        super().stmt(s, env)
 
 
 def to_object_array(arr: np.ndarray) -> np.ndarray:
