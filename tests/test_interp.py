@@ -273,3 +273,56 @@ def test_prefix_sum_is_not_vectorised_wrongly() -> None:
       for i in 1..N { S[i] = S[i - 1] + A[i] } }""")
     ins, out = _run_both(fn, {})
     np.testing.assert_array_equal(out["S"], np.cumsum(ins["A"], dtype=np.int32))
+
+
+FLOAT_SUMS = {
+    "inner": """kernel k {{ in A: {t}[5, 33]
+      in B: {t}[33, 4]
+      out C: {t}[5, 4]
+      for i in 0..5 {{ for j in 0..4 {{
+        C[i, j] = 0.5
+        for k in 0..33 {{ C[i, j] += A[i, k] * B[k, j] }} }} }} }}""",
+    "outer": """kernel k {{ in A: {t}[40, 3]
+      inout C: {t}[3]
+      for k in 0..40 {{ for j in 0..3 {{ C[j] = C[j] + A[k, j] }} }} }}""",
+    "scalar": """kernel k {{ in x: {t}[257]
+      in y: {t}[257]
+      out s: {t}
+      s = 0
+      for n in 0..257 {{ s += x[n] * y[n] - x[n] }} }}""",
+}
+
+
+def _special(t: str, shape: tuple[int, ...], rng) -> np.ndarray:
+    """Values where the order of additions shows: huge and tiny, cancellations,
+    subnormals, signed zeros, infinities and NaN."""
+    dt = np.dtype(t.replace("f", "float"))
+    pool = np.array([1e30, -1e30, 1.0, -1.0, 3.0e-39, -0.0, 0.0, 1e-7, 7.5, np.inf,
+                     -np.inf, np.nan, 16777216.0, 0.1], dtype=dt)
+    return rng.choice(pool, size=shape).astype(dt)
+
+
+@pytest.mark.parametrize("t", ["f32", "f64"])
+@pytest.mark.parametrize("name", sorted(FLOAT_SUMS))
+def test_ieee_sums_vectorise_in_loop_order(t: str, name: str) -> None:
+    """An f32/f64 sum loop runs as one sequential accumulation (numpy's accumulate), bit
+    for bit what the scalar interpreter computes one addition at a time, on values where
+    any other order of additions would show."""
+    from tensorize.ir.vector_exec import VectorExec
+
+    fn = kernel(FLOAT_SUMS[name].format(t=t))
+    rng = np.random.default_rng(11)
+    shapes = interp.shapes_of(fn, {})
+    for trial in range(6):
+        ins = {b.name: (_special(t, shapes[b.name], rng) if trial % 2 else
+                        rng.standard_normal(shapes[b.name]).astype(b.dtype.np_dtype) * 1e4)
+               for b in fn.buffers if b.mode in ("in", "inout")}
+        vec = interp.run(fn, ins)
+        sca = interp.run(fn, ins, mode="scalar")
+        for k in vec:
+            assert_same(vec[k], sca[k])
+    mem = {**{k: v.copy() for k, v in ins.items()},
+           **{b.name: np.zeros(shapes[b.name], b.dtype.np_dtype) for b in fn.outputs}}
+    ex = VectorExec(fn, {}, mem, shapes, {}, interp._call)
+    ex.run()
+    assert ex.vectorised >= 1

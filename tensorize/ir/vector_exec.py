@@ -229,13 +229,17 @@ class VectorExec:
         return step > spread
 
     def reduce(self, s: For, env: dict[str, Any], lo: int, hi: int, depth: int) -> bool:
-        """Run an integer ``+``/``-``/``min``/``max`` reduction loop as one array reduction."""
+        """Run an integer ``+``/``-``/``min``/``max`` reduction loop as one array reduction,
+        or an ``f32``/``f64`` sum as one sequential accumulation (numpy's ``accumulate``
+        adds left to right, rounding each step as the loop does)."""
         if len(s.body) != 1 or not isinstance(s.body[0], Assign):
             return False
         a = s.body[0]
         t = self.types.get(a.buf)
-        if t is None or not t.is_int:
+        if t is None or not (t.is_int or t.np_dtype in (np.float32, np.float64)):
             return False
+        if not t.is_int:
+            return self._accumulate(s, a, t, env, lo, hi, depth)
         v = a.value
         current = Load(a.buf, a.index, t)
         if isinstance(v, Binary) and v.op in ("+", "-") and v.lhs == current:
@@ -263,6 +267,34 @@ class VectorExec:
                     values, axis=depth, keepdims=True)
                 current = self.mem[a.buf][idx]
                 result = vo.minimum(current, red) if op == "min" else vo.maximum(current, red)
+            self.store(a.buf, idx, np.asarray(result, dtype=t.np_dtype))
+        finally:
+            del env[s.var]
+        return True
+
+    def _accumulate(self, s: For, a: Assign, t: DType, env: dict[str, Any], lo: int, hi: int,
+                    depth: int) -> bool:
+        """``W[I] = W[I] + term`` over the loop, in IEEE ``f32``/``f64``: the terms as one
+        array, then summed strictly in loop order from the current value."""
+        v = a.value
+        if not (isinstance(v, Binary) and v.op == "+" and v.lhs == Load(a.buf, a.index, t)):
+            return False
+        term = v.rhs
+        if any(s.var in free_vars(e) for e in a.index):
+            return False
+        if any(isinstance(n, Load) and n.buf == a.buf for n in walk(term)):
+            return False
+        env[s.var] = self.axis(lo, hi, depth)
+        try:
+            idx = self.index(a.index, env, a.buf, a.span)
+            with np.errstate(all="ignore"):
+                values = np.asarray(self.eval(term, env), dtype=t.np_dtype)
+                current = np.asarray(self.mem[a.buf][idx], dtype=t.np_dtype)
+                full = np.broadcast_shapes(values.shape, env[s.var].shape, current.shape)
+                start = np.broadcast_to(current, full[:depth] + (1,) + full[depth + 1:])
+                steps = np.concatenate([start, np.broadcast_to(values, full)], axis=depth)
+                total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
+                result = np.take(total, [full[depth]], axis=depth)
             self.store(a.buf, idx, np.asarray(result, dtype=t.np_dtype))
         finally:
             del env[s.var]
