@@ -522,9 +522,12 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _signedness(args: argparse.Namespace) -> dict[str, str]:
     """``--signedness A=u8`` options (MLIR input) as a mapping."""
+    options = getattr(args, "signedness", None) or []
+    if not options:
+        return {}  # without the option, xDSL (2 s to import) is not loaded for .tz input
     from tensorize.frontends.mlir_import import parse_signedness
 
-    return parse_signedness(getattr(args, "signedness", None) or [])
+    return parse_signedness(options)
 
 
 def _signedness_option(p: argparse.ArgumentParser) -> None:
