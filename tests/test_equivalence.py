@@ -217,7 +217,10 @@ def test_maps_are_proved_per_element_whatever_the_size() -> None:
         b = kernel(MAP.format(t=t, y="N - 1 - i", body=right))
         result = prove(a, b)
         assert isinstance(result, Proved), result
-        assert result.method == "per-element"
+        from tensorize.equivalence.parametric import prove_parametric
+
+        assert result.method == "per-element", prove_parametric(
+            a, {"N": 4096}, b, {"N": 4096}, ProveOptions(), 0.0)
 
 
 @pytest.mark.parametrize("parametric", [True, False])

@@ -105,3 +105,27 @@ def test_a_far_apart_real_mode_pair_is_refuted_by_one_element(monkeypatch) -> No
     out_b = interp.run(b, ins, mode="real")["C"]
     (d,) = cex.differences
     assert out_a[d.index] != out_b[d.index]
+
+
+def test_an_integer_pair_in_real_mode_needs_no_exact_run(monkeypatch) -> None:
+    """Real mode changes only float arithmetic: a pair with no float anywhere is refuted
+    from the fast run alone (the exact interpreter, the costliest part of a real-mode
+    corpus run, is not called)."""
+    text = """kernel k {{
+      in A: u8[16, 4]
+      in B: i8[4, 16]
+      out C: i32[16, 16]
+      for i in 0..16 {{ for j in 0..16 {{
+        C[i, j] = 0
+        for k in 0..4 {{ C[i, j] += i32(A[i, k]) * i32(B[{b}]) }} }} }}
+    }}"""
+    a, b = kernel(text.format(b="k, j")), kernel(text.format(b="k, 15 - j"))
+
+    def exact_forbidden(*args, **kwargs):
+        raise AssertionError("the exact interpreter was used")
+
+    monkeypatch.setattr(interp, "_run_real", exact_forbidden)
+    monkeypatch.setattr(interp, "run_real_element", exact_forbidden)
+    result = prove(a, b, options=ProveOptions(fp="real"))
+    assert isinstance(result, Refuted), result
+    assert result.counterexample.found_by == "execution"

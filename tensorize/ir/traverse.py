@@ -11,10 +11,23 @@ from tensorize.ir.nodes import Expr, Load, Node, Var
 N = TypeVar("N", bound=Node)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(node: Node) -> tuple[str, ...]:
+    """The dataclass field names of ``node``'s class (``dataclasses.fields`` is slow, and
+    traversals ask for them a million times per corpus run)."""
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(node))  # type: ignore[arg-type]  # nodes are dataclass instances
+        _FIELD_NAMES[type(node)] = names
+    return names
+
+
 def children(node: Node) -> Iterator[Node]:
     """The direct child nodes of ``node``, in field order."""
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]  # nodes are dataclass instances
-        value = getattr(node, f.name)
+    for name in _field_names(node):
+        value = getattr(node, name)
         if isinstance(value, Node):
             yield value
         elif isinstance(value, tuple):
@@ -46,16 +59,16 @@ class Transformer:
     def generic(self, node: N) -> N:
         """Transform the children of ``node`` and rebuild it if any changed."""
         changes: dict[str, object] = {}
-        for f in dataclasses.fields(node):  # type: ignore[arg-type]  # nodes are dataclass instances
-            value = getattr(node, f.name)
+        for name in _field_names(node):
+            value = getattr(node, name)
             if isinstance(value, Node):
                 new = self(value)
                 if new is not value:
-                    changes[f.name] = new
+                    changes[name] = new
             elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
                 new_items = tuple(self(v) if isinstance(v, Node) else v for v in value)
                 if any(a is not b for a, b in zip(new_items, value)):
-                    changes[f.name] = new_items
+                    changes[name] = new_items
         return dataclasses.replace(node, **changes) if changes else node  # type: ignore[type-var]  # nodes are dataclass instances
 
 

@@ -437,8 +437,9 @@ class TensorizePass:
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
                                proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         t0 = time.perf_counter()
-        fact = _validation_fact(kernel, frag, stmts, tile, self.fp)
-        if self.cache is not None and self.cache.has_fact(fact):
+        fact = (_validation_fact(kernel, frag, stmts, tile, self.fp)
+                if self.cache is not None else None)  # the key costs a canonicalisation
+        if self.cache is not None and fact is not None and self.cache.has_fact(fact):
             check = Validation(())
         else:
             w_type = kernel.decl(frag.form.buf).dtype
@@ -446,7 +447,7 @@ class TensorizePass:
                              w_type=w_type, assumes=kernel.assumes,
                              fp=self.fp, config=self.solver, groups=cand.groups,
                              sites=dict(cand.sites), sizes=dict(cand.sizes))
-            if check.ok and self.cache is not None:
+            if check.ok and self.cache is not None and fact is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
         if not check.ok:
