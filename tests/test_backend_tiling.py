@@ -10,9 +10,9 @@ from tensorize.backend.blocking import unroll_and_jam
 from tensorize.backend.build import missing_host_features
 from tensorize.backend.emit import PARALLEL_MIN_WORK, emit_unit
 from tensorize.backend.native import compile_kernel, schedule
-from tensorize.backend.packing import pack_operands
+from tensorize.backend.packing import check_packing, pack_operands
 from tensorize.backend.parallel import parallel_loop
-from tensorize.backend.tiling import Caches, cache_tile, choose_tiles, host_caches
+from tensorize.backend.tiling import MAX_TK, Caches, cache_tile, choose_tiles, host_caches
 from tensorize.ir import interp
 from tensorize.ir.nodes import For
 
@@ -79,12 +79,28 @@ def _loops(fn: tensorize.Function) -> list[str]:
 
 
 def test_the_cost_model_fits_the_caches() -> None:
-    tiles = choose_tiles(64, 1024, 88, Caches(32 * 1024, 512 * 1024))
-    assert tiles.tk * 88 <= 16 * 1024 and 1024 % tiles.tk == 0
-    assert tiles.tp * tiles.tk * 88 <= 256 * 1024 and 64 % tiles.tp == 0
-    assert choose_tiles(7, 37, 88, TINY).tk < 37  # a prime extent still gets a tile
+    # a 6x16 f32 micro-kernel: 24 bytes of A per step (reused along jo), 64 of packed B
+    tiles = choose_tiles(64, 1024, (24, 64), Caches(32 * 1024, 512 * 1024))
+    assert tiles.tk * 24 <= 16 * 1024 and 1024 % tiles.tk == 0 and tiles.tk <= MAX_TK
+    assert tiles.tp * tiles.tk * 64 <= 256 * 1024 and 64 % tiles.tp == 0
+    assert choose_tiles(7, 37, (24, 64), TINY).tk < 37  # a prime extent still gets a tile
     caches = host_caches()
     assert caches.l1 >= 4096 and caches.l2 >= caches.l1
+
+
+def test_rows_a_power_of_two_apart_are_packed_with_padding() -> None:
+    fn = _rewritten(SGEMM.format(m=12, n=16, k=512), "x86.fma", "real")
+    packed, info = pack_operands(fn, L)
+    assert ("A", "b") in [(p.source, p.param) for p in info]  # rows 2 KiB apart
+    local = next(b for b in packed.buffers if b.name.startswith("pk_A"))
+    assert [int(str(e.value)) for e in local.shape] == [12, 512 + 16]  # one line of padding
+    assert check_packing(fn, packed, L) == []
+    inputs = interp.random_inputs(fn, {}, 1)
+    want = interp.run(fn, inputs, library=L)
+    got = interp.run(packed, inputs, library=L)
+    assert interp.checksum(got["C"]) == interp.checksum(want["C"])
+    small = _rewritten(SGEMM.format(m=12, n=16, k=100), "x86.fma", "real")
+    assert "A" not in [p.source for p in pack_operands(small, L)[1]]
 
 
 @pytest.mark.parametrize("m,n,k", [(13, 112, 37), (6, 16, 41), (7, 80, 8)])
@@ -104,7 +120,7 @@ def test_tiled_f32_gemm_at_prime_extents_equals_the_untiled(m: int, n: int, k: i
 def test_tiled_int8_gemm_is_proved_equal() -> None:
     fn = _rewritten(IGEMM.format(m=7, n=48, k=10), "x86.avx2")
     blocked = _blocked(fn)
-    tiled, count = cache_tile(blocked, L, Caches(l1=256, l2=256))
+    tiled, count = cache_tile(blocked, L, Caches(l1=64, l2=128))
     assert count >= 1
     loops = _loops(tiled)
     assert sum(v.endswith("_t") for v in loops) >= 2  # both loops blocked

@@ -40,10 +40,13 @@ from tensorize.backend.blocking import _names, _subst_call
 from tensorize.backend.parallel import parallel_loop
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Binary, CallStmt, Const, Expr, For, Function, Stmt, Var, View
+from tensorize.ir.traverse import free_vars
 from tensorize.ir.types import INDEX
 
 DEFAULT_L1 = 32 * 1024
 DEFAULT_L2 = 512 * 1024
+MAX_TK = 512
+"""Longest reduction block: the accumulators are loaded and stored once per block."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,13 @@ def _bound(e: Expr) -> int | None:
     return form.const if form is not None and not form.coeffs else None
 
 
-def _step_bytes(calls: list[CallStmt], library: Mapping[str, Function], fn: Function) -> int:
-    """Bytes the calls of one reduction step read: each distinct input view once."""
+def _step_bytes(calls: list[CallStmt], library: Mapping[str, Function], fn: Function,
+                p_var: str | None) -> tuple[int, int]:
+    """Bytes the calls of one reduction step read, each distinct input view once: those
+    whose view does not move with ``p_var`` (reused across the ``p`` loop, kept in L1)
+    and those that do (streamed, kept in L2 across the outer loops)."""
     seen: set[View] = set()
-    total = 0
+    fixed, moving = 0, 0
     for c in calls:
         callee = library[c.name]
         args = {a.name: a.value for a in c.args}
@@ -104,8 +110,12 @@ def _step_bytes(calls: list[CallStmt], library: Mapping[str, Function], fn: Func
                 x = _bound(e)
                 n *= x if x is not None else 1
             parent = fn.buffer(view.buf)
-            total += n * max((parent.dtype.bits if parent else 8) // 8, 1)
-    return max(total, 1)
+            nbytes = n * max((parent.dtype.bits if parent else 8) // 8, 1)
+            if p_var is not None and any(p_var in free_vars(e) for e in view.index):
+                moving += nbytes
+            else:
+                fixed += nbytes
+    return max(fixed, 1), max(moving, 1)
 
 
 def _pick(extent: int, limit: int) -> int:
@@ -117,11 +127,15 @@ def _pick(extent: int, limit: int) -> int:
     return limit
 
 
-def choose_tiles(p_extent: int, k_extent: int, step_bytes: int, caches: Caches) -> Tiles:
-    """The cost model: ``tk`` steps of ``step_bytes`` fill half of L1; ``tp`` strips of
-    ``tk`` steps of the ``p``-varying part fill half of L2 (``step_bytes`` for both)."""
-    tk = _pick(k_extent, caches.l1 // 2 // step_bytes)
-    tp = _pick(p_extent, caches.l2 // 2 // (tk * step_bytes))
+def choose_tiles(p_extent: int, k_extent: int, step: tuple[int, int], caches: Caches
+                 ) -> Tiles:
+    """The cost model. ``step``: the bytes one reduction step reads that stay the same
+    along ``p`` and that move with it. ``tk`` steps of the first fill half of L1 (they are
+    reused by every ``p`` iteration), at most :data:`MAX_TK`; ``tp`` strips of ``tk``
+    steps of the second fill half of L2 (reused by every iteration of the outer loops)."""
+    fixed, moving = step
+    tk = _pick(k_extent, min(caches.l1 // 2 // fixed, MAX_TK))
+    tp = _pick(p_extent, caches.l2 // 2 // (tk * moving))
     return Tiles(tp, tk)
 
 
@@ -196,13 +210,13 @@ def _tile_nest(stmt: Stmt, fn: Function, library: Mapping[str, Function], caches
             return None
         fixed = fixed | {f.var}
     k_loop, (k0, k1) = loops[-1], consts[-1]
-    step = _step_bytes(calls, library, fn)
     if len(loops) >= 3:
         p_loop, (p0, p1) = loops[-2], consts[-2]
         outer = loops[:-2]
     else:
         p_loop, (p0, p1) = None, (0, 1)
         outer = loops[:-1]
+    step = _step_bytes(calls, library, fn, p_loop.var if p_loop else None)
     tiles = choose_tiles(p1 - p0, k1 - k0, step, caches)
     tk = tiles.tk if tiles.tk < k1 - k0 else k1 - k0
     tp = tiles.tp if p_loop is not None and tiles.tp < p1 - p0 else p1 - p0
