@@ -180,9 +180,9 @@ def test_small_work_forks_no_threads() -> None:
     tiny = _rewritten(IGEMM.format(m=32, n=32, k=32), "x86.avx2")
     unit = emit_unit([schedule(tiny, L)], L, {}, threads=2)
     assert "#pragma omp" not in unit.source and unit.parallel == ()
-    big = tensorize.parse(IGEMM.format(m=128, n=128, k=128)).kernels[0]
-    assert 128 ** 3 >= PARALLEL_MIN_WORK
-    unit2 = emit_unit([big], L, {"M": 128, "N": 128, "K": 128}, threads=2)
+    big = tensorize.parse(IGEMM.format(m=256, n=256, k=256)).kernels[0]
+    assert 256 ** 3 >= PARALLEL_MIN_WORK
+    unit2 = emit_unit([big], L, {"M": 256, "N": 256, "K": 256}, threads=2)
     assert "#pragma omp parallel for" in unit2.source and unit2.parallel == ("igemm",)
 
 

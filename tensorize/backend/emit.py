@@ -378,9 +378,9 @@ class _KernelEmitter:
         self.line("}")
 
 
-PARALLEL_MIN_WORK = 1 << 20
+PARALLEL_MIN_WORK = 1 << 22
 """Least work (statement instances, a call counting its intrinsic's) worth a parallel
-region: about a millisecond of scalar code, tens of microseconds vectorised."""
+region: several milliseconds of scalar code, a few hundred microseconds vectorised."""
 
 
 def _trips(s: For, sizes: Mapping[str, int]) -> int | None:
