@@ -88,6 +88,13 @@ void gemm(const uint8_t *A, const int8_t *B, int32_t *C) {{
 """
 
 
+READ_WITH_CARE = (
+    "Wall-clock times. On a machine shared with other jobs (see the load average: above the "
+    "number of cores, every thread shares its core) the figures are low and noisy, and the "
+    "2-thread column measures contention more than scaling. numpy's BLAS is timed in a "
+    "child process with its thread count set to the column's.")
+
+
 def _median_time(call: Callable[[], Any], repeat: int) -> float:
     call()
     times = []
@@ -431,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / "native.md").write_text(
             "# Native code benchmark (`python -m bench.native`)\n\n"
             f"Median of {repeat} calls after a warm-up; GOPS = 2 x multiply-adds / time.\n\n"
-            f"{header}\n\n{text}\n")
+            f"{header}\n\n{READ_WITH_CARE}\n\n{text}\n")
         (RESULTS / "native.json").write_text(json.dumps({"machine": info, "repeat": repeat,
                                                          "rows": rows}, indent=2) + "\n")
     return 0

@@ -186,6 +186,18 @@ def test_small_work_forks_no_threads() -> None:
     assert "#pragma omp parallel for" in unit2.source and unit2.parallel == ("igemm",)
 
 
+def test_a_parallel_body_keeps_restrict_pointers() -> None:
+    """gcc's outlined region reads the pointers from a struct, without restrict, and then
+    stored the accumulators at every step (2 threads ran 5x slower than 1): the body is a
+    function of its own with restrict parameters."""
+    fn = _rewritten(SGEMM.format(m=96, n=256, k=256), "x86.fma", "real")
+    unit = emit_unit([schedule(fn, L)], L, {}, threads=2)
+    assert unit.parallel == ("sgemm",)
+    assert "static __attribute__((noinline)) void sgemm_tz_par0(" in unit.source
+    helper = unit.source.split("sgemm_tz_par0(", 1)[1].split(")", 1)[0]
+    assert "float *restrict C" in helper and "const float *restrict A" in helper
+
+
 @pytest.mark.skipif(bool(missing_host_features(["x86.fma", "x86.avx2"])),
                     reason="this CPU lacks FMA or AVX2: the compiled kernels cannot run here")
 @pytest.mark.parametrize("threads", [1, 2])

@@ -131,6 +131,8 @@ class _KernelEmitter:
         self.targets: list[str] = []
         self.depth = 1
         self.fresh = 0
+        self.helpers: list[str] = []
+        """Functions holding the bodies of parallel loops, emitted before the kernel."""
         vars_ = {p.name: (str(fixed[p.name]) if p.name in fixed else c_name(p.name))
                  for p in fn.params}
         self.frame = _Frame(vars_, {})
@@ -201,12 +203,11 @@ class _KernelEmitter:
         if par is not None and self.ctx.threads > 1:
             if self._worth_threads(s) and parallel_loop(s, self.fn, self.fixed,
                                                         self.ctx.library, par):
-                self.line(f"#pragma omp parallel for num_threads({self.ctx.threads}) "
-                          "schedule(static)")
+                self._emit_parallel(s, lo, hi, cvar)
                 if self.fn.name not in self.ctx.parallel:
                     self.ctx.parallel.append(self.fn.name)
-            else:
-                inner = par | {s.var}
+                return
+            inner = par | {s.var}
         self.line(f"for (int64_t {cvar} = {lo}; {cvar} < {hi}; {cvar}++) {{")
         self.frame.vars[s.var] = cvar
         self.depth += 1
@@ -217,6 +218,42 @@ class _KernelEmitter:
         else:
             self.frame.vars[s.var] = name
         self.line("}")
+
+    def _emit_parallel(self, s: For, lo: str, hi: str, cvar: str) -> None:
+        """Loop ``s`` on OpenMP threads, its body a function of its own taking every
+        pointer as a ``restrict`` parameter: the function gcc outlines for a parallel
+        region sees the kernel's pointers through a shared struct, without ``restrict``,
+        and would then load and store the accumulators at every reduction step."""
+        helper = f"{self.fn.name}_tz_par{len(self.helpers)}"
+        params: list[str] = [f"int64_t {cvar}"]
+        args: list[str] = [cvar]
+        for c in dict.fromkeys(self.frame.vars.values()):
+            if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", c) and c != cvar:
+                params.append(f"int64_t {c}")
+                args.append(c)
+        for b in self.fn.buffers:
+            binding = self.frame.bufs[b.name]
+            assert isinstance(binding, _Buf)
+            const = "const " if b.mode == "in" else ""
+            params.append(f"{const}{storage_type(b.dtype)} *restrict {binding.cname}")
+            args.append(binding.cname)
+        saved_lines, saved_depth = self.lines, self.depth
+        name = self.frame.vars.get(s.var)
+        self.lines, self.depth = [], 1
+        self.frame.vars[s.var] = cvar
+        self.emit(s.body)
+        if name is None:
+            del self.frame.vars[s.var]
+        else:
+            self.frame.vars[s.var] = name
+        body = "\n".join(self.lines)
+        self.lines, self.depth = saved_lines, saved_depth
+        self.helpers.append(f"static __attribute__((noinline)) void {helper}("
+                            f"{', '.join(params)}) {{\n{body}\n}}\n")
+        self.line(f"#pragma omp parallel for num_threads({self.ctx.threads}) "
+                  "schedule(static)")
+        self.line(f"for (int64_t {cvar} = {lo}; {cvar} < {hi}; {cvar}++) "
+                  f"{helper}({', '.join(args)});")
 
     def _worth_threads(self, s: For) -> bool:
         """Whether loop ``s`` has at least two iterations and, when its work is known at
@@ -513,6 +550,7 @@ def emit_unit(kernels: Sequence[Function], library: Mapping[str, Function],
                 em.line(f"free({c_name(b.name)});")
         body = "\n".join(em.lines)
         attr = _target_attribute(em.features, em.targets)
+        bodies.extend(attr + h for h in em.helpers)
         bodies.append(attr + proto.replace("RESTRICT", "restrict") + " {\n" + body + "\n}\n")
         functions.append(CFunction(fn.name, size_names, bufs,
                                    proto.replace("*RESTRICT ", "*")))
