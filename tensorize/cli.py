@@ -218,7 +218,7 @@ def _run_native(fn: Function, inputs: dict[str, np.ndarray], sizes: dict[str, in
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Write one C file (and its header) with one function per kernel."""
     from tensorize.backend.emit import emit_unit
-    from tensorize.backend.native import check_emittable
+    from tensorize.backend.native import check_emittable, schedule
 
     target = check_output_file(args.output, "-o")
     if target.suffix != ".c":
@@ -228,14 +228,9 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     library = _library(args)
     module, callable_lib = api.load_with_callees(args.file, library)
     kernels, sizes = _chosen(args, module, "build")
-    from tensorize.backend.packing import pack_operands
-
     for fn in kernels:
         check_emittable(fn, callable_lib)
-    from tensorize.backend.blocking import unroll_and_jam
-
-    kernels = tuple(unroll_and_jam(pack_operands(fn, callable_lib)[0], callable_lib)[0]
-                    for fn in kernels)
+    kernels = tuple(schedule(fn, callable_lib) for fn in kernels)
     unit = emit_unit(kernels, callable_lib, sizes, threads=args.threads,
                      header_name=header_path.name)
     write_atomic(header_path, unit.header)

@@ -157,7 +157,9 @@ kernel sgemm(M = {m}, N = {n}, K = {k}) {{
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_fma_rewrite_with_prime_tails_runs_here(threads: int) -> None:
+def test_fma_rewrite_with_prime_tails_runs_here(threads: int, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    monkeypatch.setattr("tensorize.backend.emit.PARALLEL_MIN_WORK", 0)  # threads at any size
     if missing_host_features(["x86.fma"]):
         pytest.skip(f"this CPU lacks {', '.join(missing_host_features(['x86.fma']))}")
     module = tensorize.parse(SGEMM.format(m=37, n=41, k=19), library=_lib().as_dict())

@@ -32,7 +32,7 @@ VECTOR_BYTES = 32
 
 
 def block_factor(callee: Function) -> int:
-    """How many calls to jam: the largest of 4, 2 whose accumulators (the intrinsic's
+    """How many calls to jam: the largest of 6, 4, 2 whose accumulators (the intrinsic's
     ``inout`` views, in vector registers) plus 4 registers for operands fit in
     :data:`VECTOR_REGISTERS`; 1 when none does."""
     acc_bytes = 0
@@ -47,7 +47,7 @@ def block_factor(callee: Function) -> int:
                 n *= form.const
             acc_bytes += n * max(b.dtype.bits // 8, 1)
     regs = max(1, -(-acc_bytes // VECTOR_BYTES))
-    for f in (4, 2):
+    for f in (6, 4, 2):
         if f * regs + 4 <= VECTOR_REGISTERS:
             return f
     return 1

@@ -26,7 +26,7 @@ from tensorize.backend.cexpr import (
     value_type,
 )
 from tensorize.backend.parallel import parallel_loop
-from tensorize.backend.prelude import PRELUDE, int_helpers
+from tensorize.backend.prelude import AMX_PRELUDE, PRELUDE, int_helpers
 from tensorize.backend.templates import template_of
 from tensorize.errors import UsageError
 from tensorize.ir.affine import linear_form
@@ -131,6 +131,8 @@ class _KernelEmitter:
         self.targets: list[str] = []
         self.depth = 1
         self.fresh = 0
+        self.helpers: list[str] = []
+        """Functions holding the bodies of parallel loops, emitted before the kernel."""
         vars_ = {p.name: (str(fixed[p.name]) if p.name in fixed else c_name(p.name))
                  for p in fn.params}
         self.frame = _Frame(vars_, {})
@@ -168,13 +170,15 @@ class _KernelEmitter:
         self.lines.append("  " * self.depth + text)
 
     # -- statements -------------------------------------------------------------------
-    def emit(self, stmts: Sequence[Stmt], top: bool = False) -> None:
+    def emit(self, stmts: Sequence[Stmt], par: frozenset[str] | None = None) -> None:
+        """Emit ``stmts``; ``par``: still looking for a loop to run on threads, with the
+        variables of the (sequential) loops around held fixed (None: not looking)."""
         for s in stmts:
             if isinstance(s, Assign):
                 lvalue, t = self._element_ir(s.buf, s.index)
                 self.line(f"{lvalue} = {self.ex.store(t, self.ex.expr(s.value))};")
             elif isinstance(s, For):
-                self.emit_for(s, top)
+                self.emit_for(s, par)
             elif isinstance(s, If):
                 self.line(f"if ({self.ex.cond(s.cond)}) {{")
                 self.depth += 1
@@ -191,26 +195,75 @@ class _KernelEmitter:
             else:
                 raise UsageError(f"cannot emit statement {type(s).__name__}")
 
-    def emit_for(self, s: For, top: bool) -> None:
+    def emit_for(self, s: For, par: frozenset[str] | None) -> None:
         lo, hi = self.ex.index(s.lo), self.ex.index(s.hi)
         name = self.frame.vars.get(s.var)
         cvar = self._fresh(s.var) if self.frame.parent is not None else c_name(s.var)
-        if top and self.ctx.threads > 1 and parallel_loop(s, self.fn, self.fixed,
-                                                          self.ctx.library):
-            self.line(f"#pragma omp parallel for num_threads({self.ctx.threads}) "
-                      "schedule(static)")
-            if self.fn.name not in self.ctx.parallel:
-                self.ctx.parallel.append(self.fn.name)
+        inner = None
+        if par is not None and self.ctx.threads > 1:
+            if self._worth_threads(s) and parallel_loop(s, self.fn, self.fixed,
+                                                        self.ctx.library, par):
+                self._emit_parallel(s, lo, hi, cvar)
+                if self.fn.name not in self.ctx.parallel:
+                    self.ctx.parallel.append(self.fn.name)
+                return
+            inner = par | {s.var}
         self.line(f"for (int64_t {cvar} = {lo}; {cvar} < {hi}; {cvar}++) {{")
         self.frame.vars[s.var] = cvar
         self.depth += 1
-        self.emit(s.body)
+        self.emit(s.body, inner)
         self.depth -= 1
         if name is None:
             del self.frame.vars[s.var]
         else:
             self.frame.vars[s.var] = name
         self.line("}")
+
+    def _emit_parallel(self, s: For, lo: str, hi: str, cvar: str) -> None:
+        """Loop ``s`` on OpenMP threads, its body a function of its own taking every
+        pointer as a ``restrict`` parameter: the function gcc outlines for a parallel
+        region sees the kernel's pointers through a shared struct, without ``restrict``,
+        and would then load and store the accumulators at every reduction step."""
+        helper = f"{self.fn.name}_tz_par{len(self.helpers)}"
+        params: list[str] = [f"int64_t {cvar}"]
+        args: list[str] = [cvar]
+        for c in dict.fromkeys(self.frame.vars.values()):
+            if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", c) and c != cvar:
+                params.append(f"int64_t {c}")
+                args.append(c)
+        for b in self.fn.buffers:
+            binding = self.frame.bufs[b.name]
+            assert isinstance(binding, _Buf)
+            const = "const " if b.mode == "in" else ""
+            params.append(f"{const}{storage_type(b.dtype)} *restrict {binding.cname}")
+            args.append(binding.cname)
+        saved_lines, saved_depth = self.lines, self.depth
+        name = self.frame.vars.get(s.var)
+        self.lines, self.depth = [], 1
+        self.frame.vars[s.var] = cvar
+        self.emit(s.body)
+        if name is None:
+            del self.frame.vars[s.var]
+        else:
+            self.frame.vars[s.var] = name
+        body = "\n".join(self.lines)
+        self.lines, self.depth = saved_lines, saved_depth
+        self.helpers.append(f"static __attribute__((noinline)) void {helper}("
+                            f"{', '.join(params)}) {{\n{body}\n}}\n")
+        self.line(f"#pragma omp parallel for num_threads({self.ctx.threads}) "
+                  "schedule(static)")
+        self.line(f"for (int64_t {cvar} = {lo}; {cvar} < {hi}; {cvar}++) "
+                  f"{helper}({', '.join(args)});")
+
+    def _worth_threads(self, s: For) -> bool:
+        """Whether loop ``s`` has at least two iterations and, when its work is known at
+        compile time, at least :data:`PARALLEL_MIN_WORK` (forking and joining threads
+        costs microseconds on an idle machine, milliseconds on a loaded one)."""
+        trips = _trips(s, self.fixed)
+        if trips is not None and trips < 2:
+            return False
+        work = _work((s,), self.fixed, self.ctx.library)
+        return work is None or work >= PARALLEL_MIN_WORK
 
     def _fresh(self, base: str) -> str:
         self.fresh += 1
@@ -362,6 +415,44 @@ class _KernelEmitter:
         self.line("}")
 
 
+PARALLEL_MIN_WORK = 1 << 22
+"""Least work (statement instances, a call counting its intrinsic's) worth a parallel
+region: several milliseconds of scalar code, a few hundred microseconds vectorised."""
+
+
+def _trips(s: For, sizes: Mapping[str, int]) -> int | None:
+    lo, hi = _const(s.lo, sizes), _const(s.hi, sizes)
+    return None if lo is None or hi is None else max(hi - lo, 0)
+
+
+def _work(stmts: Sequence[Stmt], sizes: Mapping[str, int], library: Mapping[str, Function]
+          ) -> int | None:
+    """Statement instances of ``stmts`` (a call: its intrinsic body's), None if a bound is
+    not a constant."""
+    total = 0
+    for s in stmts:
+        if isinstance(s, For):
+            trips = _trips(s, sizes)
+            inner = _work(s.body, sizes, library)
+            if trips is None or inner is None:
+                return None
+            total += trips * inner
+        elif isinstance(s, If):
+            then, orelse = _work(s.then, sizes, library), _work(s.orelse, sizes, library)
+            if then is None or orelse is None:
+                return None
+            total += max(then, orelse)
+        elif isinstance(s, CallStmt):
+            callee = library.get(s.name)
+            defaults = {p.name: p.default for p in callee.params if p.default is not None} \
+                if callee is not None else {}
+            inner = _work(callee.body, defaults, library) if callee is not None else None
+            total += inner if inner is not None else 64
+        else:
+            total += 1
+    return total
+
+
 def _zero(t: DType) -> str:
     if t.is_bool:
         return "false"
@@ -445,7 +536,7 @@ def emit_unit(kernels: Sequence[Function], library: Mapping[str, Function],
                 em.line(f"{storage_type(b.dtype)} *{binding.cname} = calloc((size_t)({n}) + 1, "
                         f"sizeof({storage_type(b.dtype)}));")
                 em.line(f"if (!{binding.cname}) abort();")
-        em.emit(fn.body, top=True)
+        em.emit(fn.body, frozenset())
         for b in fn.buffers:
             if b.mode in ("out", "inout") and b.dtype.name in ("f32", "f64"):
                 binding = em.frame.bufs[b.name]
@@ -459,6 +550,7 @@ def emit_unit(kernels: Sequence[Function], library: Mapping[str, Function],
                 em.line(f"free({c_name(b.name)});")
         body = "\n".join(em.lines)
         attr = _target_attribute(em.features, em.targets)
+        bodies.extend(attr + h for h in em.helpers)
         bodies.append(attr + proto.replace("RESTRICT", "restrict") + " {\n" + body + "\n}\n")
         functions.append(CFunction(fn.name, size_names, bufs,
                                    proto.replace("*RESTRICT ", "*")))
@@ -466,7 +558,8 @@ def emit_unit(kernels: Sequence[Function], library: Mapping[str, Function],
                for t in sorted(ctx.int_types, key=lambda t: t.name)]
     helpers += [float_to_int_helper(t) for t in sorted(ctx.float_to_int, key=lambda t: t.name)]
     includes = "".join(f"#include <{h}>\n" for h in ctx.headers)
-    source = ("/* generated by tensorize: do not edit */\n" + _GUARDS + includes + PRELUDE +
+    amx = AMX_PRELUDE if any(f.startswith("amx") for f in ctx.features) else ""
+    source = ("/* generated by tensorize: do not edit */\n" + _GUARDS + includes + PRELUDE + amx +
               minmax_helpers() + "".join(helpers) + f'#include "{header_name}"\n\n' +
               "\n".join(bodies))
     guard = re.sub(r"[^A-Za-z0-9]", "_", header_name).upper()

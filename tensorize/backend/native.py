@@ -19,6 +19,7 @@ from tensorize.backend.blocking import unroll_and_jam
 from tensorize.backend.build import build_shared, check_host, load
 from tensorize.backend.emit import CUnit, emit_unit
 from tensorize.backend.packing import pack_operands
+from tensorize.backend.tiling import Caches, cache_tile
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.ir.bounds import bounds_errors
 from tensorize.ir.interp import bind_sizes, shapes_of
@@ -90,21 +91,31 @@ class NativeKernel:
         return times
 
 
+def schedule(fn: Function, library: Mapping[str, Function], caches: Caches | None = None
+             ) -> Function:
+    """``fn`` made fast by IR rewrites that keep its meaning: operands packed
+    (:mod:`~tensorize.backend.packing`), call nests unrolled and jammed
+    (:mod:`~tensorize.backend.blocking`), then cache-tiled (:mod:`~tensorize.backend.tiling`)."""
+    fn = pack_operands(fn, library)[0]
+    fn = unroll_and_jam(fn, library)[0]
+    return cache_tile(fn, library, caches)[0]
+
+
 def compile_kernel(fn: Function, library: Mapping[str, Function], threads: int = 1,
                    sizes: Mapping[str, int] | None = None, templates: bool = True,
-                   pack: bool = True) -> NativeKernel:
+                   pack: bool = True, caches: Caches | None = None) -> NativeKernel:
     """Compile checked kernel ``fn`` (its intrinsics from ``library``) with every size fixed
     (``sizes``, else the defaults) into native code; see :class:`NativeKernel`. With
     ``pack``, call operands a template cannot read are first packed
-    (:mod:`tensorize.backend.packing`)."""
+    (:mod:`tensorize.backend.packing`), blocked and tiled (:func:`schedule`; ``caches``:
+    the cache sizes the tiles are chosen for, the host's by default)."""
     if threads < 1:
         raise UsageError("threads must be at least 1")
     bound = bind_sizes(fn, sizes)
     shapes = shapes_of(fn, bound)
     check_emittable(fn, library)
     if pack and templates:
-        fn = pack_operands(fn, library)[0]
-        fn = unroll_and_jam(fn, library)[0]
+        fn = schedule(fn, library, caches)
     unit = emit_unit([fn], library, bound, threads=threads, templates=templates)
     check_host(unit.targets)
     path = build_shared(unit.source, unit.header, "kernel.h", unit.features,

@@ -154,12 +154,17 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
             pshape = _ints([_const(e) for e in b.shape])
             if src is None or src.mode != "in" or parent_shape is None or pshape is None:
                 continue
-            if readable(callee, b, view, parent_shape) and \
+            pad = _row_pad(view, loops, parent_shape, src.dtype.bits)
+            if not pad and readable(callee, b, view, parent_shape) and \
                     not _strided_in_reduction(view, loops[-1].var, parent_shape, pshape):
                 continue
             uses = set().union(*(free_vars(e) for e in view.index)) - set(view.dims)
             outer = [(f, lo, hi) for f, (lo, hi) in zip(loops, bounds) if f.var in uses]
             extents = [hi - lo for _, lo, hi in outer]
+            if pad and extents:
+                extents[-1] += pad
+            elif pad:
+                continue
             n = 1
             for x in extents + pshape:
                 n *= x
@@ -221,6 +226,32 @@ def _strided_in_reduction(view: View, inner: str, parent_shape: Sequence[int],
     for x in pshape:
         size *= x
     return size > 1 and abs(step) > size
+
+
+ALIAS_BYTES = 2048
+"""Rows this many bytes apart (or a multiple) fall into the same few L1 sets."""
+
+
+def _row_pad(view: View, loops: Sequence[For], parent_shape: Sequence[int], bits: int) -> int:
+    """Elements to pad each packed row with when the rows that register blocking will read
+    together (successive iterations of the nest's outermost loop) are a multiple of
+    :data:`ALIAS_BYTES` apart: a GEMM's ``A[i, k]`` at ``K = 1024``. Their lines would
+    compete for the same L1 sets; one cache line of padding spreads them. 0: no padding."""
+    if len(loops) < 2:
+        return 0
+    row = [1] * len(parent_shape)
+    for i in range(len(parent_shape) - 2, -1, -1):
+        row[i] = row[i + 1] * parent_shape[i + 1]
+    step = 0
+    for j, e in enumerate(view.index):
+        form = linear_form(e, {})
+        if form is None:
+            return 0
+        step += form.coeff(loops[0].var) * row[j]
+    nbytes = abs(step) * max(bits // 8, 1)
+    if nbytes < ALIAS_BYTES or nbytes % ALIAS_BYTES:
+        return 0
+    return max(64 // max(bits // 8, 1), 1)
 
 
 def _minus(v: Expr, lo: int) -> Expr:

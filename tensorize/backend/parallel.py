@@ -86,12 +86,16 @@ def _loads(e: Expr, ranges: dict[str, tuple[int, int]], reads: list[_Access]) ->
             reads.append((node.buf, node.index, dict(ranges)))
 
 
-def _partition(var: str, accesses: list[_Access], sizes: Mapping[str, int]) -> bool:
-    """Some dimension splits every access of one buffer by ``var`` (see the module doc)."""
+def _partition(var: str, accesses: list[_Access], sizes: Mapping[str, int],
+               fixed: frozenset[str] = frozenset()) -> bool:
+    """Some dimension splits every access of one buffer by ``var`` (see the module doc).
+    A variable of ``fixed`` (an enclosing loop's) may appear in that dimension only with
+    the same coefficient in every access: a common shift, the same in every iteration."""
     rank = len(accesses[0][1])
     for d in range(rank):
         coeff = None
         lo_all, hi_all = None, None
+        shifts: dict[str, int] | None = None
         ok = True
         for _, index, ranges in accesses:
             if len(index) != rank:
@@ -105,9 +109,14 @@ def _partition(var: str, accesses: list[_Access], sizes: Mapping[str, int]) -> b
                 ok = False
                 break
             coeff = a
+            shift = {v: c for v, c in form.coeffs if v in fixed and v not in ranges}
+            if shifts is not None and shift != shifts:
+                ok = False
+                break
+            shifts = shift
             lo, hi = form.const, form.const
             for v, c in form.coeffs:
-                if v == var:
+                if v == var or v in shift:
                     continue
                 if v not in ranges:
                     ok = False
@@ -126,8 +135,11 @@ def _partition(var: str, accesses: list[_Access], sizes: Mapping[str, int]) -> b
 
 
 def parallel_loop(loop: For, fn: Function, sizes: Mapping[str, int],
-                  library: Mapping[str, Function]) -> bool:
-    """True when the iterations of ``loop`` (a top-level loop of ``fn``) are independent."""
+                  library: Mapping[str, Function], fixed: frozenset[str] = frozenset()
+                  ) -> bool:
+    """True when the iterations of ``loop`` are independent: a top-level loop of ``fn``,
+    or a nested one when ``fixed`` names the variables of the loops around it (held at
+    any one value: the test is then that of one iteration of the enclosing loops)."""
     reads: list[_Access] = []
     writes: list[_Access] = []
     if not _collect(loop.body, {}, sizes, library, reads, writes):
@@ -135,6 +147,7 @@ def parallel_loop(loop: For, fn: Function, sizes: Mapping[str, int],
     if not writes:
         return False
     for buf in {w[0] for w in writes}:
-        if not _partition(loop.var, [a for a in reads + writes if a[0] == buf], sizes):
+        if not _partition(loop.var, [a for a in reads + writes if a[0] == buf], sizes,
+                          fixed):
             return False
     return True

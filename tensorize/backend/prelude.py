@@ -96,6 +96,30 @@ static inline uint32_t tz_load_u32(const void *p) { uint32_t v; memcpy(&v, p, 4)
 """
 """The helpers every emitted file starts with."""
 
+AMX_PRELUDE = r"""
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <stdio.h>
+/* AMX: tiles 0 and 1 (the sources) and 2 (the accumulator), 16 rows of 64 bytes each */
+static const uint8_t tz_amx_cfg[64] __attribute__((aligned(64))) = {
+  1, 0, [16] = 64, [18] = 64, [20] = 64, [48] = 16, [49] = 16, [50] = 16};
+static int tz_amx_perm;
+__attribute__((target("amx-tile"))) static inline void tz_amx_begin(void) {
+  /* Linux hands out the tile state only on request (ARCH_REQ_XCOMP_PERM, XTILEDATA);
+     without it the first tile instruction raises SIGILL: stop with a message instead */
+  if (!__atomic_load_n(&tz_amx_perm, __ATOMIC_ACQUIRE)) {
+    if (syscall(SYS_arch_prctl, 0x1023, 18) != 0) {
+      fputs("tensorize: the OS refused the AMX tile state (arch_prctl "
+            "ARCH_REQ_XCOMP_PERM); the kernel cannot run here\n", stderr);
+      exit(2);
+    }
+    __atomic_store_n(&tz_amx_perm, 1, __ATOMIC_RELEASE);
+  }
+  _tile_loadconfig(tz_amx_cfg);  /* per call: each thread needs its own configuration */
+}
+"""
+"""The AMX set-up (OS permission, tile configuration), in files whose templates use AMX."""
+
 
 def int_helpers(ctype: str, bits: int, signed: bool) -> str:
     """Division, remainder and shifts for one integer C type (emitted once per type used)."""
