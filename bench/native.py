@@ -89,19 +89,28 @@ void gemm(const uint8_t *A, const int8_t *B, int32_t *C) {{
 
 
 READ_WITH_CARE = (
-    "Wall-clock times. On a machine shared with other jobs (see the load average: above the "
+    "On a machine shared with other jobs (see the load average: above the "
     "number of cores, every thread shares its core) the figures are low and noisy, and the "
     "2-thread column measures contention more than scaling. numpy's BLAS is timed in a "
     "child process with its thread count set to the column's.")
 
 
-def _median_time(call: Callable[[], Any], repeat: int) -> float:
+CLOCK = {"clock": "wall"}
+"""``wall``: time.perf_counter; ``cpu``: single-thread rows on time.thread_time."""
+
+
+def _clock(threads: int) -> Callable[[], float]:
+    return time.thread_time if CLOCK["clock"] == "cpu" and threads == 1 else time.perf_counter
+
+
+def _median_time(call: Callable[[], Any], repeat: int, threads: int = 1) -> float:
+    clock = _clock(threads)
     call()
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         call()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times)
 
 
@@ -121,7 +130,7 @@ def _native_time(fn: Function, lib: dict[str, Function], arrays: dict[str, np.nd
     native(**work)
     if check is not None and not check(work[out]):
         return None, "WRONG RESULT"
-    return _median_time(lambda: native(**work), repeat), ""
+    return _median_time(lambda: native(**work), repeat, threads), ""
 
 
 def _plain_c(m: int, n: int, k: int, layout: str) -> Callable[..., None]:
@@ -260,15 +269,16 @@ _BLAS_TIMER = """
 import statistics, sys, time
 import numpy as np
 n, repeat = int(sys.argv[1]), int(sys.argv[2])
+clock = time.thread_time if sys.argv[3] == "cpu" else time.perf_counter
 rng = np.random.default_rng(0)
 a = rng.standard_normal((n, n), dtype=np.float32)
 b = rng.standard_normal((n, n), dtype=np.float32)
 a @ b
 times = []
 for _ in range(repeat):
-    t0 = time.perf_counter()
+    t0 = clock()
     a @ b
-    times.append(time.perf_counter() - t0)
+    times.append(clock() - t0)
 print(statistics.median(times))
 """
 
@@ -278,7 +288,8 @@ def _blas_time(size: int, threads: int, repeat: int) -> float | None:
     child process: OpenBLAS and MKL read their thread count when they load)."""
     env = {**os.environ, **{v: str(threads) for v in (
         "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
-    proc = subprocess.run([sys.executable, "-c", _BLAS_TIMER, str(size), str(repeat)],
+    kind = "cpu" if CLOCK["clock"] == "cpu" and threads == 1 else "wall"
+    proc = subprocess.run([sys.executable, "-c", _BLAS_TIMER, str(size), str(repeat), kind],
                           capture_output=True, text=True, env=env)
     try:
         return float(proc.stdout.strip())
@@ -411,12 +422,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed calls (median; >= 5)")
     parser.add_argument("--threads", type=int, default=2, help="the multi-thread column")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: time single-thread rows by the CPU time of the calling "
+                             "thread (what a loaded machine leaves out); writes native_cpu.*")
     parser.add_argument("--corpus", action="store_true",
                         help="instead: every corpus kernel compiled vs the interpreter")
     args = parser.parse_args(argv)
     if args.corpus:
         return corpus_sweep(tensorize.load_library())
     repeat = max(5, args.repeat)
+    CLOCK["clock"] = args.clock
+    stem = "native" if args.clock == "wall" else "native_cpu"
+    clock_note = ("Wall-clock times." if args.clock == "wall" else
+                  "Single-thread columns: CPU time of the calling thread (time.thread_time), "
+                  "which leaves out the time the OS gives other jobs; other columns: wall "
+                  "clock.")
     threads = [1, args.threads] if args.threads > 1 else [1]
     lib = tensorize.load_library()
     rows: list[dict[str, Any]] = []
@@ -435,12 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
         header = "\n".join(f"- {k}: {v}" for k, v in info.items())
-        (RESULTS / "native.md").write_text(
+        (RESULTS / f"{stem}.md").write_text(
             "# Native code benchmark (`python -m bench.native`)\n\n"
             f"Median of {repeat} calls after a warm-up; GOPS = 2 x multiply-adds / time.\n\n"
-            f"{header}\n\n{READ_WITH_CARE}\n\n{text}\n")
-        (RESULTS / "native.json").write_text(json.dumps({"machine": info, "repeat": repeat,
-                                                         "rows": rows}, indent=2) + "\n")
+            f"{header}\n\n{clock_note} {READ_WITH_CARE}\n\n{text}\n")
+        (RESULTS / f"{stem}.json").write_text(json.dumps(
+            {"machine": info, "repeat": repeat, "clock": args.clock, "rows": rows},
+            indent=2) + "\n")
     return 0
 
 
