@@ -122,7 +122,9 @@ model("x86.amx.tdpbuud")(_tile_dp(False, False))
 @model("x86.amx_fp16.tdpfp16ps", kind="real")
 def _tdpfp16ps(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, Any]:
     """The exact value of c[m][n] + sum over k of the FP16 pair products (VNNI B)."""
-    fa, fb, fc = exact.fractions(a), exact.fractions(b), exact.fractions(c)
+    # the tiles as the SDM's rows of 32 FP16 (the spec declares them [16, 16, 2])
+    fa, fb = exact.fractions(a.reshape(16, 32)), exact.fractions(b.reshape(16, 32))
+    fc = exact.fractions(c)
     out = fc.copy()
     for m in range(16):
         for n in range(16):
