@@ -148,6 +148,25 @@ model("x86.fma.vfmadd231ps_ymm_bcast")(_fma_lanes("f32", bcast=True))
 model("x86.fma.vfmadd231pd_ymm")(_fma_lanes("f64"))
 
 
+@model("x86.avx512_fp16.vfcmaddcph")
+def _vfcmaddcph(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+    """SDM VFCMADDCPH, KL = 16 complex lanes, no writemask, src2 from a register:
+    tmp[2i+0] := dest.fp16[2i+0] + src1.fp16[2i+0] * tsrc2.fp16[2i+0]
+    tmp[2i+1] := dest.fp16[2i+1] + src1.fp16[2i+1] * tsrc2.fp16[2i+0]
+    dest.fp16[2i+0] := tmp[2i+0] + src1.fp16[2i+1] * tsrc2.fp16[2i+1]
+    dest.fp16[2i+1] := tmp[2i+1] - src1.fp16[2i+0] * tsrc2.fp16[2i+1]
+    each line one FMA rounded to FP16 ("rounding at every FMA boundary")."""
+    src1, src2, dest = (np.asarray(x).reshape(-1) for x in (a, b, c))
+    out = []
+    for i in range(16):
+        tmp0 = exact.fma(src1[2 * i], src2[2 * i], dest[2 * i], "f16")
+        tmp1 = exact.fma(src1[2 * i + 1], src2[2 * i], dest[2 * i + 1], "f16")
+        out.append(exact.fma(src1[2 * i + 1], src2[2 * i + 1], tmp0, "f16"))
+        # tmp - x*y with one rounding is fma(-x, y, tmp): negating x is exact
+        out.append(exact.fma(-float(src1[2 * i]), src2[2 * i + 1], tmp1, "f16"))
+    return {"c": exact.array(out, "f16", c.shape)}
+
+
 def convert_fp32_to_bfloat16(x: float) -> int:
     """The SDM's convert_fp32_to_bfloat16 on the bit pattern of x (returns bf16 bits)."""
     bits: int = struct.unpack("<I", struct.pack("<f", x))[0]
