@@ -53,3 +53,30 @@ def test_only_plain_dataclasses_are_written_by_constructor() -> None:
         f.name for f in dataclasses.fields(Function))
     assert library_mod._constructor_fields(WithPost) is None  # would run __post_init__ twice
     assert library_mod._constructor_fields(int) is None
+
+
+def test_reading_the_store_restores_the_collector(tmp_path) -> None:
+    import gc
+
+    path = tmp_path / "library.pickle"
+    library_mod._write_stored(path, ({}, {}))
+    assert gc.isenabled()
+    assert library_mod._read_stored(path) == ({}, {})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert library_mod._read_stored(tmp_path / "absent.pickle") is None
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
+def test_the_library_module_imports_nothing_it_needs_only_to_write() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tensorize.intrinsics.library; print(sorted(m for m in "
+            "('tempfile', 'importlib.resources', 'platform') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.strip()
+    assert out == "[]"
