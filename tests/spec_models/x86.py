@@ -83,6 +83,8 @@ for name, w, sa, sb, sat, bc in (
         ("x86.avx_vnni_int16.vpdpwuud", 16, False, False, None, False),
         ("x86.avx_vnni_int16.vpdpwuuds", 16, False, False, "unsigned", False),
         ("x86.avx512_vnni.vpdpbusd_ymm", 8, False, True, None, False),
+        ("x86.avx512_vnni.vpdpbusd_xmm", 8, False, True, None, False),
+        ("x86.avx512_vnni.vpdpwssd_xmm", 16, True, True, None, False),
         ("x86.avx512_vnni.vpdpbusd_bcast_ymm", 8, False, True, None, True),
         ("x86.avx512_vnni.vpdpwssds", 16, True, True, "signed", False),
         ("x86.avx512_vnni.vpdpwssd_ymm", 16, True, True, None, False),
