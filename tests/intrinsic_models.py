@@ -128,13 +128,14 @@ def _int_mm(a, b, c, unsigned=False):
 
 @model("x86.amx.tdpbusd")
 def _tdpbusd(a, b, c):
-    # B's VNNI layout [K/4, 4N]: logical B[4*k4 + k, n] = b[k4, 4*n + k]
+    # B's VNNI layout [K/4, N, 4]: logical B[4*k4 + k, n] = b[k4, n, k]
     logical = b.reshape(16, 16, 4).transpose(0, 2, 1).reshape(64, 16)
-    return _int_mm(a, logical, c)
+    return _int_mm(a.reshape(16, 64), logical, c)
 
 
 @model("x86.amx.tdpbf16ps")
 def _tdpbf16(a, b, c):
+    a, b = a.reshape(16, 32), b.reshape(16, 32)  # the SDM's tile rows of 32 bf16
     acc = c.astype(np.float32)
     for k in range(16):
         for parity in (0, 1):

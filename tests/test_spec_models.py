@@ -165,3 +165,18 @@ def test_intrinsics_command_shows_cost_source_and_host(cli) -> None:  # type: ig
     blas = next(ln for ln in lines if ln.startswith("blas.sgemm "))
     assert blas.split()[1:4] == ["blas", "1", "yes"]  # library calls run on any host
     assert sum(ln.lstrip().startswith("cost: ") for ln in lines) == len(LIB)
+
+
+def test_intrinsics_command_has_a_row_for_every_spec(cli) -> None:  # type: ignore[no-untyped-def]  # the cli fixture is untyped
+    """Every spec's row names its target, its cost and whether this host runs it, and is
+    followed by its cost source."""
+    from tensorize.intrinsics.host import host_supports
+
+    lines = cli(["intrinsics"]).out.splitlines()
+    rows = {ln.split()[0]: i for i, ln in enumerate(lines) if ln and not ln[0].isspace()}
+    for fn in LIB:
+        i = rows[fn.name]
+        name, target, cost, host = lines[i].split()[:4]
+        assert (target, float(cost)) == (fn.target, fn.cost), fn.name
+        assert host == ("yes" if host_supports(fn.target) else "no"), fn.name
+        assert lines[i + 1].split(None, 1) == ["cost:", str(fn.meta_value("cost_source"))]

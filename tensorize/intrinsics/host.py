@@ -15,7 +15,6 @@ Library-call targets (``blas``) need no CPU feature: any host runs them.
 from __future__ import annotations
 
 import functools
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +87,8 @@ TARGETS: dict[str, TargetInfo] = {t.name: t for t in (
 @functools.cache
 def host_machine() -> str:
     """``platform.machine()`` normalised (``amd64`` -> ``x86_64``, ``arm64`` -> ``aarch64``)."""
+    import platform  # here, not at the top: it costs ~5 ms of every import of tensorize
+
     m = platform.machine().lower()
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(m, m)
 

@@ -114,11 +114,12 @@ def _vdmpybus(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, np.ndarr
 
 
 @model("hexagon.hvx.vmpa_ub_rt_b")
-def _vmpabus(u0: np.ndarray, u1: np.ndarray, b: np.ndarray,
-             c: np.ndarray) -> dict[str, np.ndarray]:
+def _vmpabus(u: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
     """Vxx.v[0].h[i] += Vuu.v[0].uh[i].ub[0]*Rt.b[0] + Vuu.v[1].uh[i].ub[0]*Rt.b[1];
-    Vxx.v[1].h[i] += Vuu.v[0].uh[i].ub[1]*Rt.b[2] + Vuu.v[1].uh[i].ub[1]*Rt.b[3]."""
-    r0, r1, rb, dest = raw(u0, 8), raw(u1, 8), raw(b, 8), raw(c, 16)
+    Vxx.v[1].h[i] += Vuu.v[0].uh[i].ub[1]*Rt.b[2] + Vuu.v[1].uh[i].ub[1]*Rt.b[3]
+    (u is the register pair: the 128 bytes of Vuu.v[0], then the 128 of Vuu.v[1])."""
+    ru, rb, dest = raw(u, 8), raw(b, 8), raw(c, 16)
+    r0, r1 = ru[:128], ru[128:]
     rt = [ext(v, 8, True) for v in rb]
     out = list(dest)
     for i in range(64):

@@ -41,8 +41,7 @@ model("arm.neon.sudot_lane")(_dot(True, False, lane=True))
 for vl in (128, 256, 512):
     model(f"arm.sve{vl}.sdot")(_dot(True, True))
     model(f"arm.sve{vl}.udot")(_dot(False, False))
-    if vl != 512:
-        model(f"arm.sve{vl}.usdot")(_dot(False, True))
+    model(f"arm.sve{vl}.usdot")(_dot(False, True))
 
 
 def _mmla(a_signed: bool, b_signed: bool) -> Any:
@@ -63,9 +62,10 @@ def _mmla(a_signed: bool, b_signed: bool) -> Any:
     return fn
 
 
-model("arm.sve256.smmla")(_mmla(True, True))
-model("arm.sve256.ummla")(_mmla(False, False))
-model("arm.sve256.usmmla")(_mmla(False, True))
+for vl in (128, 256, 512):  # one, two or four 128-bit segments
+    model(f"arm.sve{vl}.smmla")(_mmla(True, True))
+    model(f"arm.sve{vl}.ummla")(_mmla(False, False))
+    model(f"arm.sve{vl}.usmmla")(_mmla(False, True))
 
 
 def _fmla(fmt: str) -> Any:
@@ -105,8 +105,9 @@ def _fmmla_real(k: int) -> Any:
     return fn
 
 
-model("arm.sve256.bfmmla", kind="real")(_fmmla_real(4))
-model("arm.sve256.fmmla", kind="real")(_fmmla_real(2))
+for vl in (128, 256, 512):
+    model(f"arm.sve{vl}.bfmmla", kind="real")(_fmmla_real(4))
+    model(f"arm.sve{vl}.fmmla", kind="real")(_fmmla_real(2))
 
 
 @model("arm.sme512.fmopa")

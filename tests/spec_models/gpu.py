@@ -55,7 +55,8 @@ def _dp4a(a_signed: bool, b_signed: bool) -> Any:
     """dp4a: d = c + sum over i < 4 of a.byte[i] * b.byte[i] (from 32-bit registers)."""
     def fn(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
         ra = int(np.ascontiguousarray(a).view(np.uint32)[0])
-        rb = int(np.ascontiguousarray(b).view(np.uint32)[0])
+        # the b register: .lo's spec passes only the two bytes it reads (bytes 0, 1)
+        rb = int.from_bytes(np.ascontiguousarray(b).tobytes().ljust(4, b"\0"), "little")
         total = int(c) + sum(_byte(ra, i, a_signed) * _byte(rb, i, b_signed) for i in range(4))
         return {"c": as_dtype([wrap(total, 32, False)], np.asarray(c).reshape(1))
                 .reshape(())}
@@ -71,7 +72,8 @@ def _dp2a(hi: bool) -> Any:
     """dp2a.lo/hi: d = c + a.h[0] * b.byte[i] + a.h[1] * b.byte[i + 1], i = 0 (.lo) or 2."""
     def fn(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
         ra = int(np.ascontiguousarray(a).view(np.uint32)[0])
-        rb = int(np.ascontiguousarray(b).view(np.uint32)[0])
+        # the b register: .lo's spec passes only the two bytes it reads (bytes 0, 1)
+        rb = int.from_bytes(np.ascontiguousarray(b).tobytes().ljust(4, b"\0"), "little")
         halves = [(ra >> (16 * h)) & 0xFFFF for h in range(2)]
         halves = [v - 65536 if v >= 32768 else v for v in halves]
         base = 2 if hi else 0

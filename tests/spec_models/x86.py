@@ -83,6 +83,8 @@ for name, w, sa, sb, sat, bc in (
         ("x86.avx_vnni_int16.vpdpwuud", 16, False, False, None, False),
         ("x86.avx_vnni_int16.vpdpwuuds", 16, False, False, "unsigned", False),
         ("x86.avx512_vnni.vpdpbusd_ymm", 8, False, True, None, False),
+        ("x86.avx512_vnni.vpdpbusd_xmm", 8, False, True, None, False),
+        ("x86.avx512_vnni.vpdpwssd_xmm", 16, True, True, None, False),
         ("x86.avx512_vnni.vpdpbusd_bcast_ymm", 8, False, True, None, True),
         ("x86.avx512_vnni.vpdpwssds", 16, True, True, "signed", False),
         ("x86.avx512_vnni.vpdpwssd_ymm", 16, True, True, None, False),
@@ -122,7 +124,9 @@ model("x86.amx.tdpbuud")(_tile_dp(False, False))
 @model("x86.amx_fp16.tdpfp16ps", kind="real")
 def _tdpfp16ps(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, Any]:
     """The exact value of c[m][n] + sum over k of the FP16 pair products (VNNI B)."""
-    fa, fb, fc = exact.fractions(a), exact.fractions(b), exact.fractions(c)
+    # the tiles as the SDM's rows of 32 FP16 (the spec declares them [16, 16, 2])
+    fa, fb = exact.fractions(a.reshape(16, 32)), exact.fractions(b.reshape(16, 32))
+    fc = exact.fractions(c)
     out = fc.copy()
     for m in range(16):
         for n in range(16):
@@ -144,6 +148,25 @@ model("x86.avx512_fp16.vfmadd231ph_bcast")(_fma_lanes("f16", bcast=True))
 model("x86.fma.vfmadd231ps_ymm", "x86.fma.vfmadd231ps_xmm")(_fma_lanes("f32"))
 model("x86.fma.vfmadd231ps_ymm_bcast")(_fma_lanes("f32", bcast=True))
 model("x86.fma.vfmadd231pd_ymm")(_fma_lanes("f64"))
+
+
+@model("x86.avx512_fp16.vfcmaddcph")
+def _vfcmaddcph(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+    """SDM VFCMADDCPH, KL = 16 complex lanes, no writemask, src2 from a register:
+    tmp[2i+0] := dest.fp16[2i+0] + src1.fp16[2i+0] * tsrc2.fp16[2i+0]
+    tmp[2i+1] := dest.fp16[2i+1] + src1.fp16[2i+1] * tsrc2.fp16[2i+0]
+    dest.fp16[2i+0] := tmp[2i+0] + src1.fp16[2i+1] * tsrc2.fp16[2i+1]
+    dest.fp16[2i+1] := tmp[2i+1] - src1.fp16[2i+0] * tsrc2.fp16[2i+1]
+    each line one FMA rounded to FP16 ("rounding at every FMA boundary")."""
+    src1, src2, dest = (np.asarray(x).reshape(-1) for x in (a, b, c))
+    out = []
+    for i in range(16):
+        tmp0 = exact.fma(src1[2 * i], src2[2 * i], dest[2 * i], "f16")
+        tmp1 = exact.fma(src1[2 * i + 1], src2[2 * i], dest[2 * i + 1], "f16")
+        out.append(exact.fma(src1[2 * i + 1], src2[2 * i + 1], tmp0, "f16"))
+        # tmp - x*y with one rounding is fma(-x, y, tmp): negating x is exact
+        out.append(exact.fma(-float(src1[2 * i]), src2[2 * i + 1], tmp1, "f16"))
+    return {"c": exact.array(out, "f16", c.shape)}
 
 
 def convert_fp32_to_bfloat16(x: float) -> int:
