@@ -31,6 +31,10 @@ from tensorize.ir.types import INDEX
 REORDERABLE = ("+", "min", "max")
 MAP = "="
 """The operator of a *map* (elementwise) form: ``W[I] = body``, each element written once."""
+FMA = "fma"
+"""The operator of a fused multiply-add accumulation ``W[I] = fma(x, y, W[I])``: the form's
+body is the product ``x * y`` (a :class:`Binary`), which :func:`combine` puts back into
+the ``fma``. Exact ``W[I] + x * y`` in real arithmetic, one rounding per update in IEEE."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ def combine(op: str, current: Expr, term: Expr) -> Expr:
     (:data:`MAP`), the new value ``term`` alone."""
     if op == MAP:
         return term
+    if op == FMA:
+        assert isinstance(term, Binary) and term.op == "*", "an fma form's body is a product"
+        return Call("fma", (term.lhs, term.rhs, current), current.dtype)
     if op == "+":
         return Binary("+", current, term, current.dtype)
     return Call(op, (current, term), current.dtype)
@@ -162,7 +169,8 @@ def always(cond: Expr, loops: tuple[Loop, ...], sizes: Mapping[str, int]) -> boo
 
 
 def _split_update(a: Assign) -> tuple[str, Expr] | None:
-    """(op, term) when ``a`` is ``W[I] = W[I] op term`` with term not reading W."""
+    """(op, term) when ``a`` is ``W[I] = W[I] op term`` (or ``W[I] = fma(x, y, W[I])``,
+    term ``x * y``) with term not reading W."""
     v = a.value
     current = Load(a.buf, a.index, v.dtype)
     if isinstance(v, Binary) and v.op in ("+", "-"):
@@ -175,6 +183,8 @@ def _split_update(a: Assign) -> tuple[str, Expr] | None:
         op = "+"
     elif isinstance(v, Call) and v.fn in ("min", "max") and current in v.args:
         op, term = v.fn, v.args[1] if v.args[0] == current else v.args[0]
+    elif isinstance(v, Call) and v.fn == FMA and v.args[2] == current:
+        op, term = FMA, Binary("*", v.args[0], v.args[1], v.dtype)
     else:
         return None
     if any(x.buf == a.buf for x in loads(term)):

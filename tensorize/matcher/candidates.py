@@ -31,7 +31,7 @@ from tensorize.ir.nodes import (
     Var,
 )
 from tensorize.ir.printer import format_expr
-from tensorize.ir.reduction import MAP, REORDERABLE, Reduction, combine
+from tensorize.ir.reduction import FMA, MAP, REORDERABLE, Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, substitute, walk
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
@@ -142,11 +142,13 @@ def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None
 
     Integer ``+``, ``min`` and ``max`` wrap or select, so any order gives the same
     result; float reductions only in real mode, and only at f32 or wider. A map writes
-    each element once (its form says so), so its iterations may run in any order.
+    each element once (its form says so), so its iterations may run in any order. An
+    ``fma`` accumulation (floats only) is a ``+`` of exact products in real mode, and
+    like a float ``+`` it keeps its order in IEEE mode.
     """
     if form.op == MAP:
         return None
-    if form.op not in REORDERABLE:
+    if form.op not in REORDERABLE and form.op != FMA:
         return Rejection("kind", f"'{form.op}' reductions cannot be reordered")
     if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
         return Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
