@@ -59,19 +59,20 @@ def _gemm_batch(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> dict[str, Any]:
 
 @model("onednn.gemm_u8s8s32")
 def _gemm_u8s8s32(A: np.ndarray, ao: np.ndarray, B: np.ndarray, bo: np.ndarray,
-                  co: np.ndarray) -> dict[str, np.ndarray]:
-    """C = (A - ao)(B - bo) + co with alpha = 1, beta = 0, in s32 (wrapping)."""
+                  C: np.ndarray) -> dict[str, np.ndarray]:
+    """C += (A - ao)(B - bo) with alpha = beta = 1 and no C offset, in s32 (wrapping)."""
     m, k = A.shape
     n = B.shape[1]
-    av, bv = ints(A), ints(B)
-    out = [wrap(int(co) + sum((av[i * k + t] - int(ao)) * (bv[t * n + j] - int(bo))
+    av, bv, cv = ints(A), ints(B), ints(C)
+    out = [wrap(cv[i * n + j] + sum((av[i * k + t] - int(ao)) * (bv[t * n + j] - int(bo))
                               for t in range(k)), 32, False) for i in range(m) for j in range(n)]
     return {"C": as_dtype(out, np.zeros((m, n), dtype=np.int32))}
 
 
 @model("onednn.gemm_s8s8s32")
-def _gemm_s8s8s32(A: np.ndarray, B: np.ndarray, co: np.ndarray) -> dict[str, np.ndarray]:
-    total = A.astype(np.int64) @ B.astype(np.int64) + int(co)
+def _gemm_s8s8s32(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> dict[str, np.ndarray]:
+    """C += A B (alpha = beta = 1, no offsets), in s32 (wrapping)."""
+    total = A.astype(np.int64) @ B.astype(np.int64) + C.astype(np.int64)
     return {"C": as_dtype([wrap(int(v), 32, False) for v in total.reshape(-1)],
                           np.zeros(total.shape, dtype=np.int32))}
 
