@@ -257,7 +257,8 @@ class TensorizePass:
                  for frag in fragments(split, {})]
         # one machine family per kernel (library calls go with any) unless the user named
         # targets of several: the family whose choices cost least
-        family = _best_family(tried, mixing=len({_family(t) for t in self.targets}) > 1)
+        family = _best_family(tried, mixing=len({_family(t) for t in self.targets}
+                                                - {ANY_FAMILY}) > 1)
         for frag, attempts, rejected in tried:
             report, pick = _pick(frag, attempts, rejected, family)
             reports.append(report)
