@@ -461,12 +461,13 @@ def tensorize_file(path: str, library: Library, tpass: TensorizePass,
             functions.append(fn)
             continue
         result = tpass.run(fn, callees, _own(fn, sizes))
-        functions.append(result.rewritten)
+        functions.append(result.faithful())
         report = result.to_json()
         report["file"] = path
         reports.append(report)
         lines.append(summary_line(path, result))
-    text = format_module(Module(tuple(functions)))
+    # the file's comments stay with the statements and declarations kept from it
+    text = format_module(Module(tuple(functions), layout=module.layout))
     hits = tpass.cache.hits - h0 if tpass.cache else 0
     misses = tpass.cache.misses - m0 if tpass.cache else 0
     return FileResult(path, text, reports, lines, hits, misses)

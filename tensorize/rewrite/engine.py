@@ -29,7 +29,7 @@ from tensorize.equivalence.results import (
     check_fp,
 )
 from tensorize.equivalence.solver import SolverConfig
-from tensorize.errors import UsageError
+from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
@@ -41,16 +41,19 @@ from tensorize.matcher.candidates import (
     Candidate,
     enumerate_candidates,
     instantiate,
+    reorder_refusal,
     tile_kernel,
 )
 from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import (
     bake_sizes,
+    generalise_fragment,
     program_point,
     rewrite_fragment,
     rewrite_kernel,
     tail_boxes,
+    without_empty_loops,
 )
 from tensorize.rewrite.validate import Validation, validate
 
@@ -130,6 +133,21 @@ class TensorizeResult:
     checked_by_execution: bool
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds spent per stage: candidates, proofs, validation, execution."""
+    general: tuple[int | Stmt, ...] | None = None
+    """The rewritten body in the kernel's own size parameters: each top-level statement
+    is the kernel's own (by position) or a statement of a rewrite; None when the rewrite
+    holds only at ``sizes`` (see :meth:`faithful`)."""
+
+    def faithful(self) -> Function:
+        """The rewritten kernel as the user wrote it: its size parameters (their defaults
+        the sizes it was tensorized at), comments and names kept, its tile counts and
+        tails computed from the sizes. The kernel itself when nothing was rewritten;
+        :attr:`rewritten` (sizes fixed) when the rewrite holds only at these sizes."""
+        if not self.changed:
+            return self.kernel
+        if self.general is None:
+            return self.rewritten
+        return _general_kernel(self.kernel, self.sizes, self.general)
 
     @property
     def coverage(self) -> float:
@@ -278,6 +296,7 @@ class TensorizePass:
             reports = [replace(r, position=moved[r.position]) for r in reports]
         rewritten = rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
+        general = None if kept else self._general(kernel, bound, chosen, rewritten, lib)
         executed = False
         if chosen and self.execution_check:
             t0 = time.perf_counter()
@@ -303,7 +322,40 @@ class TensorizePass:
             else:
                 reports = [_with_check(r, f"execution {done}") for r in reports]
         return TensorizeResult(kernel, rewritten, tuple(reports), bound,
-                               time.perf_counter() - start, executed, stages)
+                               time.perf_counter() - start, executed, stages,
+                               general if rewritten is not baked else None)
+
+    def _general(self, kernel: Function, bound: Mapping[str, int],
+                 chosen: Mapping[int, tuple[Candidate, Fragment, Function]],
+                 rewritten: Function, lib: Mapping[str, Function]
+                 ) -> tuple[int | Stmt, ...] | None:
+        """The rewrite in the kernel's size parameters (:attr:`TensorizeResult.general`),
+        or None. Kept only if, at the bound sizes and without the loops that then run no
+        iteration, it is exactly the rewrite that was validated and checked."""
+        if not chosen:
+            return None
+        params = frozenset(p.name for p in kernel.params)
+        parts: list[int | Stmt] = []
+        for position in range(len(kernel.body)):
+            if position not in chosen:
+                parts.append(position)
+                continue
+            cand, frag, intr = chosen[position]
+            w_type = kernel.decl(frag.form.buf).dtype
+            ordered = reorder_refusal(frag.form, w_type, self.fp) is not None
+            stmts = generalise_fragment(cand, frag, intr, kernel.body[position], params,
+                                        ordered)
+            if stmts is None:
+                return None
+            parts.extend(stmts)
+        try:
+            general = check_function(_general_kernel(kernel, bound, tuple(parts)), lib)
+        except TensorizeError:
+            return None
+        at_sizes = bake_sizes(general, bound)
+        if without_empty_loops(at_sizes.body) != rewritten.body:
+            return None
+        return tuple(parts)
 
     def _execution_check(self, kernel: Function, bound: Mapping[str, int], baked: Function,
                          rewritten: Function,
@@ -492,6 +544,15 @@ class TensorizePass:
 
 _TEXTS: dict[int, tuple[Function, str]] = {}
 """Printed functions by identity (each entry keeps its function alive)."""
+
+
+def _general_kernel(kernel: Function, sizes: Mapping[str, int],
+                    parts: tuple[int | Stmt, ...]) -> Function:
+    """``kernel`` with the body ``parts`` (positions are its own statements) and its size
+    parameters' defaults set to ``sizes``."""
+    body = tuple(kernel.body[p] if isinstance(p, int) else p for p in parts)
+    params = tuple(replace(p, default=sizes.get(p.name, p.default)) for p in kernel.params)
+    return replace(kernel, params=params, body=body)
 
 
 def _text_of(fn: Function) -> str:
