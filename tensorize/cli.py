@@ -516,7 +516,9 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     for line in a.reason.splitlines():
                         out.write(f"      {line}\n")
                 elif a is not f.chosen and a.status == "proved":
-                    out.write("      proved, but another candidate costs less\n")
+                    out.write("      proved, but " + ("no cheaper than the scalar loop\n"
+                              if a.cost >= f.scalar_cost else
+                              "another candidate costs less\n"))
             used |= f.chosen is not None
     return EXIT_OK if used else EXIT_NEGATIVE
 

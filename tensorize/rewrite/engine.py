@@ -65,6 +65,13 @@ LIBRARY_SPEEDUP = 16.0
 """How many scalar updates of work a library call does per unit of cost."""
 SMALL_SIZE = 3
 """Library-call candidates are first tried with every size at most this (a filter)."""
+PROGRAM_SIDE = "the program"
+INTRINSIC_SIDE = "the intrinsic"
+ORIGINAL_SIDE = "the original kernel"
+REWRITE_SIDE = "the rewritten kernel"
+"""How a counterexample names its two sides: every one the pass reports says which side
+is the program (or the original kernel) and which the intrinsic (or the rewrite)."""
+TILE_NAMES = "buffers named by the intrinsic's parameters, bound as the mapping says"
 LAYOUT_COST = 0.25
 """Extra cost of a call, as a share of its own, when all its views are strided."""
 
@@ -316,7 +323,8 @@ class TensorizePass:
             executed = cex is None and not done.startswith("skipped")
             if cex is not None:  # never emitted: report and keep the original
                 reports = [_drop(r, f"the rewritten kernel disagrees with the original in "
-                                 f"the interpreter ({done}):\n{cex.describe()}")
+                                 f"the interpreter ({done}):\n"
+                                 + cex.describe(ORIGINAL_SIDE, REWRITE_SIDE))
                            for r in reports]
                 rewritten = baked
             else:
@@ -457,8 +465,8 @@ class TensorizePass:
         return Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.REFUTED,
                        cost=math.inf, calls=cand.calls, tail=0, proof=result,
                        reason="the call differs from the program already at sizes "
-                       f"{', '.join(f'{n}={v}' for n, v in small.sizes)}:\n"
-                       + result.counterexample.describe())
+                       f"{', '.join(f'{n}={v}' for n, v in small.sizes)} ({TILE_NAMES}):\n"
+                       + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE))
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
@@ -479,7 +487,8 @@ class TensorizePass:
         result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
-                           "on a tile:\n" + result.counterexample.describe(),
+                           f"on a tile ({TILE_NAMES}):\n"
+                           + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
                            proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         if not isinstance(result, Proved):
             return Attempt(status=Verdict.UNKNOWN, reason=f"tile proof: {result.reason}",
