@@ -66,6 +66,12 @@ class Reduction:
     init_index: tuple[Expr, ...] | None
     init_loops: tuple[Loop, ...]
 
+    @property
+    def in_place(self) -> bool:
+        """A map whose body reads the element it writes (``x[i] = alpha * x[i]``): each
+        iteration reads its own element, then writes it; no other reads ``W``."""
+        return self.op == MAP and any(x.buf == self.buf for x in loads(self.body))
+
     def loop(self, var: str) -> Loop:
         """The loop of variable ``var``."""
         return next(x for x in self.loops if x.var == var)
@@ -290,8 +296,10 @@ def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
 
 def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
     """The map (elementwise) form of ``fn``: one statement ``W[I] = body`` under its
-    loops, ``body`` not reading ``W``, and ``I`` injective over the loops, so that every
-    element is written exactly once and the order of the iterations does not matter.
+    loops, ``body`` reading ``W`` at ``I`` only (in place, :attr:`Reduction.in_place`) or
+    not at all, and ``I`` injective over the loops, so that every element is written
+    exactly once, from values read before any write that could change them, and the
+    order of the iterations does not matter.
     The form's operator is :data:`MAP`; loops not in ``I`` (which run at most once) are
     its ``reduction`` loops. None when ``fn`` is not of that form.
     """
@@ -299,7 +307,7 @@ def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
     if not _assigns(fn.body, sizes, (), found) or len(found) != 1:
         return None
     stmt, loops = found[0]
-    if any(x.buf == stmt.buf for x in loads(stmt.value)):
+    if any(x.buf == stmt.buf and x.index != stmt.index for x in loads(stmt.value)):
         return None
     if len({x.var for x in loops}) != len(loops) or not injective(stmt.index, loops, sizes):
         return None
