@@ -12,20 +12,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import (
     Arg,
+    Assign,
     Binary,
     CallStmt,
     Const,
     Expr,
     For,
     Function,
+    If,
+    Load,
     Stmt,
     Var,
     View,
 )
 from tensorize.ir.reduction import Loop, Reduction
-from tensorize.ir.traverse import Transformer, substitute
+from tensorize.ir.traverse import Transformer, free_vars, substitute, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Candidate, Group
 from tensorize.matcher.fragments import Fragment
@@ -164,8 +168,6 @@ class _Bake(Transformer):
     def visit_Binary(self, node: Binary) -> Expr:
         node = self.generic(node)
         if node.dtype == INDEX:  # fold what became constant: 18 - 3 + 1 -> 16
-            from tensorize.ir.affine import linear_form
-
             form = linear_form(node)
             if form is not None and not form.coeffs:
                 return Const(form.const, INDEX, span=node.span)
@@ -193,8 +195,6 @@ def rewrite_kernel(kernel: Function,
 # -- the rewrite in terms of the kernel's size parameters -------------------------------
 def _loop_bounds(stmt: Stmt) -> dict[str, tuple[Expr, Expr]]:
     """The bounds of every loop of ``stmt``, as written (in size parameters)."""
-    from tensorize.ir.traverse import walk
-
     return {s.var: (s.lo, s.hi) for s in walk(stmt) if isinstance(s, For)}
 
 
@@ -207,14 +207,11 @@ def _general_enough(original: Stmt, form: Reduction, params: frozenset[str]) -> 
     through loop extents that are never negative, with constant lower bounds, and every
     index component uses at most one loop variable (so that each fact the rewrite
     relies on, checked at the bound sizes, holds at every size)."""
-    from tensorize.ir.affine import linear_form
-    from tensorize.ir.nodes import Assign, If, Load
-    from tensorize.ir.traverse import free_vars, walk
-
     bounds = _loop_bounds(original)
     loop_vars = {x.var for x in form.loops}
-    if set(bounds) != loop_vars:
-        return False
+    if set(bounds) != loop_vars or any(
+            isinstance(s, For) and (s.lo, s.hi) != bounds[s.var] for s in walk(original)):
+        return False  # another loop, or one name bound twice with other bounds
     for lo, hi in bounds.values():
         low = linear_form(lo)
         extent = linear_form(Binary("-", hi, lo, INDEX))
@@ -254,8 +251,6 @@ def generalise_fragment(cand: Candidate, frag: Fragment, intr: Function, origina
     element's updates). The caller also checks that these statements, at the bound
     sizes, are exactly the ones validated.
     """
-    from tensorize.ir.nodes import Assign
-
     form = frag.form
     if cand.sizes or any(len(g.vars) > 1 for g in cand.groups):
         return None
