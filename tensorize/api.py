@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from tensorize.equivalence.results import FP_MODES, check_fp
 from tensorize.errors import CheckError, NotComparable, UsageError
-from tensorize.intrinsics.host import in_target
+from tensorize.intrinsics.host import host_supports, in_target
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir.nodes import Function, Module
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Library", "load_library", "load_specs", "parse", "load", "load_with_callees",
            "run", "find_function", "prove", "tensorize", "tensorize_file", "FileResult",
            "FP_MODES", "check_fp", "check_timeout", "check_names", "check_targets",
+           "ALL_TARGETS", "host_targets", "command_targets",
            "check_intrinsics", "check_rlimit", "check_seed", "check_jobs", "solver_config",
            "signature_difference", "STRUCTURAL_METHOD"]
 
@@ -113,6 +114,41 @@ def check_targets(library: Iterable[Function], targets: object) -> tuple[str, ..
             raise UsageError(f"unknown target '{t}' (valid: {_listing(known)}, or a family "
                              "prefix such as x86)")
     return names
+
+
+ALL_TARGETS = "all"
+"""The ``--target`` value that names every target of the library."""
+
+
+def host_targets(library: Iterable[Function]) -> tuple[str, ...]:
+    """The targets ``apply`` uses when none is named: every target of the library that the
+    host CPU runs (library calls such as ``blas`` run anywhere), and every target of a spec
+    the user loaded (``--specs``: asked for by loading it)."""
+    bundled = set(load_library(()).keys())
+    return tuple(sorted({fn.target for fn in library if fn.target and (
+        host_supports(fn.target) or fn.name not in bundled)}))
+
+
+def command_targets(library: Iterable[Function], targets: object,
+                    intrinsics: object = ()) -> tuple[str, ...]:
+    """The targets of a command's ``--target`` options, checked: ``all`` is every target
+    of the library (the empty tuple); none named is :func:`host_targets`, unless
+    intrinsics are named (``--intrinsic``), which select by name whatever their target.
+    Deterministic runs (the bench, the tests) name their targets."""
+    lib = list(library)
+    names = check_names(targets, "targets")
+    if ALL_TARGETS in names:
+        if len(names) > 1:
+            raise UsageError(f"--target {ALL_TARGETS} names every target; name no other "
+                             "target with it")
+        return ()
+    if names or check_names(intrinsics, "intrinsics"):
+        return check_targets(lib, names)
+    found = host_targets(lib)
+    if not found:
+        raise UsageError("this host runs none of the library's targets; name one with "
+                         f"--target, or --target {ALL_TARGETS}")
+    return found
 
 
 def check_intrinsics(library: Mapping[str, Function] | Library,
@@ -425,12 +461,13 @@ def tensorize_file(path: str, library: Library, tpass: TensorizePass,
             functions.append(fn)
             continue
         result = tpass.run(fn, callees, _own(fn, sizes))
-        functions.append(result.rewritten)
+        functions.append(result.faithful())
         report = result.to_json()
         report["file"] = path
         reports.append(report)
         lines.append(summary_line(path, result))
-    text = format_module(Module(tuple(functions)))
+    # the file's comments stay with the statements and declarations kept from it
+    text = format_module(Module(tuple(functions), layout=module.layout))
     hits = tpass.cache.hits - h0 if tpass.cache else 0
     misses = tpass.cache.misses - m0 if tpass.cache else 0
     return FileResult(path, text, reports, lines, hits, misses)

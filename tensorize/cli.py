@@ -446,7 +446,8 @@ def _apply_work(args: argparse.Namespace, sizes: dict[str, int], err: TextIO
     """The work of ``apply`` (the library loaded, every file tensorized, in ``--jobs``
     processes if more than one) and the pass it ran."""
     library = _library(args)  # a bad spec is reported before any work
-    tpass = api.make_pass(library, targets=args.target, intrinsics=args.intrinsic,
+    targets = api.command_targets(library, args.target, args.intrinsic)
+    tpass = api.make_pass(library, targets=targets, intrinsics=args.intrinsic,
                           fp=args.fp, timeout=_solver_timeout(args), rlimit=args.rlimit,
                           cache=not args.no_cache)
     files = list(args.files)
@@ -510,7 +511,9 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     for line in a.reason.splitlines():
                         out.write(f"      {line}\n")
                 elif a is not f.chosen and a.status == "proved":
-                    out.write("      proved, but another candidate costs less\n")
+                    out.write("      proved, but " + ("no cheaper than the scalar loop\n"
+                              if a.cost >= f.scalar_cost else
+                              "another candidate costs less\n"))
             used |= f.chosen is not None
     return EXIT_OK if used else EXIT_NEGATIVE
 
@@ -705,7 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help=".tz or .mlir files")
     _signedness_option(p)
     p.add_argument("--target", action="append", default=[],
-                   help="use this target's intrinsics (repeatable; default: all)")
+                   help="use this target's intrinsics (repeatable; a family such as x86 "
+                   "names all of its targets; 'all': every target of the library; default: "
+                   "the targets this host's CPU runs, library calls included)")
     p.add_argument("--intrinsic", action="append", default=[], metavar="NAME",
                    help="use only these intrinsics (repeatable); exit 1 if none matches")
     _specs_option(p)

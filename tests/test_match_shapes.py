@@ -87,7 +87,7 @@ def test_elementwise_intrinsic_refused_on_a_wrapping_add() -> None:
     assert report.alternatives and all(a.status == "refuted" for a in report.alternatives)
 
 
-def test_map_form_needs_each_element_written_once_from_values_not_read() -> None:
+def test_map_form_needs_each_element_written_once_from_values_not_read_elsewhere() -> None:
     twice = kernel("""kernel twice(N = 16) {
   in  X: i16[N]
   out Z: i16[N]
@@ -100,10 +100,19 @@ def test_map_form_needs_each_element_written_once_from_values_not_read() -> None
   in  X: i16[N]
   inout Z: i16[N]
   for n in 0..N {
+    Z[n] = sat_i16(i32(Z[N - 1 - n]) + i32(X[n]))
+  }
+}""", LIB)
+    assert map_form(bake_sizes(reads, {"N": 16}), {}) is None  # reads another element
+    own = kernel("""kernel own(N = 16) {
+  in  X: i16[N]
+  inout Z: i16[N]
+  for n in 0..N {
     Z[n] = sat_i16(i32(Z[n]) + i32(X[n]))
   }
 }""", LIB)
-    assert map_form(bake_sizes(reads, {"N": 16}), {}) is None
+    in_place = map_form(bake_sizes(own, {"N": 16}), {})  # reads its own element: in place
+    assert in_place is not None and in_place.in_place
     ok = map_form(bake_sizes(kernel(CLAMP, LIB), {"N": 20}), {})
     assert ok is not None and ok.op == MAP and ok.spatial == ("n",)
 

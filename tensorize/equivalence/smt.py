@@ -255,9 +255,12 @@ class Translator:
                 self._compare(">", b, a, t)
             return z3.If(less, b, a)
         if e.fn == "fma":
+            # x * y is exactly commutative (one canonical NaN), so fma(x, y, c) and
+            # fma(y, x, c) are one term: the solver need not find that out by itself
+            x, y = ordered(args[0], args[1])
             if self.mode == "ieee":
-                return z3.fpFMA(RNE, args[0], args[1], args[2])
-            result = canonical_sum([args[0] * args[1], args[2]])
+                return z3.fpFMA(RNE, x, y, args[2])
+            result = canonical_sum([x * y, args[2]])
             return self.round_to(result, t) if t.float_format[1] < 24 else result
         if e.fn == "rint":
             if self.mode == "ieee":

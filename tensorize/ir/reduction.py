@@ -31,6 +31,10 @@ from tensorize.ir.types import INDEX
 REORDERABLE = ("+", "min", "max")
 MAP = "="
 """The operator of a *map* (elementwise) form: ``W[I] = body``, each element written once."""
+FMA = "fma"
+"""The operator of a fused multiply-add accumulation ``W[I] = fma(x, y, W[I])``: the form's
+body is the product ``x * y`` (a :class:`Binary`), which :func:`combine` puts back into
+the ``fma``. Exact ``W[I] + x * y`` in real arithmetic, one rounding per update in IEEE."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,12 @@ class Reduction:
     init_index: tuple[Expr, ...] | None
     init_loops: tuple[Loop, ...]
 
+    @property
+    def in_place(self) -> bool:
+        """A map whose body reads the element it writes (``x[i] = alpha * x[i]``): each
+        iteration reads its own element, then writes it; no other reads ``W``."""
+        return self.op == MAP and any(x.buf == self.buf for x in loads(self.body))
+
     def loop(self, var: str) -> Loop:
         """The loop of variable ``var``."""
         return next(x for x in self.loops if x.var == var)
@@ -86,6 +96,9 @@ def combine(op: str, current: Expr, term: Expr) -> Expr:
     (:data:`MAP`), the new value ``term`` alone."""
     if op == MAP:
         return term
+    if op == FMA:
+        assert isinstance(term, Binary) and term.op == "*", "an fma form's body is a product"
+        return Call("fma", (term.lhs, term.rhs, current), current.dtype)
     if op == "+":
         return Binary("+", current, term, current.dtype)
     return Call(op, (current, term), current.dtype)
@@ -162,7 +175,8 @@ def always(cond: Expr, loops: tuple[Loop, ...], sizes: Mapping[str, int]) -> boo
 
 
 def _split_update(a: Assign) -> tuple[str, Expr] | None:
-    """(op, term) when ``a`` is ``W[I] = W[I] op term`` with term not reading W."""
+    """(op, term) when ``a`` is ``W[I] = W[I] op term`` (or ``W[I] = fma(x, y, W[I])``,
+    term ``x * y``) with term not reading W."""
     v = a.value
     current = Load(a.buf, a.index, v.dtype)
     if isinstance(v, Binary) and v.op in ("+", "-"):
@@ -175,6 +189,8 @@ def _split_update(a: Assign) -> tuple[str, Expr] | None:
         op = "+"
     elif isinstance(v, Call) and v.fn in ("min", "max") and current in v.args:
         op, term = v.fn, v.args[1] if v.args[0] == current else v.args[0]
+    elif isinstance(v, Call) and v.fn == FMA and v.args[2] == current:
+        op, term = FMA, Binary("*", v.args[0], v.args[1], v.dtype)
     else:
         return None
     if any(x.buf == a.buf for x in loads(term)):
@@ -280,8 +296,10 @@ def reduction_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
 
 def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
     """The map (elementwise) form of ``fn``: one statement ``W[I] = body`` under its
-    loops, ``body`` not reading ``W``, and ``I`` injective over the loops, so that every
-    element is written exactly once and the order of the iterations does not matter.
+    loops, ``body`` reading ``W`` at ``I`` only (in place, :attr:`Reduction.in_place`) or
+    not at all, and ``I`` injective over the loops, so that every element is written
+    exactly once, from values read before any write that could change them, and the
+    order of the iterations does not matter.
     The form's operator is :data:`MAP`; loops not in ``I`` (which run at most once) are
     its ``reduction`` loops. None when ``fn`` is not of that form.
     """
@@ -289,7 +307,7 @@ def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
     if not _assigns(fn.body, sizes, (), found) or len(found) != 1:
         return None
     stmt, loops = found[0]
-    if any(x.buf == stmt.buf for x in loads(stmt.value)):
+    if any(x.buf == stmt.buf and x.index != stmt.index for x in loads(stmt.value)):
         return None
     if len({x.var for x in loops}) != len(loops) or not injective(stmt.index, loops, sizes):
         return None

@@ -31,7 +31,7 @@ from tensorize.ir.nodes import (
     Var,
 )
 from tensorize.ir.printer import format_expr
-from tensorize.ir.reduction import MAP, REORDERABLE, Reduction, combine
+from tensorize.ir.reduction import FMA, MAP, REORDERABLE, Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, substitute, walk
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
@@ -137,16 +137,24 @@ def program_sites(form: Reduction) -> list[Site]:
     return list(out)
 
 
+def map_mode(form: Reduction) -> str:
+    """The mode of the output an intrinsic needs for the map ``form``: ``inout`` when the
+    map reads the element it writes (in place), else ``out``."""
+    return "inout" if form.in_place else "out"
+
+
 def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None:
     """Why the reduction may not be split into tiles (reordered), or None when it may.
 
     Integer ``+``, ``min`` and ``max`` wrap or select, so any order gives the same
     result; float reductions only in real mode, and only at f32 or wider. A map writes
-    each element once (its form says so), so its iterations may run in any order.
+    each element once (its form says so), so its iterations may run in any order. An
+    ``fma`` accumulation (floats only) is a ``+`` of exact products in real mode, and
+    like a float ``+`` it keeps its order in IEEE mode.
     """
     if form.op == MAP:
         return None
-    if form.op not in REORDERABLE:
+    if form.op not in REORDERABLE and form.op != FMA:
         return Rejection("kind", f"'{form.op}' reductions cannot be reordered")
     if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
         return Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
@@ -212,9 +220,11 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     form = frag.form
     reject = result.rejections.append
     out = _output(intr)
-    if form.op == MAP and (out is None or out.mode != "out"):
+    if form.op == MAP and (out is None or out.mode != map_mode(form)):
         reject(Rejection("signature", "an elementwise fragment needs an intrinsic with "
-                         "exactly one out output (and no inout)"))
+                         f"exactly one {map_mode(form)} output"
+                         + (" (it reads the element it writes)" if form.in_place else
+                            " (and no inout)")))
         return result
     if form.op != MAP and (out is None or out.mode != "inout"):
         reject(Rejection("signature", "the intrinsic must have exactly one inout output "
@@ -238,6 +248,8 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
             return result
         ordered = True  # only candidates that keep each element's order of updates
     reads = program_sites(form)
+    if form.in_place:  # the element it reads is the output's own: bound to the output
+        reads = [(x, i) for x, i in reads if (x, i) != (form.buf, form.index)]
     if any(x == form.buf for x, _i in reads):
         reject(Rejection("access", "the body reads the buffer it accumulates into"))
         return result
@@ -545,6 +557,8 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
     out = _output(intr)
     assert out is not None
     mapping = {(x, cand.site(p)): (p, dims[p]) for p, x in cand.pairing}
+    if form.in_place:  # the element read in place is the output's
+        mapping[(form.buf, form.index)] = (out.name, dims[out.name])
     body = _Rename(mapping)(form.body)
     target = tuple(Var(g.dim, INDEX) for g in dims[out.name])
     current = Load(out.name, target, out.dtype)

@@ -29,7 +29,7 @@ from tensorize.equivalence.results import (
     check_fp,
 )
 from tensorize.equivalence.solver import SolverConfig
-from tensorize.errors import UsageError
+from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
@@ -41,16 +41,19 @@ from tensorize.matcher.candidates import (
     Candidate,
     enumerate_candidates,
     instantiate,
+    reorder_refusal,
     tile_kernel,
 )
 from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.rewrite.apply import (
     bake_sizes,
+    generalise_fragment,
     program_point,
     rewrite_fragment,
     rewrite_kernel,
     tail_boxes,
+    without_empty_loops,
 )
 from tensorize.rewrite.validate import Validation, validate
 
@@ -62,6 +65,13 @@ LIBRARY_SPEEDUP = 16.0
 """How many scalar updates of work a library call does per unit of cost."""
 SMALL_SIZE = 3
 """Library-call candidates are first tried with every size at most this (a filter)."""
+PROGRAM_SIDE = "the program"
+INTRINSIC_SIDE = "the intrinsic"
+ORIGINAL_SIDE = "the original kernel"
+REWRITE_SIDE = "the rewritten kernel"
+"""How a counterexample names its two sides: every one the pass reports says which side
+is the program (or the original kernel) and which the intrinsic (or the rewrite)."""
+TILE_NAMES = "buffers named by the intrinsic's parameters, bound as the mapping says"
 LAYOUT_COST = 0.25
 """Extra cost of a call, as a share of its own, when all its views are strided."""
 
@@ -130,6 +140,21 @@ class TensorizeResult:
     checked_by_execution: bool
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds spent per stage: candidates, proofs, validation, execution."""
+    general: tuple[int | Stmt, ...] | None = None
+    """The rewritten body in the kernel's own size parameters: each top-level statement
+    is the kernel's own (by position) or a statement of a rewrite; None when the rewrite
+    holds only at ``sizes`` (see :meth:`faithful`)."""
+
+    def faithful(self) -> Function:
+        """The rewritten kernel as the user wrote it: its size parameters (their defaults
+        the sizes it was tensorized at), comments and names kept, its tile counts and
+        tails computed from the sizes. The kernel itself when nothing was rewritten;
+        :attr:`rewritten` (sizes fixed) when the rewrite holds only at these sizes."""
+        if not self.changed:
+            return self.kernel
+        if self.general is None:
+            return self.rewritten
+        return _general_kernel(self.kernel, self.sizes, self.general)
 
     @property
     def coverage(self) -> float:
@@ -257,7 +282,8 @@ class TensorizePass:
                  for frag in fragments(split, {})]
         # one machine family per kernel (library calls go with any) unless the user named
         # targets of several: the family whose choices cost least
-        family = _best_family(tried, mixing=len({_family(t) for t in self.targets}) > 1)
+        family = _best_family(tried, mixing=len({_family(t) for t in self.targets}
+                                                - {ANY_FAMILY}) > 1)
         for frag, attempts, rejected in tried:
             report, pick = _pick(frag, attempts, rejected, family)
             reports.append(report)
@@ -277,6 +303,7 @@ class TensorizePass:
             reports = [replace(r, position=moved[r.position]) for r in reports]
         rewritten = rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
+        general = None if kept else self._general(kernel, bound, chosen, rewritten, lib)
         executed = False
         if chosen and self.execution_check:
             t0 = time.perf_counter()
@@ -296,13 +323,47 @@ class TensorizePass:
             executed = cex is None and not done.startswith("skipped")
             if cex is not None:  # never emitted: report and keep the original
                 reports = [_drop(r, f"the rewritten kernel disagrees with the original in "
-                                 f"the interpreter ({done}):\n{cex.describe()}")
+                                 f"the interpreter ({done}):\n"
+                                 + cex.describe(ORIGINAL_SIDE, REWRITE_SIDE))
                            for r in reports]
                 rewritten = baked
             else:
                 reports = [_with_check(r, f"execution {done}") for r in reports]
         return TensorizeResult(kernel, rewritten, tuple(reports), bound,
-                               time.perf_counter() - start, executed, stages)
+                               time.perf_counter() - start, executed, stages,
+                               general if rewritten is not baked else None)
+
+    def _general(self, kernel: Function, bound: Mapping[str, int],
+                 chosen: Mapping[int, tuple[Candidate, Fragment, Function]],
+                 rewritten: Function, lib: Mapping[str, Function]
+                 ) -> tuple[int | Stmt, ...] | None:
+        """The rewrite in the kernel's size parameters (:attr:`TensorizeResult.general`),
+        or None. Kept only if, at the bound sizes and without the loops that then run no
+        iteration, it is exactly the rewrite that was validated and checked."""
+        if not chosen:
+            return None
+        params = frozenset(p.name for p in kernel.params)
+        parts: list[int | Stmt] = []
+        for position in range(len(kernel.body)):
+            if position not in chosen:
+                parts.append(position)
+                continue
+            cand, frag, intr = chosen[position]
+            w_type = kernel.decl(frag.form.buf).dtype
+            ordered = reorder_refusal(frag.form, w_type, self.fp) is not None
+            stmts = generalise_fragment(cand, frag, intr, kernel.body[position], params,
+                                        ordered)
+            if stmts is None:
+                return None
+            parts.extend(stmts)
+        try:
+            general = check_function(_general_kernel(kernel, bound, tuple(parts)), lib)
+        except TensorizeError:
+            return None
+        at_sizes = bake_sizes(general, bound)
+        if without_empty_loops(at_sizes.body) != rewritten.body:
+            return None
+        return tuple(parts)
 
     def _execution_check(self, kernel: Function, bound: Mapping[str, int], baked: Function,
                          rewritten: Function,
@@ -404,8 +465,8 @@ class TensorizePass:
         return Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.REFUTED,
                        cost=math.inf, calls=cand.calls, tail=0, proof=result,
                        reason="the call differs from the program already at sizes "
-                       f"{', '.join(f'{n}={v}' for n, v in small.sizes)}:\n"
-                       + result.counterexample.describe())
+                       f"{', '.join(f'{n}={v}' for n, v in small.sizes)} ({TILE_NAMES}):\n"
+                       + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE))
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
@@ -426,7 +487,8 @@ class TensorizePass:
         result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
-                           "on a tile:\n" + result.counterexample.describe(),
+                           f"on a tile ({TILE_NAMES}):\n"
+                           + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
                            proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
         if not isinstance(result, Proved):
             return Attempt(status=Verdict.UNKNOWN, reason=f"tile proof: {result.reason}",
@@ -492,6 +554,15 @@ class TensorizePass:
 
 _TEXTS: dict[int, tuple[Function, str]] = {}
 """Printed functions by identity (each entry keeps its function alive)."""
+
+
+def _general_kernel(kernel: Function, sizes: Mapping[str, int],
+                    parts: tuple[int | Stmt, ...]) -> Function:
+    """``kernel`` with the body ``parts`` (positions are its own statements) and its size
+    parameters' defaults set to ``sizes``."""
+    body = tuple(kernel.body[p] if isinstance(p, int) else p for p in parts)
+    params = tuple(replace(p, default=sizes.get(p.name, p.default)) for p in kernel.params)
+    return replace(kernel, params=params, body=body)
 
 
 def _text_of(fn: Function) -> str:

@@ -61,7 +61,14 @@ from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import MAP, Loop, Reduction, combine, init_hoistable, injective
 from tensorize.ir.traverse import Transformer, free_vars, loads
 from tensorize.ir.types import INDEX, DType
-from tensorize.matcher.candidates import Group, Site, reorder_refusal, unordered, value_vars
+from tensorize.matcher.candidates import (
+    Group,
+    Site,
+    map_mode,
+    reorder_refusal,
+    unordered,
+    value_vars,
+)
 from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
@@ -172,12 +179,14 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
             if extents.setdefault(dim, _const(size, "a shape")) != _const(size, "a shape"):
                 raise _Invalid(f"dimension '{dim}' has two extents")
     outs = [b for b in params if b.mode in ("out", "inout")]
-    mode = "out" if form.op == MAP else "inout"
+    mode = map_mode(form) if form.op == MAP else "inout"
     if len(outs) != 1 or outs[0].mode != mode or views[outs[0].name].buf != form.buf:
         raise _Invalid(f"the intrinsic's output is not a view of '{form.buf}'")
     out = outs[0]
     reads = list(dict.fromkeys((x.buf, x.index) for x in loads(form.body)))
     by_site: dict[Site, tuple[str, View]] = {}
+    if form.in_place:  # the element read in place is read through the output's view
+        reads.remove((form.buf, form.index))
     index_of = {out.name: form.index}
     for b in params:
         if b is out:
@@ -201,7 +210,10 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
         index_of[b.name] = site[1]
     if set(reads) != set(by_site):
         raise _Invalid("the call's input views are not of the reads of the program")
-    body = _ThroughViews(by_site)(form.body)
+    through = dict(by_site)
+    if form.in_place:
+        through[(form.buf, form.index)] = (out.name, views[out.name])
+    body = _ThroughViews(through)(form.body)
     target = tuple(Var(d, INDEX) for d in views[out.name].dims)
     current = Load(out.name, target, out.dtype)
     value = combine(form.op, current, body)
@@ -343,10 +355,10 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     if value_vars(form.body) & {x.var for x in form.loops}:
         raise _Invalid("the body uses a loop variable as a value")
     if form.op == MAP and (form.init is not None or any(
-            x.buf == form.buf for x in loads(form.body))
+            x.buf == form.buf and x.index != form.index for x in loads(form.body))
             or not injective(form.index, form.loops, {})):
         raise _Invalid("an elementwise fragment must write each element once, from values "
-                       "that do not read it")
+                       "that read no other element of it")
     # 2. init nest, call nest, tail nest
     rest = list(stmts)
     init = form.init_nest()

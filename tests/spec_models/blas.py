@@ -22,8 +22,10 @@ def _copy(x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 @model("blas.sasum", "blas.dasum", kind="real")
-def _asum(x: np.ndarray) -> dict[str, Any]:
-    return {"r": np.asarray(sum(abs(v) for v in exact.fractions(x)), dtype=object)}
+def _asum(x: np.ndarray, r: np.ndarray) -> dict[str, Any]:
+    """The sum of |x| added to the accumulator r (r += sasum(x))."""
+    total = exact.as_fraction(r) + sum(abs(v) for v in exact.fractions(x))
+    return {"r": np.asarray(total, dtype=object)}
 
 
 @model("blas.sger", "blas.dger", kind="real")
@@ -34,59 +36,43 @@ def _ger(alpha: np.ndarray, x: np.ndarray, y: np.ndarray, A: np.ndarray) -> dict
 
 
 @model("blas.sgemv_t", "blas.dgemv_t", kind="real")
-def _gemv_t(alpha: np.ndarray, beta: np.ndarray, A: np.ndarray, x: np.ndarray,
-            y: np.ndarray) -> dict[str, Any]:
-    al, be = exact.as_fraction(alpha), exact.as_fraction(beta)
-    return {"y": be * exact.fractions(y) + al * exact.fractions(A).T.dot(exact.fractions(x))}
-
-
-@model("blas.ssyrk_ln", "blas.dsyrk_ln", kind="real")
-def _syrk(alpha: np.ndarray, beta: np.ndarray, A: np.ndarray, C: np.ndarray) -> dict[str, Any]:
-    """Lower triangle: C = alpha A A^T + beta C; the strict upper triangle is untouched."""
-    al, be = exact.as_fraction(alpha), exact.as_fraction(beta)
-    fa, fc = exact.fractions(A), exact.fractions(C)
-    full = be * fc + al * fa.dot(fa.T)
-    n = C.shape[0]
-    out = fc.copy()
-    for i in range(n):
-        for j in range(i + 1):
-            out[i, j] = full[i, j]
-    return {"C": out}
+def _gemv_t(A: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """y += A^T x (alpha = beta = 1)."""
+    return {"y": exact.fractions(y) + exact.fractions(A).T.dot(exact.fractions(x))}
 
 
 @model("blas.sgemm_nt", "blas.dgemm_nt", kind="real")
-def _gemm_nt(alpha: np.ndarray, beta: np.ndarray, A: np.ndarray, B: np.ndarray,
-             C: np.ndarray) -> dict[str, Any]:
-    al, be = exact.as_fraction(alpha), exact.as_fraction(beta)
-    return {"C": be * exact.fractions(C) + al * exact.fractions(A).dot(exact.fractions(B).T)}
+def _gemm_nt(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> dict[str, Any]:
+    """C += A B^T (alpha = beta = 1)."""
+    return {"C": exact.fractions(C) + exact.fractions(A).dot(exact.fractions(B).T)}
 
 
 @model("blas.sgemm_batch_strided", "blas.dgemm_batch_strided", kind="real")
-def _gemm_batch(alpha: np.ndarray, beta: np.ndarray, A: np.ndarray, B: np.ndarray,
-                C: np.ndarray) -> dict[str, Any]:
-    al, be = exact.as_fraction(alpha), exact.as_fraction(beta)
+def _gemm_batch(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> dict[str, Any]:
+    """C[g] += A[g] B[g] for every g (alpha = beta = 1)."""
     fa, fb, fc = exact.fractions(A), exact.fractions(B), exact.fractions(C)
     out = fc.copy()
     for g in range(C.shape[0]):
-        out[g] = be * fc[g] + al * fa[g].dot(fb[g])
+        out[g] = fc[g] + fa[g].dot(fb[g])
     return {"C": out}
 
 
 @model("onednn.gemm_u8s8s32")
 def _gemm_u8s8s32(A: np.ndarray, ao: np.ndarray, B: np.ndarray, bo: np.ndarray,
-                  co: np.ndarray) -> dict[str, np.ndarray]:
-    """C = (A - ao)(B - bo) + co with alpha = 1, beta = 0, in s32 (wrapping)."""
+                  C: np.ndarray) -> dict[str, np.ndarray]:
+    """C += (A - ao)(B - bo) with alpha = beta = 1 and no C offset, in s32 (wrapping)."""
     m, k = A.shape
     n = B.shape[1]
-    av, bv = ints(A), ints(B)
-    out = [wrap(int(co) + sum((av[i * k + t] - int(ao)) * (bv[t * n + j] - int(bo))
+    av, bv, cv = ints(A), ints(B), ints(C)
+    out = [wrap(cv[i * n + j] + sum((av[i * k + t] - int(ao)) * (bv[t * n + j] - int(bo))
                               for t in range(k)), 32, False) for i in range(m) for j in range(n)]
     return {"C": as_dtype(out, np.zeros((m, n), dtype=np.int32))}
 
 
 @model("onednn.gemm_s8s8s32")
-def _gemm_s8s8s32(A: np.ndarray, B: np.ndarray, co: np.ndarray) -> dict[str, np.ndarray]:
-    total = A.astype(np.int64) @ B.astype(np.int64) + int(co)
+def _gemm_s8s8s32(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> dict[str, np.ndarray]:
+    """C += A B (alpha = beta = 1, no offsets), in s32 (wrapping)."""
+    total = A.astype(np.int64) @ B.astype(np.int64) + C.astype(np.int64)
     return {"C": as_dtype([wrap(int(v), 32, False) for v in total.reshape(-1)],
                           np.zeros(total.shape, dtype=np.int32))}
 

@@ -48,10 +48,11 @@ model("riscv.rvv.vfwmacc_vv_f16", "riscv.rvv.vfwmacc_vf_f16",
 
 
 def _redsum(bits: int, signed: bool) -> Any:
-    """vd[0] = vs1[0] + the sum of vs2[*] (extended to the destination width), wrapping."""
-    def fn(s: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
-        total = wrap(int(s) + sum(ints(v)), bits, signed)
-        return {"r": np.asarray(total, dtype=np.asarray(s).dtype)}
+    """vd[0] = vs1[0] + the sum of vs2[*] (extended to the destination width), wrapping;
+    the specs pass the accumulator as vd = vs1 (``inout r``)."""
+    def fn(v: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
+        total = wrap(int(r) + sum(ints(v)), bits, signed)
+        return {"r": np.asarray(total, dtype=np.asarray(r).dtype)}
     return fn
 
 
@@ -61,17 +62,17 @@ model("riscv.rvv.vwredsumu_vs_u8")(_redsum(16, False))
 
 
 @model("riscv.rvv.vfredosum_vs_f32", "riscv.rvv.vfwredosum_vs_f16")
-def _fredosum(s: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
+def _fredosum(v: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
     """Ordered: (((vs1[0] + vs2[0]) + vs2[1]) + ...), each addition rounded to the
-    destination SEW (f32 here)."""
-    acc = float(s)
+    destination SEW (f32 here); vs1 is the accumulator ``r``."""
+    acc = float(r)
     for x in v.reshape(-1):
         acc = exact.add(acc, float(x), "f32")
     return {"r": np.asarray(acc, dtype=np.float32)}
 
 
 @model("riscv.rvv.vfredusum_vs_f32", kind="real")
-def _fredusum(s: np.ndarray, v: np.ndarray) -> dict[str, Any]:
-    """Unordered: only the exact value is claimed."""
-    return {"r": np.asarray(exact.as_fraction(s) + sum(exact.fractions(v).reshape(-1)),
+def _fredusum(v: np.ndarray, r: np.ndarray) -> dict[str, Any]:
+    """Unordered: only the exact value is claimed (vs1 is the accumulator ``r``)."""
+    return {"r": np.asarray(exact.as_fraction(r) + sum(exact.fractions(v).reshape(-1)),
                             dtype=object)}
