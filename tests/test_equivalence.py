@@ -207,11 +207,12 @@ MAP = """kernel m(N = 4096) {{
 
 def test_maps_are_proved_per_element_whatever_the_size() -> None:
     """A map (each element written once) is proved at one symbolic point, in IEEE mode
-    too: nothing is reordered. The right side runs backwards (and, in integers, swaps
-    the operands of a product: a swapped IEEE product is a bit-blasting query that may
-    time out on a loaded machine, and then the unrolled proof is used)."""
+    too: nothing is reordered. The right side runs backwards and swaps the operands of a
+    product (the reads are built from simplified offsets, so both sides' products are
+    one term: before, the operand order followed term creation, and the swapped IEEE
+    product was a bit-blasting query that timed out on a loaded machine)."""
     cases = [("u16", "A[i] * B[i] / 255", "B[N - 1 - i] * A[N - 1 - i] / 255"),
-             ("f32", "A[i] * B[i] + A[i]", "A[N - 1 - i] * B[N - 1 - i] + A[N - 1 - i]")]
+             ("f32", "A[i] * B[i] + A[i]", "B[N - 1 - i] * A[N - 1 - i] + A[N - 1 - i]")]
     for t, left, right in cases:
         a = kernel(MAP.format(t=t, y="i", body=left))
         b = kernel(MAP.format(t=t, y="N - 1 - i", body=right))

@@ -325,7 +325,9 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
             offset: Any = z3.IntVal(0)
             for i, s in zip(idx, strides(shapes[load.buf])):
                 offset = offset + (i if z3.is_expr(i) else z3.IntVal(int(i))) * s
-            return memory.load(load.buf, offset, fn)
+            # in normal form, the two sides' reads of one element are one term, so the
+            # canonical operand order of a product (by term identity) is the same on both
+            return memory.load(load.buf, z3.simplify(offset), fn)
         return read
 
     for fn, shapes, r, env in ((a, shapes_a, ra, env_a), (b, shapes_b, rb, env_b)):
