@@ -21,14 +21,28 @@ def test_oracle_knows_which_intrinsic_computes_a_kernel() -> None:
     assert computable(_shape(ext={"i": 4, "j": 2, "k": 2})) == ""  # too small for any tile
     assert computable(_shape(ta="f32", tb="f32", tacc="f32")) == ""  # fma: not in ieee
     assert computable(_shape(ta="f32", tb="f32", tacc="f32", fp="real")) != ""
-    # bf16 in ieee: only bfmmla, and only when the order of k is kept
+    # bf16: bfmmla sums in an order the manual leaves open, so only in real mode
     bf = dict(ta="bf16", tb="bf16", tacc="f32", ext={"i": 4, "j": 4, "k": 8, "k2": 2},
               red=("k", "k2"), order=("i", "j", "k", "k2"),
               in_a=("i", "k", "k2"), in_b=("j", "k", "k2"))
-    assert computable(_shape(**bf)) == "arm.neon.bfmmla"       # the fused (k, k2) group
+    assert computable(_shape(**bf)) == ""
+    assert computable(_shape(**{**bf, "fp": "real"})) == "arm.neon.bfmmla"
+
+
+def test_oracle_ordered_templates_keep_the_order_of_k(monkeypatch) -> None:
+    """A float template that adds in the program's order (none is bundled today) computes
+    an IEEE kernel only when its tile keeps each element's order of updates."""
+    from tests.fuzz import computable as oracle
+
+    monkeypatch.setattr(oracle, "TEMPLATES", (
+        oracle._t("test.bfmmla_ordered", "bf16 bf16 f32", "2:a 2:b", 4, "ordered"),))
+    bf = dict(ta="bf16", tb="bf16", tacc="f32", ext={"i": 4, "j": 4, "k": 8, "k2": 2},
+              red=("k", "k2"), order=("i", "j", "k", "k2"),
+              in_a=("i", "k", "k2"), in_b=("j", "k", "k2"))
+    assert oracle.computable(_shape(**bf)) == "test.bfmmla_ordered"  # the fused (k, k2)
     bf["ext"] = {"i": 4, "j": 4, "k": 6, "k2": 3}
-    assert computable(_shape(**bf)) == ""                      # 18 = 6 x 3: a tail on
-    assert computable(_shape(**{**bf, "fp": "real"})) != ""    # k would break the order
+    assert oracle.computable(_shape(**bf)) == ""       # 18 = 6 x 3: a tail on k would
+    assert oracle.computable(_shape(**{**bf, "fp": "real"})) != ""  # break the order
 
 
 def test_summary_ends_with_matched_and_disagreements() -> None:
