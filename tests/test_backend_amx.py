@@ -27,8 +27,8 @@ kernel amx_gemm {
   for mi in 0..2 {
     for ni in 0..2 {
       for ki in 0..2 {
-        call x86.amx.tdpbusd(a = (r, c) -> A[16 * mi + r, 64 * ki + c],
-                             b = (r, c) -> Bv[16 * ki + r, 64 * ni + c],
+        call x86.amx.tdpbusd(a = (r, d, e) -> A[16 * mi + r, 64 * ki + 4 * d + e],
+                             b = (r, d, e) -> Bv[16 * ki + r, 64 * ni + 4 * d + e],
                              c = (r, c) -> C[16 * mi + r, 16 * ni + c])
       }
     }
