@@ -168,26 +168,13 @@ def int_gemm_rows(size: int, layout: str, lib: tensorize.Library, threads: list[
     ref = (a.astype(np.int64) @ bt).astype(np.int32)  # wraps like i32 (no wrap occurs)
     arrays = {"A": a, "B": b, "C": np.zeros((m, n), np.int32)}
     ops = 2 * m * n * k
-    rows = []
     label = f"u8*i8->i32 GEMM {layout.upper()} {size}^3"
 
     def check(c: np.ndarray) -> bool:
         return bool(np.array_equal(c, ref))
 
     ld = lib.as_dict()
-    for targets, what in ((["x86.avx512_vnni"], "tensorize (AVX-512 VNNI rewrite)"),
-                          (["x86.avx2"], "tensorize (AVX2 rewrite, packed)")):
-        missing = missing_host_features(targets)
-        if missing:
-            rows.append(_row(label, what, ops, {t: None for t in threads},
-                             f"not run: CPU lacks {', '.join(missing)}"))
-            continue
-        rewritten, how = _rewrite(fn, lib, targets, "ieee")
-        if rewritten is None:
-            rows.append(_row(label, what, ops, {t: None for t in threads}, how))
-            continue
-        rows.append(_timed_row(label, f"{what}: {how}", ops, rewritten, ld, arrays, threads,
-                               repeat, check))
+    rows = _int8_rewrite_rows(label, fn, lib, ld, arrays, ops, threads, repeat, check)
     rows.append(_timed_row(label, "gcc -O3 -march=native, same kernel unrewritten", ops, fn,
                            ld, arrays, threads, repeat, check))
     plain = _plain_c(m, n, k, layout)
@@ -209,6 +196,29 @@ def _row(label: str, what: str, ops: int, times: dict[int, float | None], note: 
             "seconds": {str(t): v for t, v in times.items()},
             "gops": {str(t): (ops / v / 1e9 if v else None) for t, v in times.items()},
             "note": note}
+
+
+def _int8_rewrite_rows(label: str, fn: Function, lib: tensorize.Library,
+                       ld: dict[str, Function], arrays: dict[str, np.ndarray], ops: int,
+                       threads: list[int], repeat: int,
+                       check: Callable[[np.ndarray], bool] | None) -> list[dict[str, Any]]:
+    """The int8 kernel rewritten for AVX-512 VNNI and for AVX2, each timed, or a row
+    saying why not (a CPU without the feature, no rewrite found)."""
+    rows = []
+    for targets, what in ((["x86.avx512_vnni"], "tensorize (AVX-512 VNNI rewrite)"),
+                          (["x86.avx2"], "tensorize (AVX2 rewrite, packed)")):
+        missing = missing_host_features(targets)
+        if missing:
+            rows.append(_row(label, what, ops, {t: None for t in threads},
+                             f"not run: CPU lacks {', '.join(missing)}"))
+            continue
+        rewritten, how = _rewrite(fn, lib, targets, "ieee")
+        if rewritten is None:
+            rows.append(_row(label, what, ops, {t: None for t in threads}, how))
+            continue
+        rows.append(_timed_row(label, f"{what}: {how}", ops, rewritten, ld, arrays, threads,
+                               repeat, check))
+    return rows
 
 
 def _timed_row(label: str, what: str, ops: int, fn: Function, lib: dict[str, Function],
@@ -325,20 +335,7 @@ def conv_rows(name: str, lib: tensorize.Library, threads: list[int], repeat: int
         return bool(np.array_equal(y, ref))
 
     label = f"conv2d NHWC int8 ({name})"
-    rows = []
-    for targets, what in ((["x86.avx512_vnni"], "tensorize (AVX-512 VNNI rewrite)"),
-                          (["x86.avx2"], "tensorize (AVX2 rewrite, packed)")):
-        missing = missing_host_features(targets)
-        if missing:
-            rows.append(_row(label, what, ops, {t: None for t in threads},
-                             f"not run: CPU lacks {', '.join(missing)}"))
-            continue
-        rewritten, how = _rewrite(fn, lib, targets, "ieee")
-        if rewritten is None:
-            rows.append(_row(label, what, ops, {t: None for t in threads}, how))
-            continue
-        rows.append(_timed_row(label, f"{what}: {how}", ops, rewritten, ld, arrays, threads,
-                               repeat, check))
+    rows = _int8_rewrite_rows(label, fn, lib, ld, arrays, ops, threads, repeat, check)
     rows.append(_timed_row(label, "gcc -O3 -march=native, the scalar loops", ops, fn, ld,
                            arrays, threads, repeat, check))
     return rows

@@ -21,7 +21,7 @@ from dataclasses import replace
 from tensorize.backend.parallel import parallel_loop
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Arg, Binary, CallStmt, Const, Expr, For, Function, Stmt, Var, View
-from tensorize.ir.traverse import substitute, walk
+from tensorize.ir.traverse import bound_names, substitute
 from tensorize.ir.types import INDEX
 
 VECTOR_REGISTERS = 16
@@ -53,17 +53,6 @@ def block_factor(callee: Function) -> int:
     return 1
 
 
-def _names(fn: Function) -> set[str]:
-    names = {b.name for b in fn.buffers} | {p.name for p in fn.params}
-    for s in fn.body:
-        for n in walk(s):
-            if isinstance(n, For):
-                names.add(n.var)
-            elif isinstance(n, View):
-                names.update(n.dims)
-    return names
-
-
 def _subst_call(call: CallStmt, var: str, value: Expr) -> CallStmt:
     args = []
     for a in call.args:
@@ -78,7 +67,7 @@ def _subst_call(call: CallStmt, var: str, value: Expr) -> CallStmt:
 
 def unroll_and_jam(fn: Function, library: Mapping[str, Function]) -> tuple[Function, int]:
     """``fn`` with each call nest's outermost loop unrolled and jammed; how many nests."""
-    taken = _names(fn)
+    taken = bound_names(fn)
     body: list[Stmt] = []
     count = 0
     for stmt in fn.body:

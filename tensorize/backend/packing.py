@@ -42,7 +42,7 @@ from tensorize.ir.nodes import (
     Var,
     View,
 )
-from tensorize.ir.traverse import free_vars, substitute, walk
+from tensorize.ir.traverse import bound_names, free_vars, substitute, walk
 from tensorize.ir.types import INDEX
 
 
@@ -93,17 +93,6 @@ def readable(callee: Function, param: BufferDecl, view: View, parent_shape: Sequ
                for d in range(len(shape)))
 
 
-def _names(fn: Function) -> set[str]:
-    names = {b.name for b in fn.buffers} | {p.name for p in fn.params}
-    for s in fn.body:
-        for n in walk(s):
-            if isinstance(n, For):
-                names.add(n.var)
-            elif isinstance(n, View):
-                names.update(n.dims)
-    return names
-
-
 def _nest(stmt: Stmt) -> tuple[list[For], CallStmt] | None:
     """The loops of a perfect nest around a single call, and the call."""
     loops: list[For] = []
@@ -125,7 +114,7 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
     """
     if fn.params:
         return fn, ()
-    taken = _names(fn)
+    taken = bound_names(fn)
     body: list[Stmt] = []
     decls: list[BufferDecl] = []
     packed: list[Packed] = []

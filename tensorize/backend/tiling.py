@@ -36,11 +36,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tensorize.backend.blocking import _names, _subst_call
+from tensorize.backend.blocking import _subst_call
 from tensorize.backend.parallel import parallel_loop
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Binary, CallStmt, Const, Expr, For, Function, Stmt, Var, View
-from tensorize.ir.traverse import free_vars
+from tensorize.ir.traverse import bound_names, free_vars
 from tensorize.ir.types import INDEX
 
 DEFAULT_L1 = 32 * 1024
@@ -169,7 +169,7 @@ def cache_tile(fn: Function, library: Mapping[str, Function],
                caches: Caches | None = None) -> tuple[Function, int]:
     """``fn`` with each call nest that exceeds the caches tiled; how many nests."""
     caches = caches or host_caches()
-    taken = _names(fn)
+    taken = bound_names(fn)
     body: list[Stmt] = []
     count = 0
     for stmt in fn.body:

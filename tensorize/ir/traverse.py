@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import TypeVar
 
-from tensorize.ir.nodes import Expr, Load, Node, Var
+from tensorize.ir.nodes import Expr, For, Function, Load, Node, Var, View
 
 N = TypeVar("N", bound=Node)
 
@@ -93,3 +93,16 @@ def free_vars(node: Node) -> set[str]:
 def loads(node: Node) -> Iterator[Load]:
     """Every buffer load inside ``node``."""
     return (n for n in walk(node) if isinstance(n, Load))
+
+
+def bound_names(fn: Function) -> set[str]:
+    """Every name ``fn`` binds: buffers, size parameters, loop variables and view
+    dimensions (what a fresh name must avoid)."""
+    names = {b.name for b in fn.buffers} | {p.name for p in fn.params}
+    for s in fn.body:
+        for n in walk(s):
+            if isinstance(n, For):
+                names.add(n.var)
+            elif isinstance(n, View):
+                names.update(n.dims)
+    return names
