@@ -148,3 +148,47 @@ def test_the_oracle_templates_follow_the_specs_order_declarations() -> None:
         float_acc = t.acc.startswith(("f", "bf"))
         if float_acc and spec.meta_value("order") == "unordered":
             assert t.mode == "real", t.name
+
+
+LIBRARY_CALL_KERNEL = """kernel fuzz(M = 16, N = 32, K = 16) {
+  in  A: i8[M, K]
+  in  B: i8[K, N]
+  inout   C: i32[M, N]
+  for k in 0..K {
+    for i in 0..M {
+      for j in 0..N {
+        C[i, j] += i32(B[k, j]) * i32(A[i, k])
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_library_call_rewrite_replays_at_its_sizes() -> None:
+    """The cvc5 replay proves a library call's tile against the spec instantiated at the
+    call's sizes (it asked for the spec's own defaults, which a library call has not, and
+    the campaign counted the error as a rejected input)."""
+    from tensorize.api import load_library
+    from tests.fuzz.soundness import check_kernel
+
+    library = load_library()
+    out = check_kernel(LIBRARY_CALL_KERNEL, "ieee", library, cross_check=True,
+                       alt_sizes={"M": 16, "N": 5, "K": 1})
+    assert out.disagreement is None and out.rewrites >= 1, out
+
+
+def test_an_engine_error_on_a_valid_kernel_is_a_crash(monkeypatch) -> None:
+    """Only a kernel that does not parse is a rejected input; an error raised while
+    checking a valid one is the engine's, and counts as a disagreement."""
+    from tensorize.api import load_library
+    from tensorize.errors import UsageError
+    from tests.fuzz import soundness
+
+    def broken(*args, **kwargs):
+        raise UsageError("broken on purpose")
+
+    monkeypatch.setattr(soundness, "prove", broken)  # the cvc5 replay's proof
+    out = soundness.check_kernel(LIBRARY_CALL_KERNEL, "ieee", load_library(),
+                                 cross_check=True)
+    assert out.kind == "crash" and "broken on purpose" in (out.disagreement or "")

@@ -129,3 +129,17 @@ def test_an_integer_pair_in_real_mode_needs_no_exact_run(monkeypatch) -> None:
     result = prove(a, b, options=ProveOptions(fp="real"))
     assert isinstance(result, Refuted), result
     assert result.counterexample.found_by == "execution"
+
+
+def test_a_scalar_output_far_apart_in_real_mode_is_refuted() -> None:
+    """The element furthest apart of a 0-d output (``out s: f64``): the search for it
+    indexed a numpy scalar and crashed (found by the fuzz campaign)."""
+    text = """kernel k {{
+      in x: f32[8]
+      out s: f32
+      s = 0
+      for n in 0..8 {{ s += {term} }}
+    }}"""
+    a, b = kernel(text.format(term="x[n] * x[n]")), kernel(text.format(term="x[n]"))
+    result = prove(a, b, options=ProveOptions(fp="real"))
+    assert isinstance(result, Refuted), result

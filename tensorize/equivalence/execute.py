@@ -295,7 +295,7 @@ def _furthest_apart(fn: Function, out_a: Mapping[str, np.ndarray],
         x = np.asarray(out_a[buf.name]).astype(np.float64)
         y = np.asarray(out_b[buf.name]).astype(np.float64).reshape(x.shape)
         with np.errstate(invalid="ignore"):
-            gap = np.abs(x - y)
+            gap = np.array(np.abs(x - y), dtype=np.float64)  # an array even for a scalar
         gap[np.isnan(gap)] = np.inf  # NaN on one side only: as far apart as it gets
         gap[np.isnan(x) & np.isnan(y)] = 0.0
         if gap.size and (best is None or float(gap.max()) > best[0]):

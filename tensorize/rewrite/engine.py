@@ -92,6 +92,9 @@ class Attempt:
     """Views of the call whose innermost dimension is not contiguous in memory."""
     tile: Function | None = field(default=None, repr=False, compare=False)
     """The tile kernel whose equality with the intrinsic was proved (for re-checks)."""
+    sizes: tuple[tuple[str, int], ...] = ()
+    """A library call's size parameters as bound (empty for a fixed-size intrinsic): the
+    tile was proved against the intrinsic instantiated at these sizes."""
     checks: tuple[str, ...] = ()
     """The checks this rewrite passed: the tile proof, each validation check, execution."""
 
@@ -100,6 +103,8 @@ class Attempt:
         out = {"intrinsic": self.intrinsic, "mapping": self.mapping, "status": self.status,
                "cost": self.cost, "calls": self.calls, "tail_instances": self.tail,
                "reason": self.reason, "checks": list(self.checks)}
+        if self.sizes:
+            out["sizes"] = dict(self.sizes)
         if self.proof is not None:
             out["proof"] = self.proof.to_json()
         return out
@@ -483,7 +488,8 @@ class TensorizePass:
         cost = cand.calls * per_call + tail * SCALAR_COST
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
-                    calls=cand.calls, tail=tail, tile=tile, strided=strided)
+                    calls=cand.calls, tail=tail, tile=tile, strided=strided,
+                    sizes=tuple(cand.sizes))
         result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
