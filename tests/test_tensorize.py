@@ -253,3 +253,25 @@ def test_proof_cache_hits_on_the_second_run(cli, tmp_path: Path, monkeypatch) ->
     off = cli(args + ["--no-cache", "--report", str(tmp_path / "r3.json")])
     assert json.loads((tmp_path / "r3.json").read_text())["proof_cache"]["enabled"] is False
     assert off.code == 0
+
+
+def test_rejections_are_typed_reasons_and_plain_strings_in_json() -> None:
+    """Each (fragment, intrinsic) pair with no candidate says why with a RejectReason,
+    which the JSON report writes as its plain name."""
+    from tensorize.matcher.candidates import RejectReason
+
+    fn = kernel("""kernel k {
+      in A: u8[3, 8]
+      in B: i8[8, 3]
+      out C: i32[3, 3]
+      for i in 0..3 { for j in 0..3 {
+        C[i, j] = 0
+        for k in 0..8 { C[i, j] += i32(A[i, k]) * i32(B[k, j]) } } }
+    }""")
+    result = tensorize.tensorize(fn, LIB, targets=["x86.avx512_vnni"])
+    rejected = [r for f in result.fragments for r in f.rejected]
+    assert rejected and all(isinstance(kind, RejectReason) for _, kind, _ in rejected)
+    assert RejectReason.EXTENT in {kind for _, kind, _ in rejected}  # 3 lanes, not 16
+    report = json.loads(json.dumps(result.to_json()))
+    kinds = {r["kind"] for f in report["fragments"] for r in f["rejected"]}
+    assert kinds <= {r.value for r in RejectReason} and "extent" in kinds

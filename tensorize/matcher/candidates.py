@@ -16,6 +16,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from tensorize.ir.nodes import (
@@ -99,11 +100,28 @@ class Candidate:
         return text
 
 
+class RejectReason(StrEnum):
+    """The kinds of reason a (fragment, intrinsic) pair has no candidate."""
+
+    KIND = "kind"
+    """The fragment's operator cannot be reordered at all (not ``+``, ``min``, ``max``)."""
+    ORDER = "order"
+    """A float reduction that the float mode forbids to reorder into tiles."""
+    SIGNATURE = "signature"
+    """The intrinsic's parameters do not have the fragment's shape (outputs, elementwise)."""
+    DTYPE = "dtype"
+    """Element types differ (what is read, or what is accumulated)."""
+    ACCESS = "access"
+    """The body reads what it accumulates into, or uses a loop variable as a value."""
+    EXTENT = "extent"
+    """No assignment of the intrinsic's dimensions (or a call's sizes) fits the loops."""
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Why no candidate (or a particular one) exists."""
 
-    kind: str
+    kind: RejectReason
     message: str
 
 
@@ -155,9 +173,9 @@ def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None
     if form.op == MAP:
         return None
     if form.op not in REORDERABLE and form.op != FMA:
-        return Rejection("kind", f"'{form.op}' reductions cannot be reordered")
+        return Rejection(RejectReason.KIND, f"'{form.op}' reductions cannot be reordered")
     if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
-        return Rejection("order", f"an IEEE {w_type} reduction cannot be reordered into "
+        return Rejection(RejectReason.ORDER, f"an IEEE {w_type} reduction cannot be reordered into "
                          "tiles; with --fp real it can (at f32 or wider)")
     return None
 
@@ -221,29 +239,29 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     reject = result.rejections.append
     out = _output(intr)
     if form.op == MAP and (out is None or out.mode != map_mode(form)):
-        reject(Rejection("signature", "an elementwise fragment needs an intrinsic with "
+        reject(Rejection(RejectReason.SIGNATURE, "an elementwise fragment needs an intrinsic with "
                          f"exactly one {map_mode(form)} output"
                          + (" (it reads the element it writes)" if form.in_place else
                             " (and no inout)")))
         return result
     if form.op != MAP and (out is None or out.mode != "inout"):
-        reject(Rejection("signature", "the intrinsic must have exactly one inout output "
+        reject(Rejection(RejectReason.SIGNATURE, "the intrinsic must have exactly one inout output "
                          "to accumulate into"))
         return result
     assert out is not None
     w_type = kernel.decl(form.buf).dtype
     if out.dtype != w_type:
-        reject(Rejection("dtype", f"the fragment accumulates {w_type} into '{form.buf}'; "
-                         f"the intrinsic accumulates {out.dtype}"))
+        reject(Rejection(RejectReason.DTYPE, f"the fragment accumulates {w_type} into "
+                         f"'{form.buf}'; the intrinsic accumulates {out.dtype}"))
         return result
     refusal = reorder_refusal(form, w_type, fp)
     ordered = False
     if refusal is not None:
-        if refusal.kind != "order" or unordered(intr):
-            if refusal.kind == "order":
-                refusal = Rejection("order", refusal.message + "; the intrinsic declares "
-                                    "'order unordered', so it cannot keep the program's "
-                                    "order either")
+        if refusal.kind != RejectReason.ORDER or unordered(intr):
+            if refusal.kind == RejectReason.ORDER:
+                refusal = Rejection(RejectReason.ORDER, refusal.message + "; the intrinsic "
+                                    "declares 'order unordered', so it cannot keep the "
+                                    "program's order either")
             reject(refusal)
             return result
         ordered = True  # only candidates that keep each element's order of updates
@@ -251,19 +269,19 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     if form.in_place:  # the element it reads is the output's own: bound to the output
         reads = [(x, i) for x, i in reads if (x, i) != (form.buf, form.index)]
     if any(x == form.buf for x, _i in reads):
-        reject(Rejection("access", "the body reads the buffer it accumulates into"))
+        reject(Rejection(RejectReason.ACCESS, "the body reads the buffer it accumulates into"))
         return result
     as_values = value_vars(form.body) & {x.var for x in form.loops}
     if as_values:
-        reject(Rejection("access", "the body uses loop variable "
+        reject(Rejection(RejectReason.ACCESS, "the body uses loop variable "
                          f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
     prog_types = sorted(str(kernel.decl(x).dtype) for x, _i in reads)
     intr_types = sorted(str(b.dtype) for b in inputs)
     if prog_types != intr_types:
-        reject(Rejection("dtype", f"the intrinsic reads {', '.join(intr_types)}; the fragment "
-                         f"reads {', '.join(prog_types) or 'nothing'}"))
+        reject(Rejection(RejectReason.DTYPE, f"the intrinsic reads {', '.join(intr_types)}; "
+                         f"the fragment reads {', '.join(prog_types) or 'nothing'}"))
         return result
     found = 0
     for pairing in _pairings(inputs, reads, kernel):
@@ -276,10 +294,10 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                 return result
     if not result.candidates and not result.rejections:
         if ordered:
-            reject(Rejection("order", refusal.message + " (reordered), and no "  # type: ignore[union-attr]  # a refusal is present on this path
+            reject(Rejection(RejectReason.ORDER, refusal.message + " (reordered), and no "  # type: ignore[union-attr]  # a refusal is present on this path
                              "assignment keeps each element's order of updates"))
         else:
-            reject(Rejection("extent", "no assignment of the intrinsic's dimensions to "
+            reject(Rejection(RejectReason.EXTENT, "no assignment of the intrinsic's dimensions to "
                              "the fragment's loops fits"))
     return result
 
@@ -330,8 +348,8 @@ def _library_call(frag: Fragment, intr: Function, kernel: Function, fp: str) -> 
     if result.candidates:
         result.rejections.clear()
     elif not result.rejections:
-        result.rejections.append(Rejection("extent", "no binding of the call's sizes to the "
-                                           "fragment's loop extents fits"))
+        result.rejections.append(Rejection(RejectReason.EXTENT, "no binding of the call's "
+                                           "sizes to the fragment's loop extents fits"))
     return result
 
 
@@ -508,13 +526,13 @@ def _tiles(frag: Fragment, name: str,
             total *= form.loop(v).extent
         if total < g.extent:
             result.rejections.append(Rejection(
-                "extent", f"loop {g.name} has {total} iterations; the intrinsic needs "
+                RejectReason.EXTENT, f"loop {g.name} has {total} iterations; the intrinsic needs "
                 f"{g.extent}"))
             return None
         if total % g.extent:
             if len(g.vars) > 1:
                 result.rejections.append(Rejection(
-                    "extent", f"fused loops {g.name} ({total}) are not a multiple of "
+                    RejectReason.EXTENT, f"fused loops {g.name} ({total}) are not a multiple of "
                     f"{g.extent}"))
                 return None
             loop = form.loop(g.vars[0])

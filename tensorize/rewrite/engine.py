@@ -39,6 +39,7 @@ from tensorize.ir.printer import format_function
 from tensorize.ir.traverse import walk
 from tensorize.matcher.candidates import (
     Candidate,
+    RejectReason,
     enumerate_candidates,
     instantiate,
     reorder_refusal,
@@ -119,7 +120,7 @@ class FragmentReport:
     scalar_cost: float
     chosen: Attempt | None
     alternatives: tuple[Attempt, ...]
-    rejected: tuple[tuple[str, str, str], ...]
+    rejected: tuple[tuple[str, RejectReason, str], ...]
     """(intrinsic, kind, message) for pairs with no candidate."""
 
     def to_json(self) -> dict[str, Any]:
@@ -415,7 +416,7 @@ class TensorizePass:
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
                   ) -> tuple[list[tuple[Attempt, Candidate, Function]],
-                             list[tuple[str, str, str]]]:
+                             list[tuple[str, RejectReason, str]]]:
         """Every candidate of ``frag`` with what became of it, and the rejected pairs."""
         attempts: list[tuple[Attempt, Candidate, Function]] = []
         rejected = []
@@ -600,7 +601,7 @@ def _validation_fact(kernel: Function, frag: Fragment, stmts: tuple[Stmt, ...],
 
 
 Tried = list[tuple[Fragment, list[tuple["Attempt", Candidate, Function]],
-                   list[tuple[str, str, str]]]]
+                   list[tuple[str, RejectReason, str]]]]
 ANY_FAMILY = "*"
 """The family of library calls, which run beside any machine's instructions."""
 
@@ -654,7 +655,7 @@ def _family(target: str) -> str:
 
 
 def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
-          rejected: list[tuple[str, str, str]], family: str | None
+          rejected: list[tuple[str, RejectReason, str]], family: str | None
           ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
     """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code.
 

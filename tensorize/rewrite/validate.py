@@ -63,6 +63,7 @@ from tensorize.ir.traverse import Transformer, free_vars, loads
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.candidates import (
     Group,
+    RejectReason,
     Site,
     map_mode,
     reorder_refusal,
@@ -350,7 +351,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     # 1. the reduction may be tiled, or the rewrite must keep each element's order (7.)
     refusal = reorder_refusal(form, w_type, fp)
     in_order = refusal is not None
-    if refusal is not None and (refusal.kind != "order" or unordered(intr)):
+    if refusal is not None and (refusal.kind != RejectReason.ORDER or unordered(intr)):
         raise _Invalid(refusal.message)
     if value_vars(form.body) & {x.var for x in form.loops}:
         raise _Invalid("the body uses a loop variable as a value")
