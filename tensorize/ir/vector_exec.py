@@ -238,8 +238,6 @@ class VectorExec:
         t = self.types.get(a.buf)
         if t is None or not (t.is_int or t.np_dtype in (np.float32, np.float64)):
             return False
-        if not t.is_int:
-            return self._accumulate(s, a, t, env, lo, hi, depth)
         v = a.value
         current = Load(a.buf, a.index, t)
         if isinstance(v, Binary) and v.op in ("+", "-") and v.lhs == current:
@@ -248,6 +246,8 @@ class VectorExec:
             op, term = v.fn, v.args[1]
         else:
             return False
+        if not t.is_int and op != "+":
+            return False
         if any(s.var in free_vars(e) for e in a.index):
             return False
         if any(isinstance(n, Load) and n.buf == a.buf for n in walk(term)):
@@ -255,50 +255,39 @@ class VectorExec:
         env[s.var] = self.axis(lo, hi, depth)
         try:
             idx = self.index(a.index, env, a.buf, a.span)
-            values = np.asarray(self.eval(term, env))
-            full = np.broadcast_shapes(values.shape, env[s.var].shape)
-            values = np.broadcast_to(values, full)
-            if op in ("+", "-"):
-                total = np.add.reduce(values, axis=depth, dtype=t.np_dtype, keepdims=True)
-                current = self.mem[a.buf][idx]
-                result = current + total if op == "+" else current - total
+            if not t.is_int:
+                result = self._accumulate(term, self.mem[a.buf][idx], t, env[s.var], env,
+                                          depth)
             else:
-                red = (np.minimum if op == "min" else np.maximum).reduce(
-                    values, axis=depth, keepdims=True)
-                current = self.mem[a.buf][idx]
-                result = vo.minimum(current, red) if op == "min" else vo.maximum(current, red)
+                values = np.asarray(self.eval(term, env))
+                full = np.broadcast_shapes(values.shape, env[s.var].shape)
+                values = np.broadcast_to(values, full)
+                old = self.mem[a.buf][idx]
+                if op in ("+", "-"):
+                    total = np.add.reduce(values, axis=depth, dtype=t.np_dtype,
+                                          keepdims=True)
+                    result = old + total if op == "+" else old - total
+                else:
+                    red = (np.minimum if op == "min" else np.maximum).reduce(
+                        values, axis=depth, keepdims=True)
+                    result = vo.minimum(old, red) if op == "min" else vo.maximum(old, red)
             self.store(a.buf, idx, np.asarray(result, dtype=t.np_dtype))
         finally:
             del env[s.var]
         return True
 
-    def _accumulate(self, s: For, a: Assign, t: DType, env: dict[str, Any], lo: int, hi: int,
-                    depth: int) -> bool:
-        """``W[I] = W[I] + term`` over the loop, in IEEE ``f32``/``f64``: the terms as one
-        array, then summed strictly in loop order from the current value."""
-        v = a.value
-        if not (isinstance(v, Binary) and v.op == "+" and v.lhs == Load(a.buf, a.index, t)):
-            return False
-        term = v.rhs
-        if any(s.var in free_vars(e) for e in a.index):
-            return False
-        if any(isinstance(n, Load) and n.buf == a.buf for n in walk(term)):
-            return False
-        env[s.var] = self.axis(lo, hi, depth)
-        try:
-            idx = self.index(a.index, env, a.buf, a.span)
-            with np.errstate(all="ignore"):
-                values = np.asarray(self.eval(term, env), dtype=t.np_dtype)
-                current = np.asarray(self.mem[a.buf][idx], dtype=t.np_dtype)
-                full = np.broadcast_shapes(values.shape, env[s.var].shape, current.shape)
-                start = np.broadcast_to(current, full[:depth] + (1,) + full[depth + 1:])
-                steps = np.concatenate([start, np.broadcast_to(values, full)], axis=depth)
-                total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
-                result = np.take(total, [full[depth]], axis=depth)
-            self.store(a.buf, idx, np.asarray(result, dtype=t.np_dtype))
-        finally:
-            del env[s.var]
-        return True
+    def _accumulate(self, term: Expr, old: Any, t: DType, axis: np.ndarray,
+                    env: dict[str, Any], depth: int) -> np.ndarray:
+        """``old + term`` summed over the loop's ``axis`` in IEEE ``f32``/``f64``: the
+        terms as one array, then added strictly in loop order from the current value."""
+        with np.errstate(all="ignore"):
+            values = np.asarray(self.eval(term, env), dtype=t.np_dtype)
+            start_value = np.asarray(old, dtype=t.np_dtype)
+            full = np.broadcast_shapes(values.shape, axis.shape, start_value.shape)
+            start = np.broadcast_to(start_value, full[:depth] + (1,) + full[depth + 1:])
+            steps = np.concatenate([start, np.broadcast_to(values, full)], axis=depth)
+            total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
+            return np.take(total, [full[depth]], axis=depth)
 
     # -- memory ---------------------------------------------------------------------
     def index(self, index: tuple[Expr, ...], env: dict[str, Any], buf: str,
