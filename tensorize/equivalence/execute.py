@@ -200,6 +200,15 @@ def buffer_mode(fn: Function, name: str) -> str:
     return decl.mode
 
 
+def _inputs_and_outputs(fn: Function, values: Mapping[str, np.ndarray]
+                        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``values`` split into what ``fn`` reads (``in``, ``inout``) and the initial
+    contents of its ``out`` buffers."""
+    ins = {k: v for k, v in values.items() if buffer_mode(fn, k) in ("in", "inout")}
+    outs = {k: v for k, v in values.items() if buffer_mode(fn, k) == "out"}
+    return ins, outs
+
+
 def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarray],
               b: Function, sizes_b: Mapping[str, int], vb: Mapping[str, np.ndarray],
               library: Mapping[str, Function], mode: interp.Mode
@@ -212,10 +221,8 @@ def _run_pair(a: Function, sizes_a: Mapping[str, int], va: Mapping[str, np.ndarr
     """
     from tensorize.errors import NotReal
 
-    ins_a = {k: v for k, v in va.items() if buffer_mode(a, k) in ("in", "inout")}
-    ins_b = {k: v for k, v in vb.items() if buffer_mode(b, k) in ("in", "inout")}
-    outs_a = {k: v for k, v in va.items() if buffer_mode(a, k) == "out"}
-    outs_b = {k: v for k, v in vb.items() if buffer_mode(b, k) == "out"}
+    ins_a, outs_a = _inputs_and_outputs(a, va)
+    ins_b, outs_b = _inputs_and_outputs(b, vb)
     try:
         out_a = interp.run(a, ins_a, sizes=sizes_a, library=library, outputs=outs_a,
                            mode=mode)
@@ -326,8 +333,7 @@ def _exact_element_differs(a: Function, sizes_a: Mapping[str, int],
 
     def element(fn: Function, sizes: Mapping[str, int], values: Mapping[str, np.ndarray],
                 idx: tuple[int, ...]) -> Any | None:
-        ins = {k: v for k, v in values.items() if buffer_mode(fn, k) in ("in", "inout")}
-        outs = {k: v for k, v in values.items() if buffer_mode(fn, k) == "out"}
+        ins, outs = _inputs_and_outputs(fn, values)
         try:
             return interp.run_real_element(fn, ins, buf, idx, sizes=sizes, library=library,
                                            outputs=outs)

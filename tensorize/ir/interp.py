@@ -235,11 +235,7 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
     """
     bound = bind_sizes(fn, sizes)
     shapes = shapes_of(fn, bound)
-    steps = estimate_work(fn, bound)
-    if steps > MAX_WORK:
-        raise InterpError(f"'{fn.name}' would run about {steps:.3g} statement instances, more "
-                          f"than the interpreter runs ({MAX_WORK:.3g}); use smaller sizes "
-                          "(--set)", fn.span)
+    _check_work(fn, bound)
     if mode == "real":
         return _run_real(fn, inputs, bound, shapes, library or {}, outputs)
     mem: dict[str, np.ndarray] = {}
@@ -261,6 +257,15 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
     executor = executor_cls(fn, bound, mem, shapes, library or {}, _call)
     executor.run()
     return {b.name: mem[b.name] for b in fn.outputs}
+
+
+def _check_work(fn: Function, bound: Mapping[str, int]) -> None:
+    """Refuse a run over the interpreter's budget (:data:`MAX_WORK` statement instances)."""
+    steps = estimate_work(fn, bound)
+    if steps > MAX_WORK:
+        raise InterpError(f"'{fn.name}' would run about {steps:.3g} statement instances, more "
+                          f"than the interpreter runs ({MAX_WORK:.3g}); use smaller sizes "
+                          "(--set)", fn.span)
 
 
 def _run_real(fn: Function, inputs: Mapping[str, np.ndarray], bound: dict[str, int],
@@ -309,10 +314,7 @@ def run_real_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
     if form is None or form.buf != buf:
         return None
     shapes = shapes_of(fn, bound)
-    steps = estimate_work(fn, bound)
-    if steps > MAX_WORK:
-        raise InterpError(f"'{fn.name}' would run about {steps:.3g} statement instances, more "
-                          f"than the interpreter runs ({MAX_WORK:.3g})", fn.span)
+    _check_work(fn, bound)
     mem = _real_memory(fn, inputs, shapes, outputs)
     OneElementRealExec(fn, bound, mem, shapes, library or {}, _call,
                        target=(buf, tuple(index))).run()
