@@ -10,8 +10,12 @@ Two exact-where-it-answers steps:
 1. A quick symbolic bound: the index is linear in the loop variables (with coefficients
    polynomial in the sizes), so its maximum (minimum) over the enclosing loops is found
    by substituting, innermost first, each loop variable by its last (first) value, as
-   the sign of its coefficient says. This over-approximates the range (it ignores guards
-   and empty loops), so it only ever answers "safe".
+   the sign of its coefficient says. ``/`` and ``%`` by positive constants (tiles,
+   tails, fused loops) are first replaced by names with known ranges (``N / 32`` by
+   ``q`` with ``N = 32 q + r``, ``0 <= r < 32``; ``(4 a + b) / 9`` by a name bounded by
+   its value range over the loops), and the sign tests are made at the corners of those
+   ranges. This over-approximates the range (it ignores guards and empty loops), so it
+   only ever answers "safe".
 2. Otherwise an integer solver decides exactly, with the guards, triangular loops and
    ``/``, ``%`` by constants. An integer (Presburger) question needs one; Z3 is imported
    lazily, only for the accesses step 1 cannot settle. A violation is reported with a
@@ -22,7 +26,7 @@ Two exact-where-it-answers steps:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -375,17 +379,147 @@ def _sign(p: _Poly, zero: frozenset[str] = frozenset()) -> int:
 def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...],
                 zero: frozenset[str] = frozenset()) -> bool:
     """Whether ``0 <= e < extent`` holds for every size >= 1 (sizes in ``zero``: >= 0)
-    by bound substitution."""
+    by bound substitution (with ``/`` and ``%`` by constants, :func:`_quick_safe_div`)."""
     bounds, size = _extremes(e, loops, zero), _poly(extent)
     if bounds is None or size is None:
-        return False
+        return _quick_safe_div(e, extent, loops, zero)
     low, high = bounds
     room = _plus(_plus(size, {(): 1}, -1), high, -1)
     return _sign(low, zero) == 1 and _sign(room, zero) == 1
 
 
+_MAX_CORNERS = 64
+"""At most this many corners of the bounded names' box are tried (else: the solver)."""
+
+
+class _Abstraction:
+    """Division and remainder by positive constants, replaced by fresh names.
+
+    ``N / c`` and ``N % c`` of a size ``N`` become the names ``N/c`` and ``N%c``, with
+    ``N = c * (N/c) + (N%c)``, ``N/c >= 0`` and ``0 <= N%c < c`` (one divisor per size);
+    a division or remainder of an expression in the loop variables becomes a name bounded
+    by the constant range of its value over the loops (floor division is monotone; a
+    remainder by ``c > 0`` lies in ``0..c-1``). Every range kept is a superset of the
+    values the replaced expression takes, so a bound proved on the abstraction holds.
+    """
+
+    def __init__(self, loops: tuple[tuple[str, Expr, Expr], ...], zero: frozenset[str]
+                 ) -> None:
+        self.loop_vars = {v for v, _lo, _hi in loops}
+        self.zero = zero
+        self.loops: tuple[tuple[str, Expr, Expr], ...] = ()
+        self.bounded: dict[str, tuple[int, int]] = {}
+        self.divisor: dict[str, int] = {}  # size -> its one divisor
+        self.names: dict[Expr, str] = {}
+        self.loops = tuple((v, self.expr(lo), self.expr(hi)) for v, lo, hi in loops)
+
+    def expr(self, e: Expr) -> Expr:
+        """``e`` with each ``/`` and ``%`` by a positive constant replaced by a name;
+        raises :class:`_Unsupported` for one it cannot bound."""
+        if isinstance(e, Binary):
+            lhs, rhs = self.expr(e.lhs), self.expr(e.rhs)
+            if e.op in ("/", "%"):
+                return self.division(e.op, lhs, rhs, e)
+            return Binary(e.op, lhs, rhs, e.dtype)
+        if isinstance(e, Unary):
+            return Unary(e.op, self.expr(e.operand), e.dtype)
+        return e
+
+    def division(self, op: str, lhs: Expr, rhs: Expr, e: Expr) -> Expr:
+        if not isinstance(rhs, Const) or isinstance(rhs.value, bool) or \
+                not isinstance(rhs.value, int) or rhs.value <= 0:
+            raise _Unsupported
+        c = rhs.value
+        form = _poly(lhs)
+        if form is not None and set(form) <= {()}:
+            value = form.get((), 0)
+            return Const(value // c if op == "/" else value % c, e.dtype)
+        if isinstance(lhs, Var) and lhs.name not in self.loop_vars:
+            if self.divisor.setdefault(lhs.name, c) != c:
+                raise _Unsupported
+            return Var(f"{lhs.name}{op}{c}", e.dtype)
+        bounds = _extremes(lhs, self.loops, self.zero, self.sign)
+        if bounds is None or not all(set(p) <= {()} for p in bounds):
+            raise _Unsupported
+        lo, hi = (p.get((), 0) for p in bounds)
+        if op == "/":
+            rng = (lo // c, hi // c)
+        else:
+            rng = (lo % c, hi % c) if lo // c == hi // c else (0, c - 1)
+        key = Binary(op, lhs, rhs, e.dtype)
+        name = self.names.setdefault(key, f"%t{len(self.names)}")
+        self.bounded[name] = rng
+        return Var(name, e.dtype)
+
+    def expand(self, p: _Poly) -> _Poly:
+        """``p`` with each divided size ``N`` written ``c * (N/c) + (N%c)``."""
+        for size, c in self.divisor.items():
+            parts: _Poly = {(f"{size}/{c}",): c, (f"{size}%{c}",): 1}
+            out: _Poly = {}
+            for m, coeff in p.items():
+                term: _Poly = {(): coeff}
+                for name in m:
+                    term = _mul(term, parts if name == size else {(name,): 1})
+                out = _plus(out, term, 1)
+            p = out
+        return p
+
+    def box(self) -> dict[str, tuple[int, int]]:
+        """Every bounded name with its range (the remainders of sizes included)."""
+        out = dict(self.bounded)
+        for size, c in self.divisor.items():
+            out[f"{size}%{c}"] = (0, c - 1)
+        return out
+
+    def sign(self, p: _Poly, zero: frozenset[str] = frozenset()) -> int:
+        """:func:`_sign` of ``p`` at every corner of the bounded names' box (``p`` is
+        multilinear in them, so its extremes over the box are at corners), the quotients
+        of sizes being >= 0; 0 when that cannot be decided."""
+        p = self.expand(p)
+        box = self.box()
+        present = sorted({n for m in p for n in m if n in box})
+        if any(m.count(n) > 1 for m in p for n in present) or \
+                2 ** len(present) > _MAX_CORNERS:
+            return 0
+        free = zero | {f"{s}/{c}" for s, c in self.divisor.items()}
+        signs = set()
+        for corner in range(2 ** len(present)):
+            values = {n: box[n][(corner >> k) & 1] for k, n in enumerate(present)}
+            fixed: _Poly = {}
+            for m, coeff in p.items():
+                rest = tuple(n for n in m if n not in values)
+                for n in m:
+                    if n in values:
+                        coeff *= values[n]
+                fixed = _plus(fixed, {rest: coeff}, 1)
+            signs.add(_sign(fixed, free))
+            if 0 in signs or len(signs) > 1:
+                return 0
+        return signs.pop() if signs else 1
+
+
+def _quick_safe_div(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...],
+                    zero: frozenset[str]) -> bool:
+    """:func:`_quick_safe` for indices, extents and loop bounds with ``/`` and ``%`` by
+    positive constants (tiles and their tails: ``32 * jo + j`` under ``jo in 0..N / 32``,
+    fused ``(4 * a + b) / 9``), through :class:`_Abstraction`."""
+    try:
+        ab = _Abstraction(loops, zero)
+        index, size_expr = ab.expr(e), ab.expr(extent)
+    except _Unsupported:
+        return False
+    bounds, size = _extremes(index, ab.loops, zero, ab.sign), _poly(size_expr)
+    if bounds is None or size is None:
+        return False
+    low, high = bounds
+    room = _plus(_plus(size, {(): 1}, -1), high, -1)
+    return ab.sign(low, zero) == 1 and ab.sign(room, zero) == 1
+
+
 def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...],
-              zero: frozenset[str] = frozenset()) -> tuple[_Poly, _Poly] | None:
+              zero: frozenset[str] = frozenset(),
+              sign: Callable[[_Poly, frozenset[str]], int] | None = None
+              ) -> tuple[_Poly, _Poly] | None:
     """Lower and upper bounds of ``e`` over the loops, polynomials in the sizes (or None).
 
     Innermost first, each loop variable is replaced by its first or last value, as the
@@ -415,10 +549,10 @@ def _extremes(e: Expr, loops: tuple[tuple[str, Expr, Expr], ...],
                     rest[m] = c
             if not coeff:
                 continue
-            sign = _sign(coeff, zero)
-            if sign == 0:
+            direction = (sign or _sign)(coeff, zero)
+            if direction == 0:
                 return None
-            pick = lo_p if (sign > 0) == (which == "low") else last
+            pick = lo_p if (direction > 0) == (which == "low") else last
             p = _plus(rest, _mul(coeff, pick), 1)
             if which == "low":
                 low = p
