@@ -44,6 +44,7 @@ import z3
 
 from tensorize.equivalence.smt import Translator
 from tensorize.equivalence.solver import SolverConfig, make_solver
+from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import (
     Assign,
     Assume,
@@ -59,7 +60,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import MAP, Loop, Reduction, combine, init_hoistable, injective
-from tensorize.ir.traverse import Transformer, free_vars, loads
+from tensorize.ir.traverse import Transformer, free_vars, loads, substitute
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.candidates import (
     Group,
@@ -102,6 +103,15 @@ class _Invalid(Exception):
 def _index(e: Expr, env: Mapping[str, z3.ArithRef]) -> z3.ArithRef:
     value = Translator("ieee", lambda *_: None)(e, env)
     return value if z3.is_expr(value) else z3.IntVal(int(value))
+
+
+def _same_function(a: Expr, b: Expr) -> bool:
+    """Whether index expressions ``a`` and ``b`` are equal at every point: the same
+    expression, or the same linear form. False means only "not shown here"."""
+    if a == b:
+        return True
+    x, y = linear_form(a), linear_form(b)
+    return x is not None and x == y
 
 
 def _const(e: Expr, what: str) -> int:
@@ -417,10 +427,15 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
         coverage = ("coverage", "injectivity", "tail", "count")
         _coverage(check, form, one, two, p1, p2, call_loops, extents, tails)
     # 5. views
+    at_witness = {x.var: witness.get(x.var, Var(x.var, INDEX)) for x in form.loops}
     for name, view in views.items():
+        wrong = f"the view for '{name}' does not read what the program reads"
+        if len(view.index) == len(index_of[name]) and all(
+                _same_function(e, substitute(f, at_witness))
+                for e, f in zip(view.index, index_of[name])):
+            continue  # the same linear function of the call nest's variables
         got = [_index(e, one.vars) for e in view.index]
         want = [_index(e, p1) for e in index_of[name]]
-        wrong = f"the view for '{name}' does not read what the program reads"
         if len(got) != len(want):
             check.failures.append(wrong)
         else:
@@ -433,7 +448,9 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     first = [_index(e, one.vars) for e in out_view.index]
     second = [_index(e, env2) for e in out_view.index]
     dims_differ = [one.vars[d] != two.vars[d] for d in out_view.dims]
-    if dims_differ:
+    lanes = tuple(Loop(d, 0, extents[d]) for d in out_view.dims if d in extents)
+    if dims_differ and not (len(lanes) == len(out_view.dims)
+                            and injective(out_view.index, lanes, {})):
         check.require(one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
                       + [z3.Or(*dims_differ)], "the output view",
                       "the output view writes one element twice in a call")
