@@ -181,22 +181,47 @@ def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | No
     return check_module(parse_text(text, name), library)
 
 
+def parse_path(path: str | Path) -> Module:
+    """Read and parse one `.tz` file (untyped IR), from the parse store when these bytes
+    under this name were parsed before by this engine (no parser is even imported then);
+    a parse that succeeds is stored for the next process."""
+    from tensorize.intrinsics.store import read_stored, stored_path, write_stored
+    from tensorize.ir.nodes import Module
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        data = None
+    if data is None:  # the parser reports a missing or unreadable file
+        from tensorize.ir.parser import parse_file
+
+        return parse_file(path)
+    where = stored_path("parse", (str(path).encode(), data))
+    found = read_stored(where, lambda value: isinstance(value, Module))
+    if isinstance(found, Module):
+        return found
+    from tensorize.ir.parser import decode
+    from tensorize.ir.parser import parse as parse_source
+
+    module = parse_source(decode(data, str(path)))  # the bytes the key was made of
+    write_stored(where, module)
+    return module
+
+
 def load(path: str | Path, library: Mapping[str, Function] | None = None) -> Module:
     """Read, parse and type-check one `.tz` file."""
     from tensorize.ir.check import check_module
-    from tensorize.ir.parser import parse_file
 
-    return check_module(parse_file(path), library)
+    return check_module(parse_path(path), library)
 
 
 def load_with_callees(path: str | Path, library: Mapping[str, Function] | Library,
                       ) -> tuple[Module, dict[str, Function]]:
     """Read and check a file; also every intrinsic its calls may use (library + file)."""
     from tensorize.ir.check import check_module
-    from tensorize.ir.parser import parse_file
 
     callees = dict(library.items()) if isinstance(library, Mapping) else library.as_dict()
-    module = check_module(parse_file(path), callees)
+    module = check_module(parse_path(path), callees)
     callees.update({f.name: f for f in module.intrinsics})
     return module, callees
 

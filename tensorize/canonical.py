@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import (
     Arg,
     Binary,
@@ -26,6 +25,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.printer import format_function
+from tensorize.ir.sizes import bind_sizes
 from tensorize.ir.traverse import Transformer, substitute
 from tensorize.ir.types import INDEX
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import tensorize
 from tensorize.intrinsics import library as library_mod
+from tensorize.intrinsics import store as store_mod
 from tensorize.ir.traverse import walk
 
 
@@ -49,10 +50,10 @@ def test_only_plain_dataclasses_are_written_by_constructor() -> None:
         def __post_init__(self) -> None:
             self.x += 1
 
-    assert library_mod._constructor_fields(Function) == tuple(
+    assert store_mod._constructor_fields(Function) == tuple(
         f.name for f in dataclasses.fields(Function))
-    assert library_mod._constructor_fields(WithPost) is None  # would run __post_init__ twice
-    assert library_mod._constructor_fields(int) is None
+    assert store_mod._constructor_fields(WithPost) is None  # would run __post_init__ twice
+    assert store_mod._constructor_fields(int) is None
 
 
 def test_reading_the_store_restores_the_collector(tmp_path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import z3
+if TYPE_CHECKING:
+    import z3
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class SolverConfig:
 
 def make_solver(config: SolverConfig, logic: str | None = None) -> z3.Solver:
     """A fresh solver with fixed seeds, the timeout and the resource limit."""
+    import z3  # here: building a pass (which holds a config) needs no solver
+
     solver = z3.SolverFor(logic) if logic else z3.Solver()
     solver.set("timeout", int(config.timeout_ms))
     solver.set("rlimit", int(config.rlimit))

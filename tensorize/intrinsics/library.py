@@ -10,15 +10,14 @@ types can match a fragment.
 
 from __future__ import annotations
 
-import gc
 import os
-import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tensorize.errors import UsageError
+from tensorize.intrinsics.store import read_stored, stored_path, write_stored
 
 if TYPE_CHECKING:
     from tensorize.ir.nodes import Function
@@ -187,92 +186,27 @@ def _parse_and_check(sources: list[Path]) -> tuple[dict[str, Function], dict[str
 
 def _stored_path(sources: list[Path]) -> Path | None:
     """Where the checked library of these files is stored (None if they cannot be read:
-    the parser then reports it). The name is a hash of the files' paths and contents and
-    of the engine's source, so any change to a spec or to the tool misses."""
-    import hashlib
-
-    from tensorize.equivalence.cache import default_path, engine_fingerprint
-
+    the parser then reports it)."""
     try:
-        h = hashlib.sha256(engine_fingerprint().encode())
-        for path in sources:
-            h.update(b"\0" + str(path.resolve()).encode() + b"\0" + path.read_bytes())
+        parts = [str(p.resolve()).encode() + b"\0" + p.read_bytes() for p in sources]
     except OSError:
         return None
-    return default_path().parent / f"library-{h.hexdigest()[:32]}.pickle"
-
-
-_FIELDS: dict[type, tuple[str, ...] | None] = {}
-"""The fields of each class the store writes by constructor (None: written as usual)."""
-
-
-def _constructor_fields(cls: type) -> tuple[str, ...] | None:
-    """The field names of a dataclass of the package whose fields are all given to its
-    ``__init__`` positionally, in order, and that has no ``__post_init__`` (so
-    ``cls(*values)`` rebuilds an equal object, span included); None for any other class."""
-    import dataclasses
-
-    found = _FIELDS.get(cls, ())
-    if found != ():
-        return found
-    names: tuple[str, ...] | None = None
-    if (dataclasses.is_dataclass(cls) and cls.__module__.startswith("tensorize.")
-            and not hasattr(cls, "__post_init__")):
-        fields = dataclasses.fields(cls)
-        if all(f.init and not f.kw_only for f in fields):
-            names = tuple(f.name for f in fields)
-    _FIELDS[cls] = names
-    return names
-
-
-class _NodePickler(pickle.Pickler):
-    """Writes the IR's frozen dataclasses as ``cls(*fields)``: reading them back then runs
-    each class's generated ``__init__`` instead of the dataclass ``__setstate__``, which
-    looks up the fields of every one of the ~14,000 objects of the library (loading the
-    store took about twice as long)."""
-
-    def reducer_override(self, obj: object) -> Any:
-        names = _constructor_fields(type(obj))
-        if names is None:
-            return NotImplemented
-        return type(obj), tuple(getattr(obj, n) for n in names)
+    return stored_path("library", parts)
 
 
 def _read_stored(path: Path) -> tuple[dict[str, Function], dict[str, str]] | None:
-    """The stored library, or None (absent or unreadable: an unusable cache is no cache)."""
-    enabled = gc.isenabled()
-    gc.disable()  # ~14,000 new objects would run the collector many times, for nothing
-    try:
-        with path.open("rb") as f:
-            value = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-            TypeError, ValueError, IndexError):
-        return None
-    finally:
-        if enabled:
-            gc.enable()
-    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
-            and isinstance(value[1], dict)):
-        return value
-    return None
+    """The stored library, or None."""
+    def valid(value: Any) -> bool:
+        return (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+                and isinstance(value[1], dict))
+
+    found: tuple[dict[str, Function], dict[str, str]] | None = read_stored(path, valid)
+    return found
 
 
 def _write_stored(path: Path, value: tuple[dict[str, Function], dict[str, str]]) -> None:
-    """Store the checked library atomically (a failure only costs the next load)."""
-    import tempfile  # only a miss writes the store
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".library-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                _NodePickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except (OSError, pickle.PicklingError, RecursionError):
-        pass
+    """Store the checked library (atomically; a failure only costs the next load)."""
+    write_stored(path, value)
 
 
 _LOADED: dict[tuple[tuple[str, int, int], ...], tuple[dict[str, Function], dict[str, str]]] = {}

@@ -19,48 +19,16 @@ from tensorize.errors import InterpError, UsageError
 from tensorize.ir import numeric
 from tensorize.ir import vector_ops as vo
 from tensorize.ir.affine import linear_form
-from tensorize.ir.nodes import Assume, BufferDecl, CallStmt, Expr, Function, View
+from tensorize.ir.nodes import Assume, BufferDecl, CallStmt, Function, View
 from tensorize.ir.scalar_exec import ScalarExec
+from tensorize.ir.sizes import bind_sizes as bind_sizes  # re-exported: interp.bind_sizes
+from tensorize.ir.sizes import buffer_shape as buffer_shape
+from tensorize.ir.sizes import eval_size as eval_size
 from tensorize.ir.types import SCALAR_TYPES, DType
 from tensorize.ir.vector_exec import MAX_AXES, VectorExec
 
 Mode = Literal["vector", "scalar", "real"]
 Executor = ScalarExec | VectorExec
-
-
-def bind_sizes(fn: Function, sizes: Mapping[str, int] | None = None) -> dict[str, int]:
-    """The value of every size parameter: the given ones, else the defaults."""
-    sizes = dict(sizes or {})
-    unknown = set(sizes) - {p.name for p in fn.params}
-    if unknown:
-        raise UsageError(f"'{fn.name}' has no size parameter {', '.join(sorted(unknown))}")
-    out = {}
-    for p in fn.params:
-        value = sizes.get(p.name, p.default)
-        if value is None:
-            raise UsageError(f"size parameter '{p.name}' of '{fn.name}' has no default; "
-                             f"set it (--set {p.name}=...)")
-        if value < 0:
-            raise UsageError(f"size parameter '{p.name}' must not be negative")
-        out[p.name] = int(value)
-    return out
-
-
-def eval_size(e: Expr, sizes: Mapping[str, int]) -> int:
-    """Evaluate an expression in size parameters only."""
-    form = linear_form(e, sizes)
-    if form is None or form.coeffs:
-        raise InterpError("extent is not a constant expression of the size parameters", e.span)
-    return form.const
-
-
-def buffer_shape(b: BufferDecl, sizes: Mapping[str, int]) -> tuple[int, ...]:
-    """The concrete shape of a buffer under the given sizes."""
-    shape = tuple(eval_size(e, sizes) for e in b.shape)
-    for n in shape:
-        if n < 0:
-            raise InterpError(f"buffer '{b.name}' has a negative extent", b.span)
-    return shape
 
 
 MAX_ELEMENTS = 1 << 28

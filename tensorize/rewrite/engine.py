@@ -17,8 +17,6 @@ from typing import Any
 
 from tensorize.canonical import canonical_text
 from tensorize.equivalence.cache import ProofCache, memo_get, memo_put, obligation_key
-from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
-from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import (
     Counterexample,
     FpMode,
@@ -33,9 +31,9 @@ from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
-from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import CallStmt, Expr, Function, Stmt, View
 from tensorize.ir.printer import format_function
+from tensorize.ir.sizes import bind_sizes
 from tensorize.ir.traverse import walk
 from tensorize.matcher.candidates import (
     Candidate,
@@ -56,7 +54,6 @@ from tensorize.rewrite.apply import (
     tail_boxes,
     without_empty_loops,
 )
-from tensorize.rewrite.validate import Validation, validate
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
@@ -383,6 +380,8 @@ class TensorizePass:
         that full tiles and every tail still occur) and that rewrite, which must have the
         same shape, is run against the original at those sizes.
         """
+        from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
+
         if work(baked, {}) <= EXECUTION_LIMIT:
             cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
                                       patterns=("mix", "max"), batched=True)
@@ -448,6 +447,8 @@ class TensorizePass:
         Only a filter: it drops candidates, so it can never make a wrong rewrite; it
         spares a proof at full size that may run long before it gives up.
         """
+        from tensorize.equivalence.prove import ProveOptions, prove
+
         if not cand.sizes:
             return None
         def shrink(v: int) -> int:
@@ -476,6 +477,8 @@ class TensorizePass:
 
     def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
+        from tensorize.rewrite.validate import Validation, validate
+
         tail = sum(math.prod(x.extent for x in box)
                    for box in tail_boxes(frag.form, cand.tails))
         stmts = rewrite_fragment(cand, frag, intr)
@@ -536,6 +539,8 @@ class TensorizePass:
         (same tile text), from the persistent cache (same tile text up to the names of its
         loops, so a renamed kernel finds it), or proved now. Proofs and refutations are
         remembered, ``unknown`` never."""
+        from tensorize.equivalence.prove import ProveOptions, prove
+
         key = (format_function(tile), intr.name)
         result = proofs.get(key)
         if result is not None:

@@ -1,0 +1,102 @@
+"""Checked and parsed IR kept on disk between processes, as pickles in the cache directory.
+
+Two stores use it: the checked intrinsic library (``library-<hash>.pickle``) and the
+parse of each input file (``parse-<hash>.pickle``). A name is a hash of everything the
+value depends on (the files' paths and bytes, and the engine's own source), so an edit to
+a file or to the tool misses. Reading never fails: an absent, truncated or foreign
+pickle is a miss; writing is atomic, and a failure to write only costs the next read.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import pickle
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+def stored_path(kind: str, parts: Iterable[bytes]) -> Path:
+    """Where a value of ``kind`` made from ``parts`` is stored (the engine's fingerprint
+    is part of every name)."""
+    from tensorize.equivalence.cache import default_path, engine_fingerprint
+
+    h = hashlib.sha256(engine_fingerprint().encode())
+    for part in parts:
+        h.update(b"\0" + part)
+    return default_path().parent / f"{kind}-{h.hexdigest()[:32]}.pickle"
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+"""The fields of each class the store writes by constructor (None: written as usual)."""
+
+
+def _constructor_fields(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass of the package whose fields are all given to its
+    ``__init__`` positionally, in order, and that has no ``__post_init__`` (so
+    ``cls(*values)`` rebuilds an equal object, span included); None for any other class."""
+    import dataclasses
+
+    found = _FIELDS.get(cls, ())
+    if found != ():
+        return found
+    names: tuple[str, ...] | None = None
+    if (dataclasses.is_dataclass(cls) and cls.__module__.startswith("tensorize.")
+            and not hasattr(cls, "__post_init__")):
+        fields = dataclasses.fields(cls)
+        if all(f.init and not f.kw_only for f in fields):
+            names = tuple(f.name for f in fields)
+    _FIELDS[cls] = names
+    return names
+
+
+class _NodePickler(pickle.Pickler):
+    """Writes the IR's frozen dataclasses as ``cls(*fields)``: reading them back then runs
+    each class's generated ``__init__`` instead of the dataclass ``__setstate__``, which
+    looks up the fields of every one of the ~14,000 objects of the library (loading the
+    store took about twice as long)."""
+
+    def reducer_override(self, obj: object) -> Any:
+        names = _constructor_fields(type(obj))
+        if names is None:
+            return NotImplemented
+        return type(obj), tuple(getattr(obj, n) for n in names)
+
+
+def read_stored(path: Path, valid: Callable[[Any], bool]) -> Any | None:
+    """The value stored at ``path`` if ``valid`` accepts it, else None (absent or
+    unreadable: an unusable store is no store)."""
+    enabled = gc.isenabled()
+    gc.disable()  # thousands of new objects would run the collector many times, for nothing
+    try:
+        with path.open("rb") as f:
+            value = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+            TypeError, ValueError, IndexError):
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+    return value if valid(value) else None
+
+
+def write_stored(path: Path, value: object) -> None:
+    """Store ``value`` at ``path`` atomically, with normal permissions (a failure only
+    costs the next read)."""
+    import tempfile  # only a miss writes the store
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _NodePickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, pickle.PicklingError, RecursionError):
+        pass
