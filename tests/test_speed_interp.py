@@ -33,18 +33,20 @@ kernel k {{
     return module.get("k"), {f.name: f for f in module.intrinsics}
 
 
-def test_output_view_repeating_an_element_is_refused() -> None:
-    k, lib = _kernel("call t.add4(a = (i) -> A[i], c = (i) -> C[i / 2])")
+@pytest.mark.parametrize("n", [8, 1000])  # counted (small buffer) or sorted (large one)
+def test_output_view_repeating_an_element_is_refused(n: int) -> None:
+    k, lib = _kernel("call t.add4(a = (i) -> A[i], c = (i) -> C[i / 2])", n)
     with pytest.raises(InterpError, match="writes the same element"):
         tensorize.run(k, library=lib)
 
 
-def test_output_view_overlapping_an_input_is_refused() -> None:
-    text = ADD + """
-kernel k {
-  inout C: i32[8]
+@pytest.mark.parametrize("n", [8, 1000])
+def test_output_view_overlapping_an_input_is_refused(n: int) -> None:
+    text = ADD + f"""
+kernel k {{
+  inout C: i32[{n}]
   call t.add4(a = (i) -> C[i + 3], c = (i) -> C[i])
-}"""
+}}"""
     module = tensorize.parse(text)
     lib = {f.name: f for f in module.intrinsics}
     with pytest.raises(InterpError, match="overlap"):
