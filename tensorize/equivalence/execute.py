@@ -63,11 +63,44 @@ def _clip(values: np.ndarray, t: DType, assumes: list[Assume]) -> np.ndarray:
 EDGE_PATTERNS = ("min", "max", "zero", "one", "mix", "mix", "mix")
 
 
+_SETS: dict[tuple[Any, ...], list[dict[str, np.ndarray]]] = {}
+"""Input sets already made in this process, by what they are made from (see
+:func:`input_sets`): the candidates of one intrinsic have tile kernels with the same
+buffers, and making the sets took about a third of screening them."""
+
+_SETS_LIMIT = 512
+_SETS_ELEMENTS = 1 << 16
+"""Input sets of at most this many elements in all are kept."""
+
+
 def input_sets(fn: Function, sizes: Mapping[str, int], seed: int = 0,
                randoms: int = 4, patterns: tuple[str, ...] = EDGE_PATTERNS
                ) -> Iterator[dict[str, np.ndarray]]:
-    """Random sets, then edge-value sets, for every input and out buffer of ``fn``."""
+    """Random sets, then edge-value sets, for every input and out buffer of ``fn``.
+
+    The sets depend only on the buffers (names, types, shapes, modes, in order), their
+    assumptions, the seed and the patterns, so equal requests get equal sets: small ones
+    are made once per process (the arrays are shared; runs never write an ``in`` buffer
+    and copy the others)."""
     bound = interp.bind_sizes(fn, sizes)
+    key = (tuple((b.name, b.dtype, b.mode, interp.buffer_shape(b, bound))
+                 for b in fn.buffers if b.mode != "local"),
+           tuple(a for a in fn.assumes), seed, randoms, patterns)
+    found = _SETS.get(key)
+    if found is None:
+        found = list(_make_input_sets(fn, bound, seed, randoms, patterns))
+        elements = sum(int(v.size) for values in found for v in values.values())
+        if elements <= _SETS_ELEMENTS:
+            if len(_SETS) >= _SETS_LIMIT:
+                _SETS.clear()
+            _SETS[key] = found
+    for values in found:
+        yield dict(values)
+
+
+def _make_input_sets(fn: Function, bound: Mapping[str, int], seed: int, randoms: int,
+                     patterns: tuple[str, ...]) -> Iterator[dict[str, np.ndarray]]:
+    """:func:`input_sets`, made."""
     assumes = {b.name: [a for a in fn.assumes if a.buf == b.name] for b in fn.buffers}
     buffers = [b for b in fn.buffers if b.mode != "local"]
     for r in range(randoms):
