@@ -38,6 +38,15 @@ KERNELS = {
       out C: f32[8]
       for i in 0..5 { for j in 0..4 { C[i + j] += A[i] * B[j] } }
     }""",
+    # strided and offset writes, and a loop whose iterations reach the element only
+    # through an inner loop (C[2 * i + j + 1] over i, j): the skipped iterations are
+    # decided from the range of the index over the inner loops
+    "strided": """kernel k {
+      in A: f16[4, 3]
+      out C: f16[10]
+      for i in 0..4 { for j in 0..3 { for k in 0..2 {
+        C[2 * i + j + 1] += A[i, j] * A[3 - i, 2 - j] } } }
+    }""",
     # a map: each element written once
     "map": """kernel k {
       in A: f16[7]
