@@ -121,6 +121,6 @@ def test_the_execution_check_is_remembered(tmp_path) -> None:
     renamed = dataclasses.replace(kern, name="renamed")
     again = TensorizePass(targets=tuple(VNNI), cache=ProofCache(tmp_path / "c.sqlite")).run(
         renamed, LIB)
-    assert first.fragments[0].chosen.checks[-1] == "execution at full size"
+    assert first.fragments[0].chosen.checks[-1].startswith("execution at full size")
     assert again.fragments[0].chosen.checks[-1] == "execution agreed (cached)"
     assert again.rewritten == dataclasses.replace(first.rewritten, name="renamed")

@@ -383,9 +383,10 @@ class TensorizePass:
         from tensorize.equivalence.execute import EXECUTION_LIMIT, refute_by_execution, work
 
         if work(baked, {}) <= EXECUTION_LIMIT:
-            cex = refute_by_execution(baked, {}, rewritten, {}, lib, self.fp, randoms=2,
+            runnable, how = _runnable(rewritten, lib)
+            cex = refute_by_execution(baked, {}, runnable, {}, lib, self.fp, randoms=2,
                                       patterns=("mix", "max"), batched=True)
-            return "at full size", cex
+            return f"at full size{how}", cex
         if not kernel.params:
             return ("skipped: the kernel has no size parameters to shrink and is above the "
                     f"execution limit ({EXECUTION_LIMIT} instances)"), None
@@ -406,9 +407,10 @@ class TensorizePass:
             if got != expected:
                 continue
             sizes_text = ", ".join(f"{k}={v}" for k, v in small.items())
-            cex = refute_by_execution(small_baked, {}, again.rewritten, {}, lib, self.fp,
+            runnable, how = _runnable(again.rewritten, lib)
+            cex = refute_by_execution(small_baked, {}, runnable, {}, lib, self.fp,
                                       randoms=2, patterns=("mix", "max"), batched=True)
-            return f"at reduced sizes {sizes_text}", cex
+            return f"at reduced sizes {sizes_text}{how}", cex
         return ("skipped: no reduced sizes within the execution limit reproduce the "
                 "rewrite's shape"), None
 
@@ -710,6 +712,20 @@ def _places(count: int, splits: list[Split]) -> dict[int, list[int]]:
         out[original] = list(parts)
         place += len(parts)
     return out
+
+
+def _runnable(rewritten: Function, lib: Mapping[str, Function]) -> tuple[Function, str]:
+    """What the execution check runs: the rewrite with its calls inlined where that
+    computes exactly what the calls do (rewrite/inline.py: one vectorised pass instead of
+    a batch per call), else the rewrite itself; and the words that say which."""
+    from tensorize.rewrite.inline import NotInlined, inline_calls
+
+    if not any(isinstance(n, CallStmt) for s in rewritten.body for n in walk(s)):
+        return rewritten, ""
+    try:
+        return inline_calls(rewritten, lib), ", calls inlined"
+    except NotInlined:
+        return rewritten, ""
 
 
 def _mapping_shape(mapping: str) -> str:
