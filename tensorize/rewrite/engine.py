@@ -23,6 +23,7 @@ from tensorize.equivalence.results import (
     Proved,
     Refuted,
     Result,
+    Unknown,
     Verdict,
     check_fp,
 )
@@ -447,9 +448,12 @@ class TensorizePass:
         3, already differs from the program (a wrong pairing or layout), else None.
 
         Only a filter: it drops candidates, so it can never make a wrong rewrite; it
-        spares a proof at full size that may run long before it gives up.
+        spares a proof at full size that may run long before it gives up. It runs the
+        small tile only (a refutation the interpreter finds and confirms), no solver: a
+        candidate it keeps is proved at full size anyway.
         """
-        from tensorize.equivalence.prove import ProveOptions, prove
+        from tensorize.equivalence.execute import refute_by_execution
+        from tensorize.equivalence.prove import ProveOptions
 
         if not cand.sizes:
             return None
@@ -462,11 +466,15 @@ class TensorizePass:
                        for p, gs in cand.dims))
         inst = instantiate(intr, small.sizes)
         tile = tile_kernel(small, frag, inst, kernel)
-        key = (format_function(tile), intr.name + " (small)")
+        key = (format_function(tile), intr.name + " (small, executed)")
         if key not in proofs:
             t0 = time.perf_counter()
-            proofs[key] = prove(tile, inst, options=ProveOptions(fp=self.fp,
-                                                                 solver=self.solver))
+            opts = ProveOptions(fp=self.fp, solver=self.solver)
+            cex = refute_by_execution(tile, {}, inst, {}, {}, opts.fp, opts.seed,
+                                      opts.randoms)
+            proofs[key] = (Refuted(opts.fp, time.perf_counter() - t0, cex) if cex is not None
+                           else Unknown(opts.fp, time.perf_counter() - t0,
+                                        "not refuted by execution at small sizes"))
             stages["proofs"] += time.perf_counter() - t0
         result = proofs[key]
         if not isinstance(result, Refuted):
