@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tensorize.equivalence.results import Counterexample, Difference
-from tensorize.errors import InterpError
+from tensorize.errors import InterpError, UsageError
 from tensorize.ir import interp
 from tensorize.ir.nodes import Assume, Function
 from tensorize.ir.types import DType
@@ -350,36 +350,80 @@ def _exact_element_differs(a: Function, sizes_a: Mapping[str, int],
                            library: Mapping[str, Function], out_a: Mapping[str, np.ndarray],
                            out_b: Mapping[str, np.ndarray]) -> list[Difference]:
     """The exact real-mode difference at the element furthest apart in the IEEE runs,
-    each side computing that element alone (:func:`interp.run_real_element`); empty
+    each side computing that element alone (:func:`interp.run_element`); empty
     when the element agrees exactly, has no real value, or a side is not in a form that
     computes one element alone: the caller then runs both sides whole."""
-    from tensorize.errors import NotReal
-
     where = _furthest_apart(a, out_a, out_b)
     if where is None:
         return []
-    buf, idx_a = where
+    found = _element_difference(a, sizes_a, va, b, sizes_b, vb, library, where[0], where[1],
+                                real=True)
+    return [] if found is None else [found]
+
+
+def _element_difference(a: Function, sizes_a: Mapping[str, int],
+                        va: Mapping[str, np.ndarray], b: Function,
+                        sizes_b: Mapping[str, int], vb: Mapping[str, np.ndarray],
+                        library: Mapping[str, Function], buf: str, idx_a: tuple[int, ...],
+                        real: bool) -> Difference | None:
+    """The difference at ``buf[idx_a]`` (the same element of ``b``: the same offset),
+    each side computing that element alone, or None: equal (NaN equals NaN, ``-0.0``
+    equals ``0.0``: only a sure difference counts), no value (outside real numbers, an
+    input a side refuses, an error), or a side not in a form that computes one element
+    alone."""
+    from tensorize.errors import NotReal
+
     shape_a = interp.shapes_of(a, interp.bind_sizes(a, sizes_a))[buf]
     shape_b = interp.shapes_of(b, interp.bind_sizes(b, sizes_b))[buf]
-    flat = int(np.ravel_multi_index(idx_a, shape_a))
-    idx_b = tuple(int(i) for i in np.unravel_index(flat, shape_b))
+    flat = int(np.ravel_multi_index(idx_a, shape_a)) if shape_a else 0
+    idx_b = tuple(int(i) for i in np.unravel_index(flat, shape_b)) if shape_b else ()
 
     def element(fn: Function, sizes: Mapping[str, int], values: Mapping[str, np.ndarray],
                 idx: tuple[int, ...]) -> Any | None:
         ins, outs = _inputs_and_outputs(fn, values)
         try:
-            return interp.run_real_element(fn, ins, buf, idx, sizes=sizes, library=library,
-                                           outputs=outs)
-        except (InterpError, NotReal):
+            return interp.run_element(fn, ins, buf, idx, sizes=sizes, library=library,
+                                      outputs=outs, real=real)
+        except (InterpError, NotReal, UsageError):
             return None
 
     x = element(a, sizes_a, va, idx_a)
     if x is None:
-        return []
+        return None
     y = element(b, sizes_b, vb, idx_b)
-    if y is None or x == y:
+    if y is None or x == y or (isinstance(x, float) and isinstance(y, float)
+                               and x != x and y != y):
+        return None
+    return Difference(buf, idx_a, _fmt(x), _fmt(y))
+
+
+def _quick_refutation(a: Function, sizes_a: Mapping[str, int], b: Function,
+                      sizes_b: Mapping[str, int], values: Mapping[str, np.ndarray],
+                      library: Mapping[str, Function], real: bool) -> list[Difference]:
+    """A difference at one of two elements of each output (one in the middle, off the
+    diagonal of a square tile, then the last), each computed alone on the first input set: most wrong candidates (a
+    transposed operand, a shifted view) differ there, at a fraction of the cost of two
+    whole runs. Empty when those elements agree or cannot be computed alone: the caller
+    then screens as usual."""
+    vb = translate_inputs(values, b, sizes_b)
+    try:
+        interp.check_assumptions(a, values)
+        interp.check_assumptions(b, vb)
+    except InterpError:
         return []
-    return [Difference(buf, idx_a, _fmt(x), _fmt(y))]
+    shapes = interp.shapes_of(a, interp.bind_sizes(a, sizes_a))
+    for out in a.outputs:
+        shape = shapes[out.name]
+        size = int(np.prod(shape, dtype=np.int64))
+        if size == 0:
+            continue
+        for flat in dict.fromkeys((size // 2, size - 1)):  # off the diagonal first
+            idx = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+            found = _element_difference(a, sizes_a, values, b, sizes_b, vb, library,
+                                        out.name, idx, real)
+            if found is not None:
+                return [found]
+    return []
 
 
 def _uses_floats(fn: Function) -> bool:
@@ -416,6 +460,12 @@ def refute_by_execution(a: Function, sizes_a: Mapping[str, int], b: Function,
     sets = list(input_sets(a, sizes_a, seed, randoms, patterns))
     if real:
         sets = [v for v in sets if _finite(v)]
+    if sets and not batched and small:
+        diffs = _quick_refutation(a, sizes_a, b, sizes_b, sets[0], library, real)
+        if diffs:
+            shown = {k: v for k, v in sets[0].items() if buffer_mode(a, k) != "out"}
+            return Counterexample({k: render_array(v) for k, v in shown.items()},
+                                  tuple(diffs), "execution", values=plain_values(shown))
     screened = _screen_batched(a, sizes_a, b, sizes_b, sets, library) if batched else None
     base = 0  # the index in ``sets`` of screened[0]
     for n, values in enumerate(sets):

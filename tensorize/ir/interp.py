@@ -20,7 +20,7 @@ from tensorize.ir import numeric
 from tensorize.ir import vector_ops as vo
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Assume, BufferDecl, CallStmt, Function, View
-from tensorize.ir.scalar_exec import ScalarExec
+from tensorize.ir.scalar_exec import ScalarExec, to_python
 from tensorize.ir.sizes import bind_sizes as bind_sizes  # re-exported: interp.bind_sizes
 from tensorize.ir.sizes import buffer_shape as buffer_shape
 from tensorize.ir.sizes import eval_size as eval_size
@@ -265,16 +265,17 @@ def _real_memory(fn: Function, inputs: Mapping[str, np.ndarray],
     return mem
 
 
-def run_real_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
-                     index: tuple[int, ...], *, sizes: Mapping[str, int] | None = None,
-                     library: Mapping[str, Function] | None = None,
-                     outputs: Mapping[str, np.ndarray] | None = None) -> Any | None:
-    """The exact real-mode value of ``buf[index]`` after running ``fn``, computing that
-    element alone; None when ``fn`` is not in a form where one element can be computed
-    alone (its reduction or map normal form, every write to ``buf``). Raises like
-    :func:`run` with ``mode="real"``.
+def run_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
+                index: tuple[int, ...], *, sizes: Mapping[str, int] | None = None,
+                library: Mapping[str, Function] | None = None,
+                outputs: Mapping[str, np.ndarray] | None = None, real: bool = False
+                ) -> Any | None:
+    """The value of ``buf[index]`` after running ``fn`` (exact IEEE and integer
+    semantics, or ``real`` mode), computing that element alone; None when ``fn`` is not
+    in a form where one element can be computed alone (its reduction or map normal form,
+    every write to ``buf``). Raises like :func:`run`.
     """
-    from tensorize.ir.real_exec import OneElementRealExec
+    from tensorize.ir.one_element import OneElementExec, OneElementRealExec
     from tensorize.ir.reduction import map_form, reduction_form
 
     bound = bind_sizes(fn, sizes)
@@ -283,10 +284,35 @@ def run_real_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
         return None
     shapes = shapes_of(fn, bound)
     _check_work(fn, bound)
-    mem = _real_memory(fn, inputs, shapes, outputs)
-    OneElementRealExec(fn, bound, mem, shapes, library or {}, _call,
-                       target=(buf, tuple(index))).run()
-    return mem[buf][tuple(index)]
+    if real:
+        mem = _real_memory(fn, inputs, shapes, outputs)
+        OneElementRealExec(fn, bound, mem, shapes, library or {}, _call,
+                           target=(buf, tuple(index))).run()
+        return mem[buf][tuple(index)]
+    mem = {}
+    for b in fn.buffers:
+        if b.mode in ("in", "inout"):
+            mem[b.name] = np.array(inputs[b.name], dtype=b.dtype.np_dtype, copy=True)
+        elif outputs is not None and b.name in outputs:
+            mem[b.name] = np.array(outputs[b.name], dtype=b.dtype.np_dtype, copy=True)
+        else:
+            mem[b.name] = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
+        if mem[b.name].shape != shapes[b.name]:
+            raise UsageError(f"'{b.name}' of '{fn.name}' must have shape "
+                             f"{list(shapes[b.name])}")
+    check_assumptions(fn, mem)
+    OneElementExec(fn, bound, mem, shapes, library or {}, _call,
+                   target=(buf, tuple(index))).run()
+    return to_python(mem[buf][tuple(index)], fn.decl(buf).dtype)
+
+
+def run_real_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
+                     index: tuple[int, ...], *, sizes: Mapping[str, int] | None = None,
+                     library: Mapping[str, Function] | None = None,
+                     outputs: Mapping[str, np.ndarray] | None = None) -> Any | None:
+    """:func:`run_element` in real mode."""
+    return run_element(fn, inputs, buf, index, sizes=sizes, library=library,
+                       outputs=outputs, real=True)
 
 
 def _view_elements(view: View, env: Mapping[str, Any], shape: tuple[int, ...],

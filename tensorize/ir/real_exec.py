@@ -17,10 +17,8 @@ import numpy as np
 
 from tensorize.errors import NotReal
 from tensorize.ir import numeric
-from tensorize.ir.affine import Linear, linear_form
-from tensorize.ir.nodes import Assign, Const, Expr, For, Load, Stmt
+from tensorize.ir.nodes import Const, Expr, Load
 from tensorize.ir.scalar_exec import ScalarExec, Value
-from tensorize.ir.traverse import walk
 from tensorize.ir.types import DType
 
 
@@ -110,99 +108,6 @@ class RealExec(ScalarExec):
         with np.errstate(all="ignore"):  # uninterpreted in proofs; any function will do
             out = float(getattr(np, fn)(np.float64(float(x[0]))))
         return to_real(out)
-
-
-class OneElementRealExec(RealExec):
-    """:class:`RealExec` that computes one element of one buffer and skips every other
-    write to that buffer (their values are never evaluated, their indices still are).
-
-    Only for a kernel whose writes are all to that buffer, each statement reading at most
-    the element it writes (the reduction and map normal forms of
-    :mod:`tensorize.ir.reduction`): then the element's final value depends on its own
-    writes alone, in program order, and equals the full run's.
-    """
-
-    def __init__(self, *args: Any, target: tuple[str, tuple[int, ...]], **kwargs: Any
-                 ) -> None:
-        super().__init__(*args, **kwargs)
-        self.target = target
-        self._plans: dict[int, tuple[For, _Plan | None]] = {}
-
-    def stmt(self, s: Stmt, env: dict[str, int]) -> None:
-        if isinstance(s, Assign) and s.buf == self.target[0]:
-            idx = self.index(s.index, env, s.buf, self.shapes[s.buf], s.span)
-            if idx != self.target[1]:
-                return
-        if isinstance(s, For):
-            plan = self._plan(s)
-            if plan is not None:
-                lo, hi = self.eval(s.lo, env), self.eval(s.hi, env)
-                for v in range(lo, hi):  # type: ignore[arg-type]  # loop bounds are index values
-                    env[s.var] = v
-                    if self._may_reach(plan, env):
-                        self.block(s.body, env)
-                env.pop(s.var, None)
-                return
-        super().stmt(s, env)
-
-    # -- skipping iterations that cannot write the element ------------------------------
-    # The kernels run here have already run whole (the IEEE screening), so an index out
-    # of bounds in a skipped iteration would have been reported there.
-    def _plan(self, s: For) -> _Plan | None:
-        """For a loop whose variable the target's write indices use: those indices in
-        linear form and the constant ranges of the loops inside (None: no skipping)."""
-        found = self._plans.get(id(s))
-        if found is not None and found[0] is s:  # the node is kept alive with its entry
-            return found[1]
-        forms: list[tuple[Linear, ...]] = []
-        inner: dict[str, tuple[int, int]] = {}
-        plan: _Plan | None = (forms, inner)
-        for node in walk(s):
-            if isinstance(node, For) and node is not s:
-                lo, hi = linear_form(node.lo, self.sizes), linear_form(node.hi, self.sizes)
-                if lo is None or hi is None or lo.coeffs or hi.coeffs:
-                    plan = None
-                    break
-                inner[node.var] = (lo.const, hi.const - 1)
-            elif isinstance(node, Assign) and node.buf == self.target[0]:
-                form = tuple(linear_form(e, self.sizes) for e in node.index)
-                if any(f is None for f in form):
-                    plan = None
-                    break
-                forms.append(form)  # type: ignore[arg-type]  # None was ruled out above
-        if plan is not None and not any(s.var in f.variables for form in forms
-                                        for f in form):
-            plan = None  # the loop does not choose the element: nothing to skip
-        self._plans[id(s)] = (s, plan)
-        return plan
-
-    def _may_reach(self, plan: _Plan, env: dict[str, int]) -> bool:
-        """Whether some write of ``plan`` may hit the target, the loops outside fixed at
-        ``env`` and those inside over their ranges (interval bounds of linear indices)."""
-        forms, inner = plan
-        for form in forms:
-            hit = True
-            for f, want in zip(form, self.target[1]):
-                low = high = f.const
-                for var, c in f.coeffs:
-                    if var in env:
-                        low += c * env[var]
-                        high += c * env[var]
-                    elif var in inner:
-                        a, b = c * inner[var][0], c * inner[var][1]
-                        low, high = low + min(a, b), high + max(a, b)
-                    else:
-                        return True
-                if not low <= want <= high:
-                    hit = False
-                    break
-            if hit:
-                return True
-        return False
-
-
-_Plan = tuple[list[tuple[Linear, ...]], dict[str, tuple[int, int]]]
-"""The target's write indices under a loop, in linear form, and its inner loops' ranges."""
 
 
 def to_object_array(arr: np.ndarray) -> np.ndarray:
