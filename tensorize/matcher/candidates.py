@@ -631,7 +631,8 @@ class _Rename(Transformer):
 def _tile_index(groups: tuple[Group, ...], const: int | None = None) -> tuple[Expr, ...]:
     """The tile kernel's index of a parameter: its dims' variables, and ``const`` at its
     constant dimension (a member of a family of reads)."""
-    return tuple(Var(g.dim, INDEX) if g.vars else Const(const, INDEX) for g in groups)
+    return tuple(Var(g.dim, INDEX) if g.vars or const is None else Const(const, INDEX)
+                 for g in groups)
 
 
 def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Function) -> Function:

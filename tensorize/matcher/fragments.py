@@ -4,7 +4,8 @@ A fragment is one top-level loop nest that is in reduction normal form on its ow
 (an optional init of the output element, then ``W[I] = W[I] op body``), or in map form
 (``W[I] = body``, every element written once: an elementwise computation), or in
 sequential in-place form (``W[I] = f(W[I], ...)`` once per iteration of loops not in
-``I``, kept in order around the calls), with the size parameters bound. Anything else in the kernel stays as it is.
+``I``, kept in order around the calls), with the size parameters bound. Anything else
+in the kernel stays as it is.
 """
 
 from __future__ import annotations

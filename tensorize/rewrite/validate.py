@@ -72,13 +72,12 @@ from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.candidates import (
     Group,
     RejectReason,
-    Site,
     map_mode,
     reorder_refusal,
     unordered,
     value_vars,
 )
-from tensorize.matcher.unrolled import site_key
+from tensorize.matcher.unrolled import Site, site_key
 from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
@@ -250,7 +249,7 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
             pattern = tuple(sites[b.name])
             if not any(dim in free_vars(e) for e in pattern):
                 raise _Invalid(f"the site of '{b.name}' does not use its constant dimension")
-            members = []
+            members: list[tuple[Site, tuple[Expr, ...]]] = []
             for c in range(consts[dim]):
                 key = site_key(tuple(substitute(e, {dim: Const(c, INDEX)})
                                      for e in pattern))
@@ -263,11 +262,11 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
             if sites is not None and b.name in sites:
                 site = (view.buf, tuple(sites[b.name]))
             else:  # no hint: the buffer must be read at one index
-                mine = [r for r in reads if r[0] == view.buf]
-                if len(mine) != 1:
-                    raise _Invalid(f"the program reads '{view.buf}' at {len(mine)} "
+                of_buf = [r for r in reads if r[0] == view.buf]
+                if len(of_buf) != 1:
+                    raise _Invalid(f"the program reads '{view.buf}' at {len(of_buf)} "
                                    f"indices; which one '{b.name}' stands for is not given")
-                site = mine[0]
+                site = of_buf[0]
             pattern = site[1]
             members = [(site, _dims_index(view))]
         for site, through_index in members:
