@@ -60,7 +60,8 @@ class Family:
                 continue
             term: Expr = Var(dim, INDEX) if d == 1 else Binary("*", Const(d, INDEX),
                                                                 Var(dim, INDEX), INDEX)
-            out.append(Binary("+", e, term, INDEX))
+            out.append(term if isinstance(e, Const) and e.value == 0
+                       else Binary("+", e, term, INDEX))
         return tuple(out)
 
 
