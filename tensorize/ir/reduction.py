@@ -35,6 +35,12 @@ FMA = "fma"
 """The operator of a fused multiply-add accumulation ``W[I] = fma(x, y, W[I])``: the form's
 body is the product ``x * y`` (a :class:`Binary`), which :func:`combine` puts back into
 the ``fma``. Exact ``W[I] + x * y`` in real arithmetic, one rounding per update in IEEE."""
+SEQ = "seq"
+"""The operator of a *sequential in-place map* ``W[I] = f(W[I], ...)`` (:func:`sequential_form`):
+like a :data:`MAP` in place, but under loops not in ``I`` that run more than once (the
+form's ``reduction`` loops), so each element is updated once per iteration of those
+loops, in their order, by a function ``f`` that need not be associative (a saturating
+add). Those loops stay sequential around the calls; a tile covers only loops in ``I``."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ class Reduction:
     def in_place(self) -> bool:
         """A map whose body reads the element it writes (``x[i] = alpha * x[i]``): each
         iteration reads its own element, then writes it; no other reads ``W``."""
-        return self.op == MAP and any(x.buf == self.buf for x in loads(self.body))
+        return self.op in (MAP, SEQ) and any(x.buf == self.buf for x in loads(self.body))
 
     def loop(self, var: str) -> Loop:
         """The loop of variable ``var``."""
@@ -93,8 +99,8 @@ class Reduction:
 
 def combine(op: str, current: Expr, term: Expr) -> Expr:
     """``current op term`` for a reduction operator (``+``, ``min``, ``max``); for a map
-    (:data:`MAP`), the new value ``term`` alone."""
-    if op == MAP:
+    (:data:`MAP`, :data:`SEQ`), the new value ``term`` alone."""
+    if op in (MAP, SEQ):
         return term
     if op == FMA:
         assert isinstance(term, Binary) and term.op == "*", "an fma form's body is a product"
@@ -314,4 +320,37 @@ def map_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
     spatial = tuple(x.var for x in loops if any(x.var in free_vars(e) for e in stmt.index))
     rest = tuple(x.var for x in loops if x.var not in spatial)
     return Reduction(stmt.buf, stmt.index, MAP, stmt.value, loops, spatial, rest, None,
+                     None, ())
+
+
+def sequential_form(fn: Function, sizes: Mapping[str, int]) -> Reduction | None:
+    """The sequential in-place map form of ``fn`` (operator :data:`SEQ`), or None.
+
+    One statement ``W[I] = body`` under its loops, where ``body`` reads ``W`` at ``I``
+    (and nowhere else), some loop not in ``I`` runs more than once (else it is a plain
+    :func:`map_form`), and ``I`` is injective over the loops it uses (the *spatial*
+    loops). Then the instances that touch one element are exactly those of one spatial
+    point, one per iteration of the other loops (the form's ``reduction`` loops), and
+    instances of different spatial points touch disjoint elements of ``W`` and write
+    nothing else: any schedule that keeps, for each spatial point, its instances in the
+    program's order computes the same. The matcher keeps the non-spatial loops out of
+    the tile (sequential, around the calls); the validator checks the order on the
+    emitted code.
+    """
+    found: list[tuple[Assign, tuple[Loop, ...]]] = []
+    if not _assigns(fn.body, sizes, (), found) or len(found) != 1:
+        return None
+    stmt, loops = found[0]
+    reads = [x for x in loads(stmt.value) if x.buf == stmt.buf]
+    if not reads or any(x.index != stmt.index for x in reads):
+        return None
+    if len({x.var for x in loops}) != len(loops):
+        return None
+    spatial = tuple(x.var for x in loops if any(x.var in free_vars(e) for e in stmt.index))
+    rest = tuple(x.var for x in loops if x.var not in spatial)
+    if not any(x.extent > 1 for x in loops if x.var in rest):
+        return None
+    if not injective(stmt.index, tuple(x for x in loops if x.var in spatial), sizes):
+        return None
+    return Reduction(stmt.buf, stmt.index, SEQ, stmt.value, loops, spatial, rest, None,
                      None, ())

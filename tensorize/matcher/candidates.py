@@ -32,10 +32,11 @@ from tensorize.ir.nodes import (
     Var,
 )
 from tensorize.ir.printer import format_expr
-from tensorize.ir.reduction import FMA, MAP, REORDERABLE, Reduction, combine
+from tensorize.ir.reduction import FMA, MAP, REORDERABLE, SEQ, Reduction, combine
 from tensorize.ir.traverse import Transformer, children, free_vars, loads, substitute, walk
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.fragments import Fragment
+from tensorize.matcher.unrolled import Family, Site, families, singles
 
 MAX_CANDIDATES = 64
 """Most candidates tried per (fragment, intrinsic) pair."""
@@ -77,9 +78,14 @@ class Candidate:
     """(loop, start, stop) for each loop whose last iterations are left to scalar code."""
     calls: int = 0
     sites: tuple[tuple[str, tuple[Expr, ...]], ...] = ()
+    """For each input parameter, the index at which the program reads its buffer (for
+    a parameter bound to a family of reads, the index in terms of its constant
+    dimension: ``A[i, 4 * kk + t]``)."""
     sizes: tuple[tuple[str, int], ...] = ()
     """The values of the intrinsic's size parameters (a library call), or empty."""
-    """For each input parameter, the index at which the program reads its buffer."""
+    members: tuple[tuple[str, tuple[tuple[Expr, ...], ...]], ...] = ()
+    """For each input parameter bound to a family of reads (:mod:`unrolled`), the
+    program's index of each member, in the order of the constant dimension."""
 
     def site(self, param: str) -> tuple[Expr, ...]:
         """The program's index of the read bound to input ``param``."""
@@ -89,8 +95,10 @@ class Candidate:
         """The mapping in words."""
         aliased = {x for _p, x in self.pairing
                    if sum(y == x for _q, y in self.pairing) > 1}
+        unrolled = {p for p, _m in self.members}
         parts = [f"{p} <- {x}" + (f"[{', '.join(map(format_expr, self.site(p)))}]"
-                                  if x in aliased else "") for p, x in self.pairing]
+                                  if x in aliased or p in unrolled else "")
+                 for p, x in self.pairing]
         loops = [f"{g.name}:{g.extent}" for g in self.groups]
         text = f"{', '.join(parts)}; tile {' x '.join(loops)}"
         if self.tails:
@@ -138,10 +146,6 @@ def _output(intr: Function) -> BufferDecl | None:
     return outs[0] if len(outs) == 1 else None
 
 
-Site = tuple[str, tuple[Expr, ...]]
-"""A read of the program: a buffer and the index it is read at."""
-
-
 def program_sites(form: Reduction) -> list[Site]:
     """Each distinct (buffer, index) the body reads, in order of appearance.
 
@@ -170,8 +174,8 @@ def reorder_refusal(form: Reduction, w_type: DType, fp: str) -> Rejection | None
     ``fma`` accumulation (floats only) is a ``+`` of exact products in real mode, and
     like a float ``+`` it keeps its order in IEEE mode.
     """
-    if form.op == MAP:
-        return None
+    if form.op in (MAP, SEQ):
+        return None  # a SEQ form's sequential loops are never in a tile (the matcher)
     if form.op not in REORDERABLE and form.op != FMA:
         return Rejection(RejectReason.KIND, f"'{form.op}' reductions cannot be reordered")
     if w_type.is_float and (fp != "real" or w_type.float_format[1] < 24):
@@ -238,13 +242,13 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
     form = frag.form
     reject = result.rejections.append
     out = _output(intr)
-    if form.op == MAP and (out is None or out.mode != map_mode(form)):
+    if form.op in (MAP, SEQ) and (out is None or out.mode != map_mode(form)):
         reject(Rejection(RejectReason.SIGNATURE, "an elementwise fragment needs an intrinsic with "
                          f"exactly one {map_mode(form)} output"
                          + (" (it reads the element it writes)" if form.in_place else
                             " (and no inout)")))
         return result
-    if form.op != MAP and (out is None or out.mode != "inout"):
+    if form.op not in (MAP, SEQ) and (out is None or out.mode != "inout"):
         reject(Rejection(RejectReason.SIGNATURE, "the intrinsic must have exactly one inout output "
                          "to accumulate into"))
         return result
@@ -277,21 +281,31 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
                          f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
-    prog_types = sorted(str(kernel.decl(x).dtype) for x, _i in reads)
     intr_types = sorted(str(b.dtype) for b in inputs)
-    if prog_types != intr_types:
+    ways = [singles(reads)]
+    grouped = families(reads)
+    if any(f.unrolled for f in grouped):
+        ways.append(grouped)  # the unrolled reads bound to one parameter each
+    fitting = [w for w in ways
+               if sorted(str(kernel.decl(f.buf).dtype) for f in w) == intr_types]
+    if not fitting:
+        prog_types = sorted(str(kernel.decl(x).dtype) for x, _i in reads)
         reject(Rejection(RejectReason.DTYPE, f"the intrinsic reads {', '.join(intr_types)}; "
                          f"the fragment reads {', '.join(prog_types) or 'nothing'}"))
         return result
     found = 0
-    for pairing in _pairings(inputs, reads, kernel):
-        for cand in _assignments(frag, intr, kernel, out, pairing, result):
-            if ordered and not keeps_order(cand, form):
-                continue
-            result.candidates.append(cand)
-            found += 1
-            if found >= MAX_CANDIDATES:
-                return result
+    for way in fitting:
+        for pairing in _pairings(inputs, way, kernel):
+            for cand in _assignments(frag, intr, kernel, out, pairing, result):
+                if ordered and not keeps_order(cand, form):
+                    continue
+                if form.op == SEQ and any(v in form.reduction for g in cand.groups
+                                          for v in g.vars):
+                    continue  # the sequential loops stay around the calls, in order
+                result.candidates.append(cand)
+                found += 1
+                if found >= MAX_CANDIDATES:
+                    return result
     if not result.candidates and not result.rejections:
         if ordered:
             reject(Rejection(RejectReason.ORDER, refusal.message + " (reordered), and no "  # type: ignore[union-attr]  # a refusal is present on this path
@@ -338,6 +352,8 @@ def _library_call(frag: Fragment, intr: Function, kernel: Function, fp: str) -> 
         if not result.rejections and sub.rejections:
             result.rejections.append(sub.rejections[0])
         for cand in sub.candidates:
+            if cand.members:
+                continue  # unrolled reads: fixed-size intrinsics only
             whole = all(g.extent == math.prod(form.loop(v).extent for v in g.vars)
                         for g in cand.groups)
             if whole:
@@ -353,12 +369,15 @@ def _library_call(frag: Fragment, intr: Function, kernel: Function, fp: str) -> 
     return result
 
 
-def _pairings(inputs: list[BufferDecl], reads: list[Site], kernel: Function
-              ) -> Iterator[tuple[tuple[str, Site], ...]]:
+def _pairings(inputs: list[BufferDecl], reads: list[Family], kernel: Function
+              ) -> Iterator[tuple[tuple[str, Family], ...]]:
+    """Each pairing of the input parameters with the reads (or families of reads) of the
+    same element type; a family needs a parameter with a dimension of its extent."""
     for perm in itertools.permutations(reads):
         pairs = tuple(zip((b.name for b in inputs), perm))
-        if all(kernel.decl(x).dtype == b.dtype
-               for b, (_, (x, _i)) in zip(inputs, pairs)):
+        if all(kernel.decl(f.buf).dtype == b.dtype and (
+                not f.unrolled or any(_const(e) == f.extent for e in b.shape))
+               for b, (_, f) in zip(inputs, pairs)):
             yield pairs
 
 
@@ -379,29 +398,44 @@ def _choices(index: tuple[Expr, ...], rank: int, form: Reduction
     return out
 
 
+def _const_axes(pairing: tuple[tuple[str, Family], ...], shapes: dict[str, tuple[int, ...]]
+                ) -> Iterator[dict[str, int]]:
+    """Each choice of a constant dimension (an axis of the family's extent) for every
+    parameter bound to a family of reads."""
+    names = [p for p, f in pairing if f.unrolled]
+    extent = {p: f.extent for p, f in pairing}
+    axes = [[a for a, e in enumerate(shapes[p]) if e == extent[p]] for p in names]
+    for combo in itertools.product(*axes):
+        yield dict(zip(names, combo))
+
+
 def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDecl,
-                 pairing: tuple[tuple[str, Site], ...],
+                 pairing: tuple[tuple[str, Family], ...],
                  result: Enumeration) -> Iterator[Candidate]:
     form = frag.form
     params = [(out.name, form.buf, form.index)] + \
-        [(p, x, index) for p, (x, index) in pairing]
+        [(p, f.buf, f.base) for p, f in pairing]
     shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
     taken = (names_in(kernel), frozenset(b.name for b in intr.buffers))
-    options = [_choices(index, len(shapes[p]), form) for p, _x, index in params]
     index_vars = [_vars_of(index) for _p, _x, index in params]
-    for combo, extents in _consistent(options, [shapes[p] for p, _x, _i in params],
-                                      index_vars, form):
-        tile_vars = {v for g in extents for v in g}
-        # every access's tile loops must be covered by its own dimensions
-        if any((used & tile_vars) - {v for g in groups for v in g}
-               for used, groups in zip(index_vars, combo)):
-            continue
-        groups_sorted = _in_loop_order(extents, form)
-        if groups_sorted is None:
-            continue
-        built = _tiles(frag, intr.name, params, combo, groups_sorted, result, taken)
-        if built is not None:
-            yield built
+    for axes in _const_axes(pairing, shapes):
+        # the loop dimensions of each parameter: its shape without the constant axis
+        loop_shapes = [tuple(e for a, e in enumerate(shapes[p]) if a != axes.get(p))
+                       for p, _x, _i in params]
+        options = [_choices(index, len(shape), form)
+                   for (_p, _x, index), shape in zip(params, loop_shapes)]
+        for combo, extents in _consistent(options, loop_shapes, index_vars, form):
+            tile_vars = {v for g in extents for v in g}
+            # every access's tile loops must be covered by its own dimensions
+            if any((used & tile_vars) - {v for g in groups for v in g}
+                   for used, groups in zip(index_vars, combo)):
+                continue
+            groups_sorted = _in_loop_order(extents, form)
+            if groups_sorted is None:
+                continue
+            built = _tiles(frag, intr.name, params, combo, groups_sorted, result, taken)
+            if built is not None:
+                yield _with_families(built, pairing, axes, shapes, taken)
 
 
 def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
@@ -553,6 +587,32 @@ def _tiles(frag: Fragment, name: str,
                      tuple(tails), calls, sites)
 
 
+def _with_families(cand: Candidate, pairing: tuple[tuple[str, Family], ...],
+                   axes: dict[str, int], shapes: dict[str, tuple[int, ...]],
+                   taken: tuple[frozenset[str], frozenset[str]]) -> Candidate:
+    """``cand`` with a constant dimension inserted, at its axis, into the dimensions of
+    each parameter bound to a family of reads, its site the family's index in terms of
+    that dimension, and the family's members recorded. The dimension's name is fresh
+    against the kernel's, the intrinsic's and the candidate's names."""
+    if not axes:
+        return cand
+    used = set(taken[0] | taken[1]) | {n for g in cand.groups for n in (g.dim, g.loop)}
+    family = dict(pairing)
+    dims = dict(cand.dims)
+    sites = dict(cand.sites)
+    members = []
+    for p, axis in axes.items():
+        dim = fresh("t", used)
+        used.add(dim)
+        groups = list(dims[p])
+        groups.insert(axis, Group((), shapes[p][axis], dim=dim))
+        dims[p] = tuple(groups)
+        sites[p] = family[p].pattern(dim)
+        members.append((p, family[p].members))
+    return replace(cand, dims=tuple(dims.items()), sites=tuple(sites.items()),
+                   members=tuple(members))
+
+
 def _const(e: Expr) -> int:
     assert isinstance(e, Const) and isinstance(e.value, int), "intrinsic shapes are constants"
     return e.value
@@ -560,12 +620,19 @@ def _const(e: Expr) -> int:
 
 # -- the tile kernel -------------------------------------------------------------------
 class _Rename(Transformer):
-    def __init__(self, mapping: dict[Site, tuple[str, tuple[Group, ...]]]) -> None:
+    def __init__(self, mapping: dict[Site, tuple[str, tuple[Expr, ...]]]) -> None:
         self.mapping = mapping
 
     def visit_Load(self, node: Load) -> Expr:
-        param, groups = self.mapping[(node.buf, node.index)]
-        return Load(param, tuple(Var(g.dim, INDEX) for g in groups), node.dtype)
+        param, index = self.mapping[(node.buf, node.index)]
+        return Load(param, index, node.dtype)
+
+
+def _tile_index(groups: tuple[Group, ...], const: int | None = None) -> tuple[Expr, ...]:
+    """The tile kernel's index of a parameter: its dims' variables, and ``const`` at its
+    constant dimension (a member of a family of reads)."""
+    return tuple(Var(g.dim, INDEX) if g.vars or const is None else Const(const, INDEX)
+                 for g in groups)
 
 
 def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Function) -> Function:
@@ -574,9 +641,16 @@ def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Functio
     dims = dict(cand.dims)
     out = _output(intr)
     assert out is not None
-    mapping = {(x, cand.site(p)): (p, dims[p]) for p, x in cand.pairing}
+    members = dict(cand.members)
+    mapping: dict[Site, tuple[str, tuple[Expr, ...]]] = {}
+    for p, x in cand.pairing:
+        if p in members:
+            for c, index in enumerate(members[p]):
+                mapping[(x, index)] = (p, _tile_index(dims[p], c))
+        else:
+            mapping[(x, cand.site(p))] = (p, _tile_index(dims[p]))
     if form.in_place:  # the element read in place is the output's
-        mapping[(form.buf, form.index)] = (out.name, dims[out.name])
+        mapping[(form.buf, form.index)] = (out.name, _tile_index(dims[out.name]))
     body = _Rename(mapping)(form.body)
     target = tuple(Var(g.dim, INDEX) for g in dims[out.name])
     current = Load(out.name, target, out.dtype)

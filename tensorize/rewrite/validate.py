@@ -59,18 +59,26 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.printer import format_function
-from tensorize.ir.reduction import MAP, Loop, Reduction, combine, init_hoistable, injective
+from tensorize.ir.reduction import (
+    MAP,
+    SEQ,
+    Loop,
+    Reduction,
+    combine,
+    init_hoistable,
+    injective,
+)
 from tensorize.ir.traverse import Transformer, free_vars, loads, substitute
 from tensorize.ir.types import INDEX, DType
 from tensorize.matcher.candidates import (
     Group,
     RejectReason,
-    Site,
     map_mode,
     reorder_refusal,
     unordered,
     value_vars,
 )
+from tensorize.matcher.unrolled import Site, site_key
 from tensorize.rewrite.apply import group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
@@ -143,28 +151,42 @@ def _count(loops: list[Loop] | tuple[Loop, ...]) -> int:
 
 
 class _ThroughViews(Transformer):
-    """The program's loads, read through the call's views: ``X[...] -> p[dims]``."""
+    """The program's loads, read through the call's views: ``X[...] -> p[dims]`` (with the
+    member's constant at a view's constant dimension)."""
 
-    def __init__(self, by_site: Mapping[Site, tuple[str, View]]) -> None:
+    def __init__(self, by_site: Mapping[Site, tuple[str, tuple[Expr, ...]]]) -> None:
         self.by_site = by_site
 
     def visit_Load(self, node: Load) -> Expr:
         site = (node.buf, node.index)
         if site not in self.by_site:
             raise _Invalid(f"the call has no view of '{node.buf}', which the program reads")
-        param, view = self.by_site[site]
-        return Load(param, tuple(Var(d, INDEX) for d in view.dims), node.dtype)
+        param, index = self.by_site[site]
+        return Load(param, index, node.dtype)
+
+
+def _dims_index(view: View, const: tuple[str, int] | None = None) -> tuple[Expr, ...]:
+    """A view's dims as an index, with ``const = (dim, c)`` put at that dimension."""
+    return tuple(Const(const[1], INDEX) if const is not None and d == const[0]
+                 else Var(d, INDEX) for d in view.dims)
 
 
 def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Function,
                   assumes: tuple[Assume, ...], sites: Mapping[str, tuple[Expr, ...]] | None,
                   sizes: Mapping[str, int] | None = None
                   ) -> tuple[dict[str, View], dict[str, int], list[str],
-                             dict[str, tuple[Expr, ...]]]:
-    """Check the call against the proved tile kernel: the views, the dims' extents, the
-    proved tile's loop order and, for each parameter, the program index its view stands
+                             dict[str, tuple[Expr, ...]], dict[str, int]]:
+    """Check the call against the proved tile kernel: the views, the tile dims' extents,
+    the proved tile's loop order, for each parameter the program index its view stands
     for (``sites``, the candidate's, is only a hint: each is checked to be a read of the
-    program, bound to one parameter, and then by the view check)."""
+    program, bound to one parameter, and then by the view check), and the extents of the
+    constant dimensions.
+
+    A view dimension that is not a loop of the proved tile is a *constant dimension*
+    (:mod:`tensorize.matcher.unrolled`): at most one per input view, none in the output;
+    its parameter's site must use it, and the site at each constant ``c`` in its range
+    must be (as a linear form) a read of the program, each read once; that read is then
+    read through the view with ``c`` at that dimension."""
     if call.name != intr.name:
         raise _Invalid(f"the call is of '{call.name}', the proof of '{intr.name}'")
     views: dict[str, View] = {}
@@ -194,10 +216,35 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
     if len(outs) != 1 or outs[0].mode != mode or views[outs[0].name].buf != form.buf:
         raise _Invalid(f"the intrinsic's output is not a view of '{form.buf}'")
     out = outs[0]
+    order = []
+    stmt: Stmt = tile.body[0]
+    while isinstance(stmt, For) and stmt.body:
+        order.append(stmt.var)
+        stmt = stmt.body[0]
+    if not set(order) <= set(extents):
+        raise _Invalid("the views' dimensions are not the proved tile's loops")
+    consts = {d: e for d, e in extents.items() if d not in order}
+    const_of: dict[str, str] = {}
+    for name, view in views.items():
+        mine = [d for d in view.dims if d in consts]
+        if len(mine) > 1 or (mine and name == out.name):
+            raise _Invalid(f"the view for '{name}' has dimensions that are not the proved "
+                           "tile's loops")
+        if mine:
+            const_of[name] = mine[0]
+    if len(consts) != len(const_of):
+        raise _Invalid("a constant dimension is shared by two views")
+    if set(consts) & {x.var for x in form.loops}:
+        raise _Invalid("a constant dimension is named like a loop of the program")
     reads = list(dict.fromkeys((x.buf, x.index) for x in loads(form.body)))
-    by_site: dict[Site, tuple[str, View]] = {}
+    by_site: dict[Site, tuple[str, tuple[Expr, ...]]] = {}
     if form.in_place:  # the element read in place is read through the output's view
         reads.remove((form.buf, form.index))
+    keyed: dict[object, Site] = {}
+    for r in reads:
+        key = site_key(r[1])
+        if key is not None:
+            keyed[(r[0], key)] = r
     index_of = {out.name: form.index}
     for b in params:
         if b is out:
@@ -205,36 +252,49 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
         view = views[b.name]
         if view.buf == form.buf:
             raise _Invalid(f"'{view.buf}' is the output and is bound to input '{b.name}'")
-        if sites is not None and b.name in sites:
-            site = (view.buf, tuple(sites[b.name]))
-        else:  # no hint: the buffer must be read at one index
-            mine = [r for r in reads if r[0] == view.buf]
-            if len(mine) != 1:
-                raise _Invalid(f"the program reads '{view.buf}' at {len(mine)} indices; "
-                               f"which one '{b.name}' stands for is not given")
-            site = mine[0]
-        if site not in reads:
-            raise _Invalid(f"the view for '{b.name}' is not of a read of the program")
-        if site in by_site:
-            raise _Invalid(f"one read of '{view.buf}' is bound to two parameters")
-        by_site[site] = (b.name, view)
-        index_of[b.name] = site[1]
+        if b.name in const_of:  # a family of reads: one per value of the constant dim
+            if sites is None or b.name not in sites:
+                raise _Invalid(f"the view for '{b.name}' has a constant dimension and no site")
+            dim = const_of[b.name]
+            pattern = tuple(sites[b.name])
+            if not any(dim in free_vars(e) for e in pattern):
+                raise _Invalid(f"the site of '{b.name}' does not use its constant dimension")
+            members: list[tuple[Site, tuple[Expr, ...]]] = []
+            for c in range(consts[dim]):
+                key = site_key(tuple(substitute(e, {dim: Const(c, INDEX)})
+                                     for e in pattern))
+                member = keyed.get((view.buf, key)) if key is not None else None
+                if member is None:
+                    raise _Invalid(f"the view for '{b.name}' at {dim} = {c} is not a read "
+                                   "of the program")
+                members.append((member, _dims_index(view, (dim, c))))
+        else:
+            if sites is not None and b.name in sites:
+                site = (view.buf, tuple(sites[b.name]))
+            else:  # no hint: the buffer must be read at one index
+                of_buf = [r for r in reads if r[0] == view.buf]
+                if len(of_buf) != 1:
+                    raise _Invalid(f"the program reads '{view.buf}' at {len(of_buf)} "
+                                   f"indices; which one '{b.name}' stands for is not given")
+                site = of_buf[0]
+            pattern = site[1]
+            members = [(site, _dims_index(view))]
+        for site, through_index in members:
+            if site not in reads:
+                raise _Invalid(f"the view for '{b.name}' is not of a read of the program")
+            if site in by_site:
+                raise _Invalid(f"one read of '{view.buf}' is bound to two parameters")
+            by_site[site] = (b.name, through_index)
+        index_of[b.name] = pattern
     if set(reads) != set(by_site):
         raise _Invalid("the call's input views are not of the reads of the program")
     through = dict(by_site)
     if form.in_place:
-        through[(form.buf, form.index)] = (out.name, views[out.name])
+        through[(form.buf, form.index)] = (out.name, _dims_index(views[out.name]))
     body = _ThroughViews(through)(form.body)
     target = tuple(Var(d, INDEX) for d in views[out.name].dims)
     current = Load(out.name, target, out.dtype)
     value = combine(form.op, current, body)
-    order = []
-    stmt: Stmt = tile.body[0]
-    while isinstance(stmt, For) and stmt.body:
-        order.append(stmt.var)
-        stmt = stmt.body[0]
-    if sorted(order) != sorted(extents):
-        raise _Invalid("the views' dimensions are not the proved tile's loops")
     rebuilt: Stmt = Assign(out.name, target, value)
     for dim in reversed(order):
         rebuilt = For(dim, Const(0, INDEX), Const(extents[dim], INDEX), (rebuilt,))
@@ -248,7 +308,7 @@ def _rebuilt_tile(form: Reduction, call: CallStmt, intr: Function, tile: Functio
                         (rebuilt,))
     if format_function(expected) != format_function(tile):
         raise _Invalid("the call's views do not compute the tile that was proved")
-    return views, extents, order, index_of
+    return views, {d: e for d, e in extents.items() if d in order}, order, index_of, consts
 
 
 def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[str, int],
@@ -360,7 +420,8 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
               sizes: Mapping[str, int] | None) -> Validation:
     # 1. the reduction may be tiled, or the rewrite must keep each element's order (7.)
     refusal = reorder_refusal(form, w_type, fp)
-    in_order = refusal is not None
+    # a sequential in-place map (SEQ) is not reorderable either: its order is checked (7.)
+    in_order = refusal is not None or form.op == SEQ
     if refusal is not None and (refusal.kind != RejectReason.ORDER or unordered(intr)):
         raise _Invalid(refusal.message)
     if value_vars(form.body) & {x.var for x in form.loops}:
@@ -370,6 +431,13 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
             or not injective(form.index, form.loops, {})):
         raise _Invalid("an elementwise fragment must write each element once, from values "
                        "that read no other element of it")
+    if form.op == SEQ and (form.init is not None or not form.in_place or any(
+            x.buf == form.buf and x.index != form.index for x in loads(form.body))
+            or not injective(form.index, tuple(x for x in form.loops
+                                               if x.var in form.spatial), {})
+            or any(v in form.spatial for v in form.reduction)):
+        raise _Invalid("a sequential in-place update must read and write only its own "
+                       "element, and distinct spatial points must write distinct elements")
     # 2. init nest, call nest, tail nest
     rest = list(stmts)
     init = form.init_nest()
@@ -394,12 +462,12 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
                            "its loops (a scalar tail)")
         tails.append(loops)
     # 3. the call computes the proved tile
-    views, extents, tile_order, index_of = _rebuilt_tile(form, call, intr, tile, assumes,
-                                                         sites, sizes)
-    clash = {x.var for x in call_loops} & set(extents)
+    views, extents, tile_order, index_of, consts = _rebuilt_tile(
+        form, call, intr, tile, assumes, sites, sizes)
+    clash = {x.var for x in call_loops} & (set(extents) | set(consts))
     if clash:
         raise _Invalid(f"view dimension {sorted(clash)[0]} shadows a loop of the call nest")
-    bound_names = {x.var for x in call_loops} | set(extents)
+    bound_names = {x.var for x in call_loops} | set(extents) | set(consts)
     for name, view in views.items():
         unbound = set().union(*(free_vars(e) for e in view.index)) - bound_names
         if unbound:
@@ -426,20 +494,22 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     else:
         coverage = ("coverage", "injectivity", "tail", "count")
         _coverage(check, form, one, two, p1, p2, call_loops, extents, tails)
-    # 5. views
+    # 5. views (a constant dimension ranges over its extent, the same in both)
+    cspace = _Space([(d, 0, e) for d, e in consts.items()], "1")
     at_witness = {x.var: witness.get(x.var, Var(x.var, INDEX)) for x in form.loops}
     for name, view in views.items():
         wrong = f"the view for '{name}' does not read what the program reads"
         if len(view.index) == len(index_of[name]) and all(
                 _same_function(e, substitute(f, at_witness))
                 for e, f in zip(view.index, index_of[name])):
-            continue  # the same linear function of the call nest's variables
-        got = [_index(e, one.vars) for e in view.index]
-        want = [_index(e, p1) for e in index_of[name]]
+            continue  # the same linear function of the call nest's (and constant) variables
+        got = [_index(e, {**one.vars, **cspace.vars}) for e in view.index]
+        want = [_index(e, {**p1, **cspace.vars}) for e in index_of[name]]
         if len(got) != len(want):
             check.failures.append(wrong)
         else:
-            check.require(one.bounds + [z3.Or(*[a != b for a, b in zip(got, want)])],
+            check.require(one.bounds + cspace.bounds
+                          + [z3.Or(*[a != b for a, b in zip(got, want)])],
                           f"the view for '{name}'", wrong)
     # 6. output lanes
     out = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
