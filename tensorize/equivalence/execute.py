@@ -403,8 +403,8 @@ def _quick_refutation(a: Function, sizes_a: Mapping[str, int], b: Function,
     """A difference at one of two elements of each output (one in the middle, off the
     diagonal of a square tile, then the last), each computed alone on the first input
     set: most wrong candidates (a transposed operand, a shifted view) differ there, at a
-    fraction of the cost of two whole runs. Empty when those elements agree or cannot be computed alone: the caller
-    then screens as usual."""
+    fraction of the cost of two whole runs. Empty when those elements agree or cannot be
+    computed alone: the caller then screens as usual."""
     vb = translate_inputs(values, b, sizes_b)
     try:
         interp.check_assumptions(a, values)
