@@ -326,3 +326,62 @@ def test_ieee_sums_vectorise_in_loop_order(t: str, name: str) -> None:
     ex = VectorExec(fn, {}, mem, shapes, {}, interp._call)
     ex.run()
     assert ex.vectorised >= 1
+
+
+SCATTERS = {
+    # iterations meet on an element (a transposed convolution), i8 wrapping
+    "overlap_i8": """kernel k { in X: i8[9, 4]
+      in F: i8[3, 4]
+      inout Y: i8[19]
+      for ih in 0..9 { for rh in 0..3 { for c in 0..4 {
+        Y[2 * ih + rh] += X[ih, c] * F[rh, c] } } } }""",
+    # a loop that appears in neither the index nor the term still counts each time
+    "repeats": """kernel k { in X: i32[8]
+      inout Y: i32[4]
+      for a in 0..8 { for b in 0..3 { Y[a / 2] += X[a] } } }""",
+    # the term on the left, inside an independent loop
+    "left_term": """kernel k { in X: u16[6, 5]
+      inout Y: u16[3, 9]
+      for j in 0..3 { for a in 0..5 { for b in 0..5 {
+        Y[j, a + b] = X[j, b] + Y[j, a + b] } } } }""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCATTERS))
+def test_integer_accumulations_that_meet_run_as_one_scatter_add(name: str) -> None:
+    """Wrapping integer sums commute, so a nest whose iterations add into shared elements
+    runs as one scatter-add; it equals the scalar run, repeats and wrapping included."""
+    from tensorize.ir.vector_exec import VectorExec
+
+    fn = kernel(SCATTERS[name])
+    for seed in range(3):
+        ins, _ = _run_both(fn, {}, seed)
+    mem = {k: np.array(v, copy=True) for k, v in ins.items()}
+    ex = VectorExec(fn, {}, mem, interp.shapes_of(fn, {}), {}, interp._call)
+    done: list[bool] = []
+    original = ex.scatter
+
+    def scatter(*args: object) -> bool:
+        done.append(original(*args))  # type: ignore[arg-type]
+        return done[-1]
+
+    ex.scatter = scatter  # type: ignore[method-assign]
+    ex.run()
+    assert any(done) and ex.vectorised >= 1
+
+
+def test_a_float_accumulation_that_meets_is_not_scattered() -> None:
+    """IEEE sums do not commute: the same nest in f32 keeps its order (scalar == vector on
+    values where the order shows)."""
+    fn = kernel("""kernel k { in X: f32[9, 4]
+      in F: f32[3, 4]
+      inout Y: f32[19]
+      for ih in 0..9 { for rh in 0..3 { for c in 0..4 {
+        Y[2 * ih + rh] += X[ih, c] * F[rh, c] } } } }""")
+    rng = np.random.default_rng(0)
+    ins = {"X": rng.choice(np.array([1e30, -1e30, 1.0, 1e-7], np.float32), (9, 4)),
+           "F": rng.choice(np.array([1.0, -1.0, 3.5], np.float32), (3, 4)),
+           "Y": np.zeros(19, np.float32)}
+    vec = interp.run(fn, ins)["Y"]
+    sca = interp.run(fn, ins, mode="scalar")["Y"]
+    assert_same(vec, sca)

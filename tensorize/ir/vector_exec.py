@@ -41,6 +41,9 @@ from tensorize.ir.types import DType
 MAX_AXES = 24
 """Number of array axes every vectorised value has (numpy allows 64)."""
 
+SCATTER_LIMIT = 1 << 23
+"""Most updates one scatter-add runs at once (its index arrays are materialised)."""
+
 MAX_DEPTH = 12
 """Most loops vectorised inside one another; the axes above it hold view dimensions."""
 
@@ -107,6 +110,9 @@ class VectorExec:
             del env[s.var]
             return
         if depth < MAX_DEPTH and self.reduce(s, env, lo, hi, depth):
+            self.vectorised += 1
+            return
+        if self.scatter(s, env, depth):
             self.vectorised += 1
             return
         for v in range(lo, hi):
@@ -274,6 +280,52 @@ class VectorExec:
             self.store(a.buf, idx, np.asarray(result, dtype=t.np_dtype))
         finally:
             del env[s.var]
+        return True
+
+    def scatter(self, s: For, env: dict[str, Any], depth: int) -> bool:
+        """Run a perfect nest ending in one integer accumulation ``W[I] = W[I] + term``
+        (``term`` reading no element of ``W``) as one scatter-add over all its loops, even
+        when iterations meet on an element (``Y[2 * ih + rh] += ...``): wrapping integer
+        addition is associative and commutative, so the order of the updates does not
+        change the result. False (nothing run) for any other nest."""
+        nest = [s]
+        while len(nest[-1].body) == 1 and isinstance(nest[-1].body[0], For):
+            nest.append(nest[-1].body[0])
+        if len(nest[-1].body) != 1 or not isinstance(nest[-1].body[0], Assign) or \
+                depth + len(nest) > MAX_DEPTH:
+            return False
+        a = nest[-1].body[0]
+        t = self.types.get(a.buf)
+        current = Load(a.buf, a.index, t)
+        v = a.value
+        if t is None or not t.is_int or not isinstance(v, Binary) or v.op != "+":
+            return False
+        term = v.rhs if v.lhs == current else v.lhs if v.rhs == current else None
+        if term is None or any(isinstance(n, Load) and n.buf == a.buf for n in walk(term)):
+            return False
+        bound: list[str] = []
+        try:
+            count = 1
+            for n, loop in enumerate(nest):
+                lo, hi = self.eval(loop.lo, env), self.eval(loop.hi, env)
+                if np.ndim(lo) or np.ndim(hi):
+                    return False  # bounds that vary along an axis: not a box
+                if int(hi) <= int(lo):
+                    return True  # an empty nest: nothing to do
+                count *= int(hi) - int(lo)
+                outer = int(np.prod(self.axis_sizes[:depth], dtype=np.int64))
+                if count * max(1, outer) > SCATTER_LIMIT:
+                    return False
+                env[loop.var] = self.axis(int(lo), int(hi), depth + n)
+                bound.append(loop.var)
+            idx = self.index(a.index, env, a.buf, a.span)
+            with np.errstate(all="ignore"):
+                values = np.asarray(self.eval(term, env), dtype=t.np_dtype)
+            parts = np.broadcast_arrays(*idx, values, *(env[x] for x in bound))
+            np.add.at(self.mem[a.buf], tuple(parts[:len(idx)]), parts[len(idx)])
+        finally:
+            for x in bound:
+                del env[x]
         return True
 
     def _accumulate(self, term: Expr, old: Any, t: DType, axis: np.ndarray,
