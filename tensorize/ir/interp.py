@@ -261,7 +261,11 @@ def _real_memory(fn: Function, inputs: Mapping[str, np.ndarray],
             arr = np.asarray(outputs[b.name])
         else:
             arr = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
-        mem[b.name] = to_object_array(arr) if b.dtype.is_float else np.array(arr, copy=True)
+        if b.mode == "in":  # never written: read (and made exact) element by element
+            mem[b.name] = arr
+        else:
+            mem[b.name] = to_object_array(arr) if b.dtype.is_float else np.array(arr,
+                                                                                  copy=True)
     return mem
 
 

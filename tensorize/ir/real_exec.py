@@ -31,6 +31,7 @@ def to_real(x: float | Fraction) -> Fraction:
     """A finite float as an exact rational."""
     if isinstance(x, Fraction):
         return x
+    x = float(x)  # a numpy float of an input buffer
     if not math.isfinite(x):
         raise NotReal(f"{x} is not a real number")
     return Fraction(x)
