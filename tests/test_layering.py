@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
 }
 """Each module's layer, by the longest dotted prefix of its name below ``tensorize``."""
 
-Z3_OUTSIDE_SOLVER = {"ir/bounds.py", "rewrite/validate.py"}
+Z3_OUTSIDE_SOLVER = {"ir/intsolve.py"}
 """Modules outside tensorize/equivalence/ that still import z3 (the solver seam's debt)."""
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from tensorize.errors import Span
 from tensorize.ir.affine import linear_form
@@ -574,84 +573,22 @@ def _solve(params: list[str], a: _Access, e: Expr, extent: Expr,
            zero: frozenset[str] = frozenset()) -> dict[str, int] | str:
     """A model (sizes and loop variables) where ``e`` leaves ``0..extent``, else
     ``_SAFE`` when there is none or ``_UNKNOWN`` when the solver cannot tell."""
-    import z3
+    from tensorize.ir import intsolve as q
 
-    env: dict[str, Any] = {}
-    solver = z3.Solver()
-    solver.set("timeout", SOLVER_TIMEOUT_MS)
-    for p in params:
-        env[p] = z3.Int(p)
-        lowest = 0 if p in zero else 1
-        solver.add(env[p] == fixed[p] if fixed is not None else env[p] >= lowest)
-    try:
-        for var, lo, hi in a.loops:
-            env[var] = z3.Int(var)
-            solver.add(_z3(lo, env) <= env[var], env[var] < _z3(hi, env))
-        for cond, holds in a.guards:
-            c = _z3(cond, env)
-            solver.add(c if holds else z3.Not(c))
-        value, size = _z3(e, env), _z3(extent, env)
-    except _Unsupported:
-        return _UNKNOWN
-    solver.add(z3.Or(value < 0, value >= size))
-    result = solver.check()
-    if result == z3.unsat:
+    constraints = [q.compare("==", q.var(p), fixed[p]) if fixed is not None
+                   else q.compare(">=", q.var(p), 0 if p in zero else 1) for p in params]
+    for var, lo, hi in a.loops:
+        constraints += [q.compare("<=", lo, q.var(var)), q.compare("<", q.var(var), hi)]
+    constraints += [cond if holds else q.negate(cond) for cond, holds in a.guards]
+    constraints.append(q.any_of([q.compare("<", e, 0), q.compare(">=", e, extent)]))
+    names = list(dict.fromkeys([*params, *(var for var, _lo, _hi in a.loops)]))
+    answer = q.exists(constraints, names, timeout_ms=SOLVER_TIMEOUT_MS)
+    if answer.status == q.UNSAT:
         return _SAFE
-    if result != z3.sat:
+    if answer.status != q.SAT:
         return _UNKNOWN
-    model = solver.model()
-    return {name: model.eval(v, model_completion=True).as_long() for name, v in env.items()}
+    return answer.model
 
 
 class _Unsupported(Exception):
-    """An expression the translation does not cover (left to the run-time check)."""
-
-
-def _z3(e: Expr, env: Mapping[str, Any]) -> Any:
-    import z3
-
-    if isinstance(e, Const):
-        if isinstance(e.value, bool):
-            return z3.BoolVal(e.value)
-        if isinstance(e.value, int):
-            return z3.IntVal(e.value)
-        raise _Unsupported
-    if isinstance(e, Var):
-        if e.name not in env:
-            raise _Unsupported
-        return env[e.name]
-    if isinstance(e, Unary):
-        inner = _z3(e.operand, env)
-        return -inner if e.op == "-" else z3.Not(inner) if e.op == "!" else _bad()
-    if isinstance(e, Binary):
-        a, b = _z3(e.lhs, env), _z3(e.rhs, env)
-        ops = {
-            "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-            "/": lambda: _div(a, b), "%": lambda: _mod(a, b),
-            "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b,
-            ">=": lambda: a >= b, "==": lambda: a == b, "!=": lambda: a != b,
-            "&&": lambda: z3.And(a, b), "||": lambda: z3.Or(a, b),
-        }
-        if e.op not in ops:
-            raise _Unsupported
-        return ops[e.op]()
-    if isinstance(e, (Load, Cast, Call)):
-        raise _Unsupported
-    raise _Unsupported
-
-
-def _bad() -> Any:
-    raise _Unsupported
-
-
-def _div(a: Any, b: Any) -> Any:
-    """Floor division as the interpreter does it (x / 0 is 0)."""
-    import z3
-
-    return z3.If(b == 0, 0, z3.If(b > 0, a / b, (-a) / (-b)))
-
-
-def _mod(a: Any, b: Any) -> Any:
-    import z3
-
-    return z3.If(b == 0, 0, a - b * _div(a, b))
+    """An expression the quick bound does not cover (left to the solver)."""

@@ -40,10 +40,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import z3
-
-from tensorize.equivalence.smt import Translator
-from tensorize.equivalence.solver import SolverConfig, make_solver
+from tensorize.equivalence.solver import SolverConfig
+from tensorize.ir import intsolve as q
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import (
     Assign,
@@ -108,9 +106,9 @@ class _Invalid(Exception):
     """A structural check failed (the message says which)."""
 
 
-def _index(e: Expr, env: Mapping[str, z3.ArithRef]) -> z3.ArithRef:
-    value = Translator("ieee", lambda *_: None)(e, env)
-    return value if z3.is_expr(value) else z3.IntVal(int(value))
+def _index(e: Expr, env: Mapping[str, Expr]) -> Expr:
+    """``e`` at a point of a space: its variables replaced by the space's."""
+    return substitute(e, dict(env))
 
 
 def _same_function(a: Expr, b: Expr) -> bool:
@@ -367,24 +365,26 @@ class _Checker:
         self.failures: list[str] = []
         self.unknown: list[str] = []
 
-    def require(self, counterexample: list[z3.BoolRef], what: str, failure: str) -> None:
-        """Record ``failure`` if ``counterexample`` (the negated property) is satisfiable."""
-        solver = make_solver(self.config)
-        solver.add(*counterexample)
-        verdict = solver.check()
-        if verdict == z3.sat:
+    def require(self, counterexample: list[Expr], what: str, failure: str) -> None:
+        """Record ``failure`` if ``counterexample`` (the negated property, integer
+        constraints) is satisfiable."""
+        names = sorted(set().union(*(free_vars(c) for c in counterexample)))
+        answer = q.exists(counterexample, names, timeout_ms=self.config.timeout_ms,
+                          rlimit=self.config.rlimit, seed=self.config.seed)
+        if answer.status == q.SAT:
             self.failures.append(failure)
-        elif verdict == z3.unknown:
-            self.unknown.append(f"could not check {what} ({solver.reason_unknown()})")
+        elif answer.status == q.UNKNOWN:
+            self.unknown.append(f"could not check {what} ({answer.reason})")
 
 
 class _Space:
     """One copy of a set of bounded integer variables (tagged so copies do not clash)."""
 
     def __init__(self, loops: list[tuple[str, int, int]], tag: str) -> None:
-        self.vars = {name: z3.Int(f"{name}!{tag}") for name, _lo, _hi in loops}
+        self.vars: dict[str, Expr] = {name: q.var(f"{name}!{tag}") for name, _lo, _hi in loops}
         self.bounds = [c for name, lo, hi in loops
-                       for c in (self.vars[name] >= lo, self.vars[name] < hi)]
+                       for c in (q.compare(">=", self.vars[name], lo),
+                                 q.compare("<", self.vars[name], hi))]
 
 
 def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
@@ -509,7 +509,7 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
             check.failures.append(wrong)
         else:
             check.require(one.bounds + cspace.bounds
-                          + [z3.Or(*[a != b for a, b in zip(got, want)])],
+                          + [q.any_of(q.compare("!=", a, b) for a, b in zip(got, want))],
                           f"the view for '{name}'", wrong)
     # 6. output lanes
     out = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
@@ -517,12 +517,13 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     env2 = {**one.vars, **{d: two.vars[d] for d in out_view.dims}}
     first = [_index(e, one.vars) for e in out_view.index]
     second = [_index(e, env2) for e in out_view.index]
-    dims_differ = [one.vars[d] != two.vars[d] for d in out_view.dims]
+    dims_differ = [q.compare("!=", one.vars[d], two.vars[d]) for d in out_view.dims]
     lanes = tuple(Loop(d, 0, extents[d]) for d in out_view.dims if d in extents)
     if dims_differ and not (len(lanes) == len(out_view.dims)
                             and injective(out_view.index, lanes, {})):
-        check.require(one.bounds + two.bounds + [a == b for a, b in zip(first, second)]
-                      + [z3.Or(*dims_differ)], "the output view",
+        check.require(one.bounds + two.bounds
+                      + [q.compare("==", a, b) for a, b in zip(first, second)]
+                      + [q.any_of(dims_differ)], "the output view",
                       "the output view writes one element twice in a call")
     ran: tuple[str, ...] = ("structure", "tile kernel") + coverage + ("views", "output lanes")
     # 7. order, where the reduction may not be reordered
@@ -536,12 +537,10 @@ def _validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Fu
     return Validation((), ran)
 
 
-def _lex_less(a: list[z3.ArithRef], b: list[z3.ArithRef]) -> z3.BoolRef:
+def _lex_less(a: list[Expr], b: list[Expr]) -> Expr:
     """``a < b`` in lexicographic order (same length)."""
-    terms = []
-    for n in range(len(a)):
-        terms.append(z3.And(*[x == y for x, y in zip(a[:n], b[:n])], a[n] < b[n]))
-    return z3.Or(*terms) if terms else z3.BoolVal(False)
+    return q.any_of(q.all_of([*(q.compare("==", x, y) for x, y in zip(a[:n], b[:n])),
+                              q.compare("<", a[n], b[n])]) for n in range(len(a)))
 
 
 def _order(check: _Checker, form: Reduction, witness: Mapping[str, Expr],
@@ -574,9 +573,9 @@ def _order(check: _Checker, form: Reduction, witness: Mapping[str, Expr],
         for n2, tag2, s2, p2, t2 in points:
             if tag2 != "y" or n1 < n2:
                 continue  # a later region runs after an earlier one entirely
-            same = [_index(e, p1) == _index(e, p2) for e in form.index]
+            same = [q.compare("==", _index(e, p1), _index(e, p2)) for e in form.index]
             first = _lex_less([p1[x.var] for x in form.loops], [p2[x.var] for x in form.loops])
-            wrong = z3.Not(_lex_less(t1, t2)) if n1 == n2 else z3.BoolVal(True)
+            wrong = q.negate(_lex_less(t1, t2)) if n1 == n2 else q.all_of(())
             check.require(s1.bounds + s2.bounds + same + [first, wrong],
                           "the order of updates", "the rewrite changes the order in which "
                           "an output element is updated, and the reduction may not be "
@@ -584,37 +583,40 @@ def _order(check: _Checker, form: Reduction, witness: Mapping[str, Expr],
 
 
 def witnessed(form: Reduction, witness: Mapping[str, Expr], space: _Space
-              ) -> dict[str, z3.ArithRef]:
+              ) -> dict[str, Expr]:
     """Each original loop variable at a point of ``space`` (the call nest), per the witness."""
     return {x.var: _index(witness[x.var], space.vars) if x.var in witness
             else space.vars[x.var] for x in form.loops}
 
 
 def _coverage(check: _Checker, form: Reduction, one: _Space, two: _Space,
-              p1: Mapping[str, z3.ArithRef], p2: Mapping[str, z3.ArithRef],
+              p1: Mapping[str, Expr], p2: Mapping[str, Expr],
               call_loops: list[Loop], extents: Mapping[str, int],
               tails: list[list[Loop]]) -> None:
     """Checks 4 with the solver: containment, injectivity, the tails, the counts."""
-    inside = [z3.And(p1[x.var] >= x.lo, p1[x.var] < x.hi) for x in form.loops]
-    check.require(one.bounds + [z3.Not(z3.And(*inside))], "the tile bounds",
+    inside = [q.all_of([q.compare(">=", p1[x.var], x.lo), q.compare("<", p1[x.var], x.hi)])
+              for x in form.loops]
+    check.require(one.bounds + [q.negate(q.all_of(inside))], "the tile bounds",
                   "a tile reaches outside the original loop bounds")
-    same = [p1[x.var] == p2[x.var] for x in form.loops]
-    differ = [one.vars[k] != two.vars[k] for k in one.vars]
-    check.require(one.bounds + two.bounds + same + [z3.Or(*differ)],
+    same = [q.compare("==", p1[x.var], p2[x.var]) for x in form.loops]
+    differ = [q.compare("!=", one.vars[k], two.vars[k]) for k in one.vars]
+    check.require(one.bounds + two.bounds + same + [q.any_of(differ)],
                   "that tiles do not overlap",
                   "two tile positions compute the same original iteration")
     spaces = [_Space([(x.var, x.lo, x.hi) for x in loops], f"t{n}")
               for n, loops in enumerate(tails)]
     for n, tail in enumerate(spaces):
-        outside = [z3.Not(z3.And(tail.vars[x.var] >= x.lo, tail.vars[x.var] < x.hi))
+        outside = [q.negate(q.all_of([q.compare(">=", tail.vars[x.var], x.lo),
+                                      q.compare("<", tail.vars[x.var], x.hi)]))
                    for x in form.loops]
-        check.require(tail.bounds + [z3.Or(*outside)], "the tail bounds",
+        check.require(tail.bounds + [q.any_of(outside)], "the tail bounds",
                       "a scalar tail reaches outside the original loop bounds")
-        meet = [p1[x.var] == tail.vars[x.var] for x in form.loops]
+        meet = [q.compare("==", p1[x.var], tail.vars[x.var]) for x in form.loops]
         check.require(one.bounds + tail.bounds + meet, "the tail",
                       "a scalar tail repeats iterations the calls compute")
         for other in spaces[:n]:
-            meet = [other.vars[x.var] == tail.vars[x.var] for x in form.loops]
+            meet = [q.compare("==", other.vars[x.var], tail.vars[x.var])
+                    for x in form.loops]
             check.require(other.bounds + tail.bounds + meet, "that tails do not overlap",
                           "two scalar tails compute the same iteration")
     calls = _count(call_loops) * _count([Loop(d, 0, e) for d, e in extents.items()])
