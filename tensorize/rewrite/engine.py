@@ -42,6 +42,7 @@ from tensorize.matcher.candidates import (
     RejectReason,
     enumerate_candidates,
     instantiate,
+    program_sites,
     reorder_refusal,
     tile_kernel,
 )
@@ -75,6 +76,12 @@ is the program (or the original kernel) and which the intrinsic (or the rewrite)
 TILE_NAMES = "buffers named by the intrinsic's parameters, bound as the mapping says"
 LAYOUT_COST = 0.25
 """Extra cost of a call, as a share of its own, when all its views are strided."""
+CHAIN_ADD_COST = 4.0
+"""Cost of one scalar update of an IEEE float sum into a single element: every add waits
+for the one before (a chain the order of IEEE arithmetic forbids to split), so the loop
+runs at the latency of a floating-point add, not at one update per cycle. 4 cycles:
+SiFive P400 (LLVM RISCVSchedSiFiveP400.td, WriteFAdd32/WriteFMA32 Latency = 4), the
+reference of the ``riscv.rvv`` costs."""
 
 
 @dataclass(frozen=True)
@@ -289,9 +296,9 @@ class TensorizePass:
         # one machine family per kernel (library calls go with any) unless the user named
         # targets of several: the family whose choices cost least
         family = _best_family(tried, mixing=len({_family(t) for t in self.targets}
-                                                - {ANY_FAMILY}) > 1)
+                                                - {ANY_FAMILY}) > 1, fp=self.fp)
         for frag, attempts, rejected in tried:
-            report, pick = _pick(frag, attempts, rejected, family)
+            report, pick = _pick(frag, attempts, rejected, family, self.fp)
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
@@ -486,7 +493,9 @@ class TensorizePass:
         if cand.sizes:  # a library call: an overhead, then work in proportion to its size
             per_call *= LIBRARY_CALL_OVERHEAD + math.prod(
                 g.extent for g in cand.groups) / LIBRARY_SPEEDUP
-        cost = cand.calls * per_call + tail * SCALAR_COST
+        # the tail runs as the scalar code does (a chained float sum at its latency)
+        cost = cand.calls * per_call + tail * scalar_cost(frag, self.fp) / max(
+            frag.instances, 1)
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
                     calls=cand.calls, tail=tail, tile=tile, strided=strided,
@@ -654,18 +663,47 @@ def _family(target: str) -> str:
     return target.split(".")[0]
 
 
+def scalar_cost(frag: Fragment, fp: str) -> float:
+    """What the fragment costs left as scalar code: one unit per update instance, or
+    :data:`CHAIN_ADD_COST` per update when it is an IEEE float sum (``+`` or ``fma``)
+    into one element, a single chain of dependent adds."""
+    form = frag.form
+    if (fp == FpMode.IEEE and form.op in ("+", "fma") and form.body.dtype.is_float
+            and math.prod(form.loop(v).extent for v in form.spatial) == 1):
+        return frag.instances * CHAIN_ADD_COST
+    return frag.instances * SCALAR_COST
+
+
+def operand_inversions(cand: Candidate, frag: Fragment) -> int:
+    """How many pairs of the intrinsic's input parameters are bound to the program's
+    reads in the opposite order (reads ordered as they appear in the update): 0 when
+    parameter ``a`` takes the program's first operand, ``b`` the second, and so on."""
+    order = {site: n for n, site in enumerate(program_sites(frag.form))}
+    sites = dict(cand.sites)
+    places = [order.get((buf, sites[p]), len(order)) for p, buf in cand.pairing
+              if p in sites]
+    return sum(1 for m in range(len(places)) for n in range(m + 1, len(places))
+               if places[m] > places[n])
+
+
 def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
-          rejected: list[tuple[str, RejectReason, str]], family: str | None
+          rejected: list[tuple[str, RejectReason, str]], family: str | None,
+          fp: str = FpMode.IEEE
           ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
-    """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code.
+    """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code
+    (:func:`scalar_cost`).
 
     Ties go to the candidate with fewer strided or gathered views, then to the one whose
-    innermost group fuses more loops.
+    innermost group fuses more loops, then to the one whose input parameters take the
+    program's operands in their order (:func:`operand_inversions`: ``dp4a.u32_s32``, not
+    its swapped twin ``dp4a.s32_u32``, for ``i32(A[u8]) * i32(B[i8])``), then to the
+    intrinsic met first.
     """
-    scalar = frag.instances * SCALAR_COST
+    scalar = scalar_cost(frag, fp)
     good = [(a, c, i) for a, c, i in attempts if a.status == "proved"
             and (family is None or _family(i.target) in (family, ANY_FAMILY))]
-    best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars)),
+    best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars),
+                                    operand_inversions(x[1], frag)),
                default=None)
     pick = None
     chosen = None
@@ -677,7 +715,7 @@ def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
                           tuple(rejected)), pick
 
 
-def _best_family(tried: Tried, mixing: bool) -> str | None:
+def _best_family(tried: Tried, mixing: bool, fp: str = FpMode.IEEE) -> str | None:
     """The machine family whose intrinsics make the cheapest kernel (None: mix them)."""
     if mixing:
         return None
@@ -689,7 +727,7 @@ def _best_family(tried: Tried, mixing: bool) -> str | None:
     for family in families:
         total = 0.0
         for frag, attempts, rejected in tried:
-            report, _pick_ = _pick(frag, attempts, rejected, family)
+            report, _pick_ = _pick(frag, attempts, rejected, family, fp)
             total += report.chosen.cost if report.chosen else report.scalar_cost
         totals.append((total, family))
     return min(totals)[1]
