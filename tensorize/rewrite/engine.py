@@ -45,9 +45,20 @@ from tensorize.matcher.candidates import (
     program_sites,
     reorder_refusal,
     tile_kernel,
+    unordered,
 )
 from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
+from tensorize.matcher.nest import (
+    NestCandidate,
+    check_call,
+    instances,
+    library_work,
+    nest_candidates,
+    nest_intrinsic,
+    overwrites_outputs,
+    zero_outputs,
+)
 from tensorize.rewrite.apply import (
     bake_sizes,
     generalise_fragment,
@@ -302,10 +313,15 @@ class TensorizePass:
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
+        # whole nests one call computes (matcher/nest.py), against what their parts got
+        reports, nests = self._nests(baked, split, splits, intrinsics, proofs, stages,
+                                     family, reports, chosen)
         # ... and put back together where no part of them was rewritten
         kept = frozenset(x.original for x in splits if set(x.parts) & set(chosen))
+        final = splits
         if kept != {x.original for x in splits}:
             split, again = distribute(baked, only=kept)
+            final = again
             before, after = _places(len(baked.body), splits), _places(len(baked.body), again)
             moved = {}
             for original, places in before.items():
@@ -314,11 +330,16 @@ class TensorizePass:
                     moved[place] = targets[n] if len(targets) == len(places) else targets[0]
             chosen = {moved[pos]: pick for pos, pick in chosen.items()}
             reports = [replace(r, position=moved[r.position]) for r in reports]
+        if nests:  # each whole nest becomes its call (its parts are not split any more)
+            places = _places(len(baked.body), final)
+            calls = {places[o][0]: c.call for o, c in nests.items()}
+            split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
         rewritten = rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
-        general = None if kept else self._general(kernel, bound, chosen, rewritten, lib)
+        general = None if kept or nests else self._general(kernel, bound, chosen, rewritten,
+                                                           lib)
         executed = False
-        if chosen and self.execution_check:
+        if (chosen or nests) and self.execution_check:
             t0 = time.perf_counter()
             # a run in the interpreter, at full size or at reduced sizes that keep the
             # rewrite's shape: the tile proofs and the validation are the guarantee.
@@ -327,6 +348,9 @@ class TensorizePass:
                                   f"agrees-in-interpreter {self.fp}")
             if self.cache is not None and self.cache.has_fact(fact):
                 done, cex = "agreed (cached)", None
+            elif nests and work(baked, {}) > EXECUTION_LIMIT:
+                done, cex = ("skipped: a whole-nest call is run only at full size, above "
+                             f"the execution limit ({EXECUTION_LIMIT} instances)"), None
             else:
                 done, cex = self._execution_check(kernel, bound, baked, rewritten, chosen,
                                                   lib, proofs)
@@ -419,6 +443,119 @@ class TensorizePass:
             return f"at reduced sizes {sizes_text}", cex
         return ("skipped: no reduced sizes within the execution limit reproduce the "
                 "rewrite's shape"), None
+
+    def _nests(self, baked: Function, split: Function, splits: list[Split],
+               intrinsics: list[Function], proofs: dict[tuple[str, str], Result],
+               stages: dict[str, float], family: str | None, reports: list[FragmentReport],
+               chosen: dict[int, tuple[Candidate, Fragment, Function]]
+               ) -> tuple[list[FragmentReport], dict[int, NestCandidate]]:
+        """Whole top-level nests of ``baked`` computed by one call of a whole-nest
+        intrinsic (:mod:`tensorize.matcher.nest`): the reports (a chosen nest replaces the
+        reports of its parts in ``split``, whose choices it drops from ``chosen``) and the
+        chosen nests by original position. A nest is chosen when its proved call costs
+        less than its parts as they were decided (chosen rewrites, else scalar code)."""
+        eligible = [i for i in intrinsics if nest_intrinsic(i)
+                    and (family is None or _family(i.target) in (family, ANY_FAMILY))]
+        picked: dict[int, NestCandidate] = {}
+        if not eligible:
+            return reports, picked
+        places = _places(len(baked.body), splits)
+        for original, stmt in enumerate(baked.body):
+            attempts: list[tuple[Attempt, NestCandidate]] = []
+            for intr in eligible:
+                if unordered(intr) and self.fp != FpMode.REAL and any(
+                        b.dtype.is_float for b in intr.buffers if b.mode != "in"):
+                    continue  # its order of float arithmetic is not its body's
+                t0 = time.perf_counter()
+                cands, _why = nest_candidates(stmt, original, baked, intr)
+                stages["candidates"] += time.perf_counter() - t0
+                attempts.extend((self._nest_attempt(c, stmt, baked, intr, proofs, stages), c)
+                                for c in cands)
+            if not attempts:
+                continue
+            parts = places[original]
+            by_pos = {r.position: r for r in reports}
+            # the parts as decided, plus what stays scalar code in any case (a fragment's
+            # init, an epilogue that is no fragment)
+            alternative = 0.0
+            for p in parts:
+                r = by_pos.get(p)
+                rest = instances(split.body[p]) - (r.instances if r is not None else 0)
+                alternative += max(rest, 0) * SCALAR_COST
+                if r is not None:
+                    alternative += r.chosen.cost if r.chosen is not None else r.scalar_cost
+            good = [(a, c) for a, c in attempts if a.status == Verdict.PROVED]
+            best = min(good, key=lambda x: x[0].cost, default=None)
+            mine = tuple(a for a, _c in attempts if best is None or a is not best[0])
+            if best is None or best[0].cost >= alternative:
+                first = by_pos.get(parts[0])
+                if first is not None:  # tried and reported, not chosen
+                    reports = [replace(r, alternatives=r.alternatives + mine)
+                               if r is first else r for r in reports]
+                continue
+            older = tuple(a for p in parts if p in by_pos
+                          for a in (([by_pos[p].chosen] if by_pos[p].chosen else [])
+                                    + list(by_pos[p].alternatives)))
+            rejected = tuple(x for p in parts if p in by_pos for x in by_pos[p].rejected)
+            for p in parts:
+                chosen.pop(p, None)
+            reports = [r for r in reports if r.position not in parts]
+            reports.append(FragmentReport(parts[0], best[1].instances, alternative, best[0],
+                                          mine + older, rejected))
+            reports.sort(key=lambda r: r.position)
+            picked[original] = best[1]
+        return reports, picked
+
+    def _nest_attempt(self, cand: NestCandidate, stmt: Stmt, kernel: Function,
+                      intr: Function, proofs: dict[tuple[str, str], Result],
+                      stages: dict[str, float]) -> Attempt:
+        """Prove and check one whole-nest candidate: the nest kernel equals the intrinsic
+        (at the candidate's sizes), the intrinsic's result does not depend on the initial
+        contents of its ``out`` buffers (a call starts them at zero), its own
+        ``assume``s hold, and the emitted call is the candidate proved."""
+        inst = instantiate(intr, cand.sizes) if cand.sizes else intr
+        cost = intr.cost
+        if cand.sizes:  # a library call: an overhead, then work in proportion to its size
+            cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
+        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=1,
+                    tail=0, tile=cand.tile, sizes=tuple(cand.sizes))
+        result = self._tile_result(cand.tile, inst, proofs, stages)
+        if isinstance(result, Refuted):
+            return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the "
+                           f"program's nest ({TILE_NAMES}):\n"
+                           + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
+                           proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
+        if not isinstance(result, Proved):
+            return Attempt(status=Verdict.UNKNOWN, reason=f"nest proof: {result.reason}",
+                           proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+        # a call starts its out buffers at zero: the intrinsic must overwrite them (by its
+        # form, else proved: the intrinsic equals itself started from zero)
+        overwritten = "by its form"
+        if not overwrites_outputs(inst):
+            zero = self._tile_result(inst, zero_outputs(inst), proofs, stages)
+            if not isinstance(zero, Proved):
+                return Attempt(status=Verdict.UNKNOWN if not isinstance(zero, Refuted)
+                               else Verdict.INVALID, proof=result,
+                               reason="the intrinsic's result may depend on the initial "
+                               "contents of its out buffers, which a call starts at zero",
+                               **base)  # type: ignore[arg-type]  # base: the shared fields
+            overwritten = zero.method
+        for a in inst.assumes:  # the intrinsic's own preconditions must hold
+            if not any(x.buf == a.buf and a.contains(x.lo, x.hi)
+                       for x in cand.tile.assumes):
+                return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
+                               f"{a.buf} in {a.lo}..{a.hi}; the program does not",
+                               proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+        failures = check_call(cand.call, cand, stmt, kernel, inst)
+        if failures:
+            return Attempt(status=Verdict.INVALID, reason="; ".join(failures), proof=result,
+                           **base)  # type: ignore[arg-type]  # base: the shared fields
+        checks = (f"tile proof ({result.method})",
+                  f"out buffers overwritten whole ({overwritten})",
+                  "validation: the call passes whole buffers and the proved sizes, and the "
+                  "nest rebuilt from it is the one proved")
+        return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
+                       **base)  # type: ignore[arg-type]  # base: the shared fields
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
