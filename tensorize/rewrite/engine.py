@@ -492,6 +492,10 @@ class TensorizePass:
                 if first is not None:  # tried and reported, not chosen
                     reports = [replace(r, alternatives=r.alternatives + mine)
                                if r is first else r for r in reports]
+                elif len(parts) == 1:  # no fragment there: the nest's own report
+                    reports.append(FragmentReport(parts[0], instances(stmt), alternative,
+                                                  None, mine, ()))
+                    reports.sort(key=lambda r: r.position)
                 continue
             older = tuple(a for p in parts if p in by_pos
                           for a in (([by_pos[p].chosen] if by_pos[p].chosen else [])
