@@ -176,3 +176,61 @@ def test_a_sum_that_is_not_the_ordered_sum_is_refused() -> None:
     a = run(one, inputs, library=LIB.as_dict())["r"]
     b = run(plain, inputs, library=LIB.as_dict())["r"]
     assert a.tobytes() != b.tobytes()
+
+
+DP2A = """kernel d(W = 8) {
+  in A: i16[W, 2]
+  in B: i8[W, ROW]
+  inout c: i32[W]
+  for w in 0..W {
+    for t in 0..2 {
+      c[w] += i32(A[w, t]) * i32(B[w, READ])
+    }
+  }
+}"""
+
+
+def test_dp2a_hi_takes_the_whole_word_when_the_program_reads_its_high_bytes() -> None:
+    k = kernel(DP2A.replace("ROW", "4").replace("READ", "2 + t"), LIB.as_dict())
+    result = TensorizePass(targets=("nvidia.sm61",)).run(k, LIB)
+    chosen = result.fragments[0].chosen
+    assert chosen is not None and chosen.intrinsic == "nvidia.dp2a.hi_s32"
+    assert result.checked_by_execution
+    lo = [a for a in result.fragments[0].alternatives if a.intrinsic == "nvidia.dp2a.lo_s32"]
+    assert lo and lo[0].status == "proved" and lo[0].partial == 1 and chosen.partial == 0
+
+
+def test_narrow_cuts_a_parameter_to_the_window_its_intrinsic_reads() -> None:
+    from tensorize.matcher.window import narrow
+    made = narrow(LIB["nvidia.dp2a.hi_s32"])
+    assert made is not None
+    narrowed, windows = made
+    assert [(w.param, w.axis, w.offset, w.size, w.extent) for w in windows] == [
+        ("b", 0, 2, 2, 4)]
+    assert [str(b.shape[0].value) for b in narrowed.buffers if b.name == "b"] == ["2"]
+    assert narrow(LIB["nvidia.dp2a.lo_s32"]) is None
+    assert narrow(LIB["nvidia.dp4a.s32"]) is None
+
+
+def test_dp2a_hi_is_not_used_for_the_low_bytes_nor_past_the_buffer() -> None:
+    """Near misses: the program reads the low bytes (hi's window would be bytes -2..0 of
+    its word: refused as out of bounds), or its rows are 3 bytes (hi's whole word would
+    run past them). The interpreter confirms that hi on the whole word is not the
+    low-byte program."""
+    low = DP2A.replace("ROW", "4").replace("READ", "t")
+    assert _chosen(low, "nvidia.sm61") == ["nvidia.dp2a.lo_s32"]
+    three = DP2A.replace("ROW", "3").replace("READ", "1 + t")
+    got = _chosen(three, "nvidia.sm61")
+    assert got == ["nvidia.dp2a.lo_s32"]
+    call_hi = """kernel h {
+  in A: i16[1, 2]
+  in B: i8[1, 4]
+  inout c: i32[1]
+  call nvidia.dp2a.hi_s32(a = (t) -> A[0, t], b = (t) -> B[0, t], c = () -> c[0])
+}"""
+    one = low.replace("W = 8", "W = 1")
+    inputs = {"A": np.array([[3, 5]], np.int16), "B": np.array([[1, 2, 7, 11]], np.int8),
+              "c": np.array([0], np.int32)}
+    hi = run(kernel(call_hi, LIB.as_dict()), inputs, library=LIB.as_dict())["c"]
+    prog = run(kernel(one, LIB.as_dict()), inputs, library=LIB.as_dict())["c"]
+    assert int(hi[0]) == 3 * 7 + 5 * 11 and int(prog[0]) == 3 * 1 + 5 * 2

@@ -59,6 +59,7 @@ from tensorize.matcher.nest import (
     overwrites_outputs,
     zero_outputs,
 )
+from tensorize.matcher.window import Window, narrow, views_in_bounds, widen
 from tensorize.rewrite.apply import (
     bake_sizes,
     generalise_fragment,
@@ -116,6 +117,9 @@ class Attempt:
     tile was proved against the intrinsic instantiated at these sizes."""
     checks: tuple[str, ...] = ()
     """The checks this rewrite passed: the tile proof, each validation check, execution."""
+    partial: int = 0
+    """Views of the call that are not whole innermost rows of their buffers (a last tie
+    rule: a whole row is the data as stored, a packed word taken as it is)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -298,11 +302,14 @@ class TensorizePass:
         baked = bake_sizes(kernel, bound)
         lib = dict(library)
         intrinsics = self.selected(lib.values())
+        # an intrinsic reading a constant-offset window of a parameter is matched in its
+        # narrowed form, and its calls widened back (matcher/window.py)
+        matched = [_narrowed(i) or i for i in intrinsics]
         reports = []
         chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
         # epilogues are split from their reductions (matcher/distribute.py) ...
         split, splits = distribute(baked)
-        tried = [(frag, *self._fragment(frag, split, intrinsics, proofs, stages))
+        tried = [(frag, *self._fragment(frag, split, matched, proofs, stages))
                  for frag in fragments(split, {})]
         # one machine family per kernel (library calls go with any) unless the user named
         # targets of several: the family whose choices cost least
@@ -331,10 +338,15 @@ class TensorizePass:
             chosen = {moved[pos]: pick for pos, pick in chosen.items()}
             reports = [replace(r, position=moved[r.position]) for r in reports]
         if nests:  # each whole nest becomes its call (its parts are not split any more)
-            places = _places(len(baked.body), final)
-            calls = {places[o][0]: c.call for o, c in nests.items()}
+            where = _places(len(baked.body), final)
+            calls = {where[o][0]: c.call for o, c in nests.items()}
             split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
         rewritten = rewrite_kernel(split, chosen)
+        for _c, _f, intr in chosen.values():
+            known = _WINDOWS.get(id(intr))
+            if known is not None and known[0] is intr:
+                rewritten = replace(rewritten, body=widen(rewritten.body, intr.name,
+                                                          known[1]))
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         general = None if kept or nests else self._general(kernel, bound, chosen, rewritten,
                                                            lib)
@@ -497,9 +509,11 @@ class TensorizePass:
                                                   None, mine, ()))
                     reports.sort(key=lambda r: r.position)
                 continue
-            older = tuple(a for p in parts if p in by_pos
-                          for a in (([by_pos[p].chosen] if by_pos[p].chosen else [])
-                                    + list(by_pos[p].alternatives)))
+            older: tuple[Attempt, ...] = ()
+            for p in parts:
+                r = by_pos.get(p)
+                if r is not None:
+                    older += ((r.chosen,) if r.chosen is not None else ()) + r.alternatives
             rejected = tuple(x for p in parts if p in by_pos for x in by_pos[p].rejected)
             for p in parts:
                 chosen.pop(p, None)
@@ -627,7 +641,11 @@ class TensorizePass:
         tail = sum(math.prod(x.extent for x in box)
                    for box in tail_boxes(frag.form, cand.tails))
         stmts = rewrite_fragment(cand, frag, intr)
-        strided, views = _layout(stmts, kernel)
+        known = _WINDOWS.get(id(intr))
+        wide = widen(stmts, intr.name, known[1]) if known and known[0] is intr else stmts
+        strided, views = _layout(wide, kernel)
+        partial = _partial_rows(wide, known[2] if known and known[0] is intr else intr,
+                                kernel)
         # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
         # per call when every view is)
         per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
@@ -640,7 +658,11 @@ class TensorizePass:
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
                     calls=cand.calls, tail=tail, tile=tile, strided=strided,
-                    sizes=tuple(cand.sizes))
+                    sizes=tuple(cand.sizes), partial=partial)
+        if known and known[0] is intr and not views_in_bounds(wide, known[2], kernel):
+            return Attempt(status=Verdict.INVALID, reason="the intrinsic's whole operand "
+                           "(its windowed parameter widened) would read outside the buffer",
+                           **base)  # type: ignore[arg-type]  # base: the shared fields
         result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
@@ -707,6 +729,56 @@ class TensorizePass:
         memo_put(local, result)
         proofs[key] = result
         return result
+
+
+_WINDOWS: dict[int, tuple[Function, tuple[Window, ...], Function]] = {}
+"""Narrowed intrinsics by identity: (the narrowed function, its windows, the real one)."""
+_NARROWED: dict[int, tuple[Function, Function | None]] = {}
+"""Each intrinsic's narrowed form (None: it has no window), by identity."""
+
+
+def _narrowed(intr: Function) -> Function | None:
+    """``intr`` narrowed to its windows (:func:`tensorize.matcher.window.narrow`), one
+    object per intrinsic object, or None."""
+    found = _NARROWED.get(id(intr))
+    if found is not None and found[0] is intr:
+        return found[1]
+    made = narrow(intr)
+    out = None
+    if made is not None:
+        out = made[0]
+        _WINDOWS[id(out)] = (out, made[1], intr)
+    _NARROWED[id(intr)] = (intr, out)
+    return out
+
+
+def _partial_rows(stmts: tuple[Stmt, ...], intr: Function, kernel: Function) -> int:
+    """Views of the calls of ``intr`` among ``stmts`` that step through part of an
+    innermost row of their buffer: the innermost dimension steps by one element and is
+    shorter than the row."""
+    extents = {}
+    for b in intr.buffers:
+        last = linear_form(b.shape[-1]) if b.shape else None
+        if last is not None and not last.coeffs:
+            extents[b.name] = last.const
+    partial = 0
+    for stmt in stmts:
+        for node in walk(stmt):
+            if not isinstance(node, CallStmt) or node.name != intr.name:
+                continue
+            for arg in node.args:
+                view = arg.value
+                if not isinstance(view, View) or not view.dims or arg.name not in extents:
+                    continue
+                buf = kernel.buffer(view.buf)
+                if buf is None or not buf.shape:
+                    continue
+                row = linear_form(buf.shape[-1])
+                if row is None or row.coeffs:
+                    continue
+                if _step(view, buf.shape) == 1 and extents[arg.name] < row.const:
+                    partial += 1
+    return partial
 
 
 _TEXTS: dict[int, tuple[Function, str]] = {}
@@ -809,7 +881,8 @@ def scalar_cost(frag: Fragment, fp: str) -> float:
     :data:`CHAIN_ADD_COST` per update when it is an IEEE float sum (``+`` or ``fma``)
     into one element, a single chain of dependent adds."""
     form = frag.form
-    if (fp == FpMode.IEEE and form.op in ("+", "fma") and form.body.dtype.is_float
+    if (fp == FpMode.IEEE and form.op in ("+", "fma") and form.body.dtype is not None
+            and form.body.dtype.is_float
             and math.prod(form.loop(v).extent for v in form.spatial) == 1):
         return frag.instances * CHAIN_ADD_COST
     return frag.instances * SCALAR_COST
@@ -837,14 +910,16 @@ def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
     Ties go to the candidate with fewer strided or gathered views, then to the one whose
     innermost group fuses more loops, then to the one whose input parameters take the
     program's operands in their order (:func:`operand_inversions`: ``dp4a.u32_s32``, not
-    its swapped twin ``dp4a.s32_u32``, for ``i32(A[u8]) * i32(B[i8])``), then to the
+    its swapped twin ``dp4a.s32_u32``, for ``i32(A[u8]) * i32(B[i8])``), then to the one
+    with fewer views that are only part of an innermost row (``dp2a.hi_s32`` taking the
+    whole word ``B[w, 0..4]`` over ``dp2a.lo_s32`` on its bytes 2..4), then to the
     intrinsic met first.
     """
     scalar = scalar_cost(frag, fp)
     good = [(a, c, i) for a, c, i in attempts if a.status == "proved"
             and (family is None or _family(i.target) in (family, ANY_FAMILY))]
     best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars),
-                                    operand_inversions(x[1], frag)),
+                                    operand_inversions(x[1], frag), x[0].partial),
                default=None)
     pick = None
     chosen = None
