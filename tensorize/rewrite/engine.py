@@ -36,6 +36,7 @@ from tensorize.ir.check import check_function
 from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import CallStmt, Expr, Function, Stmt, View
 from tensorize.ir.printer import format_function
+from tensorize.ir.reduction import reduction_form
 from tensorize.ir.traverse import walk
 from tensorize.matcher.candidates import (
     Candidate,
@@ -537,6 +538,14 @@ class TensorizePass:
             cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=1,
                     tail=0, tile=cand.tile, sizes=tuple(cand.sizes))
+        budget = ProveOptions().unroll_budget
+        if (reduction_form(cand.tile, {}) is None or reduction_form(inst, {}) is None) \
+                and work(cand.tile, {}) + work(inst, {}) > budget:
+            # no per-element proof for this form, and the unrolled one would refuse: a
+            # refutation alone could not make a rewrite, so nothing is run
+            return Attempt(status=Verdict.UNKNOWN, reason="nest proof: not in a form proved "
+                           f"per element, and more than {budget} statement instances to "
+                           "unroll", **base)  # type: ignore[arg-type]  # base: the shared fields
         result = self._tile_result(cand.tile, inst, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the "
