@@ -234,3 +234,26 @@ def test_dp2a_hi_is_not_used_for_the_low_bytes_nor_past_the_buffer() -> None:
     hi = run(kernel(call_hi, LIB.as_dict()), inputs, library=LIB.as_dict())["c"]
     prog = run(kernel(one, LIB.as_dict()), inputs, library=LIB.as_dict())["c"]
     assert int(hi[0]) == 3 * 7 + 5 * 11 and int(prog[0]) == 3 * 1 + 5 * 2
+
+
+def test_a_call_the_kernel_already_has_is_not_widened() -> None:
+    """Only the calls a rewrite makes against a narrowed intrinsic are widened: the
+    kernel's own call of dp2a.hi (on the whole word already) stays as written."""
+    text = """kernel own(W = 8) {
+  in A: i16[W, 2]
+  in B: i8[W, 4]
+  inout c: i32[W]
+  inout r: i32[1]
+  call nvidia.dp2a.hi_s32(a = (t) -> A[0, t], b = (t) -> B[0, t], c = () -> r[0])
+  for w in 0..W {
+    for t in 0..2 {
+      c[w] += i32(A[w, t]) * i32(B[w, 2 + t])
+    }
+  }
+}"""
+    k = kernel(text, LIB.as_dict())
+    result = TensorizePass(targets=("nvidia.sm61",)).run(k, LIB)
+    assert [f.chosen.intrinsic for f in result.fragments if f.chosen] == [
+        "nvidia.dp2a.hi_s32"]
+    assert result.rewritten.body[0] == k.body[0]
+    assert result.checked_by_execution

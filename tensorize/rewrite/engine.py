@@ -66,7 +66,6 @@ from tensorize.rewrite.apply import (
     generalise_fragment,
     program_point,
     rewrite_fragment,
-    rewrite_kernel,
     tail_boxes,
     without_empty_loops,
 )
@@ -342,12 +341,7 @@ class TensorizePass:
             where = _places(len(baked.body), final)
             calls = {where[o][0]: c.call for o, c in nests.items()}
             split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
-        rewritten = rewrite_kernel(split, chosen)
-        for _c, _f, intr in chosen.values():
-            known = _WINDOWS.get(id(intr))
-            if known is not None and known[0] is intr:
-                rewritten = replace(rewritten, body=widen(rewritten.body, intr.name,
-                                                          known[1]))
+        rewritten = _rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         general = None if kept or nests else self._general(kernel, bound, chosen, rewritten,
                                                            lib)
@@ -744,6 +738,25 @@ _WINDOWS: dict[int, tuple[Function, tuple[Window, ...], Function]] = {}
 """Narrowed intrinsics by identity: (the narrowed function, its windows, the real one)."""
 _NARROWED: dict[int, tuple[Function, Function | None]] = {}
 """Each intrinsic's narrowed form (None: it has no window), by identity."""
+
+
+def _rewrite_kernel(kernel: Function,
+                    chosen: Mapping[int, tuple[Candidate, Fragment, Function]]) -> Function:
+    """:func:`rewrite_kernel`, the calls of a narrowed intrinsic in each chosen fragment's
+    statements (and only there: a call the kernel already had is its own) widened back
+    to the real intrinsic (:func:`tensorize.matcher.window.widen`)."""
+    body: list[Stmt] = []
+    for position, stmt in enumerate(kernel.body):
+        if position not in chosen:
+            body.append(stmt)
+            continue
+        cand, frag, intr = chosen[position]
+        stmts = rewrite_fragment(cand, frag, intr)
+        known = _WINDOWS.get(id(intr))
+        if known is not None and known[0] is intr:
+            stmts = widen(stmts, intr.name, known[1])
+        body.extend(stmts)
+    return replace(kernel, body=tuple(body))
 
 
 def _narrowed(intr: Function) -> Function | None:
