@@ -192,3 +192,91 @@ def test_overwrites_outputs_by_form() -> None:
     half = kernel(text.replace("STOP", "2"), LIB.as_dict())
     assert overwrites_outputs(replace(whole, kind="intrinsic"))
     assert not overwrites_outputs(replace(half, kind="intrinsic"))
+
+
+def test_preload_tiles_a_larger_nest_one_call_per_output_tile() -> None:
+    text = PRELOAD.replace("INIT", "D[i, j]").replace("M = 16, N = 16", "M = 32, N = 48")
+    result = _result(text, "gemmini")
+    chosen = [f.chosen for f in result.fragments if f.chosen]
+    assert [(c.intrinsic, c.calls) for c in chosen] == [("gemmini.matmul_preload", 6)]
+    assert result.checked_by_execution
+
+
+def test_preload_is_not_used_when_the_reduction_spans_two_tiles() -> None:
+    """Near miss: with K = 32 a preload per k tile would start each tile from D again.
+    The tiler refuses it (the tile would read past the parameters); the interpreter
+    confirms that two preloads over the k halves are not the program."""
+    text = PRELOAD.replace("INIT", "D[i, j]").replace("K = 16", "K = 32")
+    chosen = _chosen(text, "gemmini")
+    assert "gemmini.matmul_preload" not in chosen
+    wrong = """kernel w {
+  in A: i8[16, 32]
+  in B: i8[32, 16]
+  in D: i32[16, 16]
+  out C: i32[16, 16]
+  for ko in 0..2 {
+    call gemmini.matmul_preload(a = (a0, a1) -> A[a0, a1 + 16 * ko],
+        b = (b0, b1) -> B[b0 + 16 * ko, b1], d = (d0, d1) -> D[d0, d1],
+        c = (c0, c1) -> C[c0, c1])
+  }
+}"""
+    rng = np.random.default_rng(3)
+    inputs = {"A": rng.integers(-128, 127, (16, 32), dtype=np.int8),
+              "B": rng.integers(-128, 127, (32, 16), dtype=np.int8),
+              "D": rng.integers(-1000, 1000, (16, 16), dtype=np.int32)}
+    assert _differ(text, wrong, inputs, "C")
+
+
+def test_tiled_preload_with_the_init_reading_the_wrong_element_is_refuted() -> None:
+    text = PRELOAD.replace("INIT", "D[i, 0]").replace("M = 16, N = 16", "M = 32, N = 32")
+    result = _result(text, "gemmini")
+    assert "gemmini.matmul_preload" not in [f.chosen.intrinsic for f in result.fragments
+                                            if f.chosen]
+    tried = [a for f in result.fragments for a in f.alternatives
+             if a.intrinsic == "gemmini.matmul_preload"]
+    assert tried and all(a.status == "refuted" for a in tried)
+
+
+def test_tampered_tiles_are_rejected() -> None:
+    from tensorize.ir.nodes import Binary, For
+    from tensorize.matcher.nest import check_tiles
+    text = PRELOAD.replace("INIT", "D[i, j]").replace("M = 16, N = 16", "M = 32, N = 32")
+    k = kernel(text, LIB.as_dict())
+    baked = bake_sizes(k, bind_sizes(k, None))
+    intr = LIB["gemmini.matmul_preload"]
+    cands, _ = nest_candidates(baked.body[0], 0, baked, intr)
+    cand = next(c for c in cands if c.tiles and dict(c.pairing)["a"] == "A")
+    stmt = baked.body[0]
+    assert check_tiles(cand, stmt, baked, intr) == []
+    outer = cand.replacement
+    assert isinstance(outer, For)
+    inner = outer.body[0]
+    call = inner.body[0]
+
+    def rebuilt(new_call=None, hi=None):
+        c = new_call or call
+        i2 = replace(inner, body=(c,))
+        return replace(cand, stmt=replace(outer, body=(i2,), hi=hi or outer.hi))
+
+    def with_view(name, f):
+        return replace(call, args=tuple(replace(a, value=f(a.value)) if a.name == name
+                                        else a for a in call.args))
+    swap = {"io": "jo", "jo": "io"}
+
+    def swapped(v):  # the view of d with its tile offsets exchanged
+        return replace(v, index=tuple(_rename(e, swap) for e in v.index))
+    mutants = [
+        rebuilt(hi=Const(1, INDEX)),                                   # a tile dropped
+        rebuilt(with_view("d", swapped)),                              # D's tiles swapped
+        rebuilt(with_view("a", lambda v: replace(v, index=(Binary(
+            "+", v.index[0], Const(1, INDEX), INDEX), v.index[1])))),   # shifted by one
+        rebuilt(replace(call, name="gemmini.matmul_acc")),             # another intrinsic
+    ]
+    for m in mutants:
+        assert check_tiles(m, stmt, baked, intr), m
+
+
+def _rename(e, names):
+    from tensorize.ir.nodes import Var
+    from tensorize.ir.traverse import substitute
+    return substitute(e, {a: Var(b, INDEX) for a, b in names.items()})

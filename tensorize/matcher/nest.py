@@ -27,10 +27,12 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import (
     Arg,
     Assign,
     Assume,
+    Binary,
     BufferDecl,
     CallStmt,
     Const,
@@ -44,7 +46,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_expr
 from tensorize.ir.reduction import reduction_form
-from tensorize.ir.traverse import Transformer, walk
+from tensorize.ir.traverse import Transformer, substitute, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import fresh, instantiate, names_in
 
@@ -69,10 +71,27 @@ class NestCandidate:
     call: CallStmt
     instances: int
     """Assignment instances of the nest (the scalar work the call replaces)."""
+    tiles: tuple[tuple[str, int, int, str], ...] = ()
+    """A tiled nest: (band loop, tile extent, tile count, loop over tiles) for each loop of
+    the nest's outer band, outer to inner; empty when one call takes whole buffers."""
+    stmt: Stmt | None = None
+    """What replaces the nest: the call, or the loops over tiles around it."""
+
+    @property
+    def calls(self) -> int:
+        """How many calls the rewrite makes."""
+        return math.prod(n for _v, _t, n, _o in self.tiles) if self.tiles else 1
+
+    @property
+    def replacement(self) -> Stmt:
+        """The statement that replaces the nest."""
+        return self.stmt if self.stmt is not None else self.call
 
     def describe(self) -> str:
         """The mapping in words."""
         text = "whole nest: " + ", ".join(f"{p} <- {x}" for p, x in self.pairing)
+        if self.tiles:
+            text += "; tile " + " x ".join(f"{v}:{t}" for v, t, _n, _o in self.tiles)
         if self.sizes:
             text += "; sizes " + ", ".join(f"{n}={v}" for n, v in self.sizes)
         return text
@@ -204,6 +223,8 @@ def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
     values = _extents(stmt)
     out: list[NestCandidate] = []
     why = "no binding of the buffers (types, shapes) and sizes fits"
+    if not names and not locals_:
+        out.extend(_tiled(stmt, position, kernel, intr, outs, ins, taken_names))
     for combo in itertools.product(values, repeat=len(names)):
         sizes = tuple(zip(names, combo))
         inst = instantiate(intr, sizes) if names else intr
@@ -358,3 +379,281 @@ def check_call(call: Stmt, cand: NestCandidate, stmt: Stmt, kernel: Function,
 def library_work(cand: NestCandidate) -> int:
     """The work a library call's sizes describe (their product; 1 without sizes)."""
     return math.prod(v for _n, v in cand.sizes) if cand.sizes else 1
+
+
+# -- tiles of a nest ---------------------------------------------------------------------
+def _band(stmt: Stmt, depth: int) -> list[For] | None:
+    """The ``depth`` outer loops of ``stmt`` when they are perfectly nested from 0 with
+    constant bounds, else None."""
+    band: list[For] = []
+    node = stmt
+    while len(band) < depth:
+        if not isinstance(node, For) or _const(node.lo) != 0 or _const(node.hi) is None:
+            return None
+        band.append(node)
+        if len(band) < depth:
+            if len(node.body) != 1:
+                return None
+            node = node.body[0]
+    return band
+
+
+def _accesses(stmt: Stmt) -> list[tuple[str, tuple[Expr, ...]]]:
+    """Every (buffer, index) ``stmt`` reads or writes."""
+    out = []
+    for node in walk(stmt):
+        if isinstance(node, (Assign, Load)):
+            out.append((node.buf, node.index))
+    return out
+
+
+def _independent(stmt: Stmt, band: list[For]) -> str | None:
+    """The buffer every band point writes only its own element of (``W[v1, ..., vm]``,
+    the band's variables in order), reading ``W`` only there and writing nothing else,
+    with no other statement than loops and assignments: then the band's points are
+    independent and may run in any grouping. None otherwise."""
+    own = tuple(Var(f.var, INDEX) for f in band)
+    writes = {n.buf for n in walk(stmt) if isinstance(n, Assign)}
+    if len(writes) != 1 or any(not isinstance(n, (For, Assign)) for n in walk(stmt)
+                               if isinstance(n, Stmt)):
+        return None
+    (w,) = writes
+    if any(b == w and tuple(_strip(i)) != own for b, i in _accesses(stmt)):
+        return None
+    return w
+
+
+def _strip(index: tuple[Expr, ...]) -> list[Expr]:
+    """An index with its variables' types made the index type (for comparison)."""
+    return [Var(e.name, INDEX) if isinstance(e, Var) else e for e in index]
+
+
+def _ranges(stmt: Stmt, tiles: dict[str, int]) -> dict[str, tuple[int, int]] | None:
+    """The (lowest, highest) value of every loop variable of ``stmt`` with the band
+    loops cut to their tiles (``tiles``); None if an inner bound is not constant."""
+    out = {}
+    for node in walk(stmt):
+        if isinstance(node, For):
+            if node.var in tiles:
+                out[node.var] = (0, tiles[node.var] - 1)
+                continue
+            lo, hi = linear_form(node.lo), linear_form(node.hi)
+            if lo is None or hi is None or lo.coeffs or hi.coeffs:
+                return None
+            out[node.var] = (lo.const, hi.const - 1)
+    return out
+
+
+def _interval(e: Expr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+    form = linear_form(e)
+    if form is None:
+        return None
+    low = high = form.const
+    for v, c in form.coeffs:
+        if v not in ranges:
+            return None
+        a, b = c * ranges[v][0], c * ranges[v][1]
+        low, high = low + min(a, b), high + max(a, b)
+    return low, high
+
+
+def _inside(index: tuple[Expr, ...], shape: tuple[int, ...],
+            ranges: dict[str, tuple[int, int]]) -> bool:
+    if len(index) != len(shape):
+        return False
+    for e, n in zip(index, shape):
+        got = _interval(e, ranges)
+        if got is None or got[0] < 0 or got[1] >= n:
+            return False
+    return True
+
+
+def tile_view(buf: str, accesses: list[tuple[Expr, ...]], dims: tuple[str, ...],
+              tiles: tuple[tuple[str, int, int, str], ...]) -> View | None:
+    """The view of ``buf`` for one tile: dimension ``q`` of the parameter is element
+    ``q + offset`` of the buffer, the offset the band variables' share of the index at
+    the tile's origin (``sum coeff * extent * tile loop``); None when the accesses do not
+    all move with the band alike."""
+    index: list[Expr] = []
+    for axis, d in enumerate(dims):
+        offsets = set()
+        for acc in accesses:
+            form = linear_form(acc[axis]) if axis < len(acc) else None
+            if form is None:
+                return None
+            offsets.add(tuple(form.coeff(v) * t for v, t, _n, _o in tiles))
+        if len(offsets) != 1:
+            return None
+        (steps,) = offsets
+        e: Expr = Var(d, INDEX)
+        for step, (_v, _t, _n, loop) in zip(steps, tiles):
+            if step:
+                e = Binary("+", e, Binary("*", Const(step, INDEX), Var(loop, INDEX), INDEX),
+                           INDEX)
+        index.append(e)
+    return View(dims, buf, tuple(index))
+
+
+def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: list[str],
+           ins: list[str], taken_names: set[str]) -> list[NestCandidate]:
+    """Candidates that tile the nest's outer band by a fixed-size intrinsic whose single
+    output is written at its band's own element (``c[i, j]`` under ``for i``, ``for j``):
+    one call per tile, the band's points being independent (:func:`_independent`)."""
+    outputs = [b for b in intr.buffers if b.mode in ("out", "inout")]
+    if len(outputs) != 1 or len(outs) != 1:
+        return []
+    shape = tuple(_const(e) for e in outputs[0].shape)
+    if not shape or any(n is None for n in shape):
+        return []
+    band = _band(stmt, len(shape))
+    if band is None or _independent(stmt, band) != outs[0]:
+        return []
+    tiles = []
+    taken = set(taken_names)
+    for f, t in zip(band, shape):
+        extent = _const(f.hi)
+        assert extent is not None and t is not None
+        if extent < t or extent % t:
+            return []
+        loop = fresh(f"{f.var}o", taken)
+        taken.add(loop)
+        tiles.append((f.var, t, extent // t, loop))
+    if all(n == 1 for _v, _t, n, _o in tiles):
+        return []  # one tile: the whole-buffer candidates cover it
+    cut = {v: t for v, t, _n, _o in tiles}
+    inner = _cut(stmt, cut)
+    ranges = _ranges(inner, cut)
+    if ranges is None:
+        return []
+    by_buf: dict[str, list[tuple[Expr, ...]]] = {}
+    for b, index in _accesses(stmt):
+        by_buf.setdefault(b, []).append(index)
+    out = []
+    for pairing in _pairings_by_type(outputs, outs, kernel):
+        for more in _pairings_by_type([b for b in intr.buffers if b.mode == "in"], ins,
+                                      kernel):
+            both = pairing + more
+            shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
+            if any(not _inside(i, shapes[p], ranges)  # type: ignore[arg-type]  # constant shapes
+                   for p, x in both for i in by_buf[x]):
+                continue  # the tile would read or write outside the parameter
+            args = []
+            for p, x in both:
+                dims = []
+                for axis in range(len(shapes[p])):
+                    dims.append(fresh(f"{p}{axis}", taken))
+                    taken.add(dims[-1])
+                view = tile_view(x, by_buf[x], tuple(dims), tuple(tiles))
+                if view is None:
+                    break
+                args.append(Arg(p, view))
+            else:
+                call = CallStmt(intr.name, tuple(args))
+                loops: Stmt = call
+                for _v, _t, n, loop in reversed(tiles):
+                    loops = For(loop, Const(0, INDEX), Const(n, INDEX), (loops,))
+                tile = build_tile(inner, kernel, intr, both, ())
+                out.append(NestCandidate(intr.name, position, both, (), (), tile, call,
+                                         instances(stmt), tuple(tiles), loops))
+    return out
+
+
+def _cut(stmt: Stmt, tiles: dict[str, int]) -> Stmt:
+    """``stmt`` with each band loop in ``tiles`` running over one tile from 0."""
+
+    class _Cut(Transformer):
+        def visit_For(self, node: For) -> Stmt:
+            node = self.generic(node)
+            if node.var in tiles:
+                return replace(node, hi=Const(tiles[node.var], INDEX))
+            return node
+
+    return _Cut()(stmt)
+
+
+def _pairings_by_type(params: list[BufferDecl], bufs: list[str], kernel: Function
+                      ) -> Iterator[tuple[tuple[str, str], ...]]:
+    for perm in itertools.permutations(bufs):
+        if all(kernel.decl(x).dtype == b.dtype and len(kernel.decl(x).shape) == len(b.shape)
+               for b, x in zip(params, perm)):
+            yield tuple((b.name, x) for b, x in zip(params, perm))
+
+
+def check_tiles(cand: NestCandidate, stmt: Stmt, kernel: Function, intr: Function
+                ) -> list[str]:
+    """Why the emitted loops over tiles are not the tiled candidate proved (empty: they
+    are), checked on the emitted statement: loops over tiles of the recorded counts
+    around one call of the intrinsic; the band's points independent; the tile kernel
+    rebuilt from the call's bindings is the proved one; each view maps every access of
+    the nest at its tile's origin onto the access at the tile (a linear identity,
+    ``view[index at origin] == buffer[index]`` for every band point of the tile), and
+    every view stays inside its buffer."""
+    failures: list[str] = []
+    node = cand.replacement
+    ranges: dict[str, tuple[int, int]] = {}
+    for v, _t, n, loop in cand.tiles:
+        if not (isinstance(node, For) and node.var == loop and _const(node.lo) == 0
+                and _const(node.hi) == n and len(node.body) == 1):
+            return [f"the loop over tiles of {v} is not 0..{n}"]
+        ranges[loop] = (0, n - 1)
+        node = node.body[0]
+    if not isinstance(node, CallStmt) or node.name != cand.intrinsic:
+        return ["the loops over tiles do not hold one call of the intrinsic"]
+    band = _band(stmt, len(cand.tiles))
+    if band is None or [f.var for f in band] != [v for v, _t, _n, _o in cand.tiles] \
+            or _independent(stmt, band) is None:
+        return ["the nest's band points are not independent"]
+    for f, (_v, t, n, _o) in zip(band, cand.tiles):
+        if _const(f.hi) != t * n:
+            failures.append(f"loop {f.var} is not {n} tiles of {t}")
+    args = {a.name: a.value for a in node.args}
+    pairing = []
+    accesses = _accesses(stmt)
+    for b in intr.buffers:
+        if b.mode == "local":
+            continue
+        view = args.get(b.name)
+        if not isinstance(view, View):
+            return [f"parameter {b.name} has no view"]
+        decl = kernel.buffer(view.buf)
+        if decl is None or decl.dtype != b.dtype:
+            failures.append(f"{b.name} is bound to a buffer of another type")
+            continue
+        pairing.append((b.name, view.buf))
+        shape = _shape(decl)
+        env = dict(ranges) | {d: (0, _const(e) - 1)  # type: ignore[operator]  # constant shapes
+                              for d, e in zip(view.dims, b.shape)}
+        if shape is None or not _inside(view.index, shape, env):
+            failures.append(f"the view of {b.name} leaves {view.buf}")
+        for buf, index in accesses:
+            if buf != view.buf:
+                continue
+            origin = {f.var: Binary("+", Var(f.var, INDEX), Binary(
+                "*", Const(t, INDEX), Var(loop, INDEX), INDEX), INDEX)
+                for f, (_v, t, _n, loop) in zip(band, cand.tiles)}
+            moved = [linear_form(substitute(e, origin)) for e in index]
+            got = [linear_form(e) for e in substitute_index(view.index, view.dims, index)]
+            if None in moved or None in got or moved != got:
+                failures.append(f"the view of {b.name} does not map the nest's accesses of "
+                                f"{buf} at a tile's origin to the tile")
+                break
+    if len({x for _p, x in pairing}) != len(pairing):
+        failures.append("a buffer is bound to two parameters")
+    cut = _cut(stmt, {v: t for v, t, _n, _o in cand.tiles})
+    inner = _ranges(cut, {v: t for v, t, _n, _o in cand.tiles})
+    params = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
+    names = dict((x, p) for p, x in pairing)
+    if inner is None or any(
+            buf in names and not _inside(index, params[names[buf]], inner)  # type: ignore[arg-type]  # constant shapes
+            for buf, index in accesses):
+        failures.append("a tile reads or writes outside its parameters")
+    if not failures:
+        if build_tile(cut, kernel, intr, tuple(pairing), ()) != cand.tile:
+            failures.append("the tile rebuilt from the call is not the one proved")
+    return failures
+
+
+def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
+                     at: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    """The buffer index a view gives for the parameter index ``at``."""
+    return tuple(substitute(e, dict(zip(dims, at))) for e in view_index)

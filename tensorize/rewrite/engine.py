@@ -53,6 +53,7 @@ from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.matcher.nest import (
     NestCandidate,
     check_call,
+    check_tiles,
     instances,
     library_work,
     nest_candidates,
@@ -339,7 +340,7 @@ class TensorizePass:
             reports = [replace(r, position=moved[r.position]) for r in reports]
         if nests:  # each whole nest becomes its call (its parts are not split any more)
             where = _places(len(baked.body), final)
-            calls = {where[o][0]: c.call for o, c in nests.items()}
+            calls = {where[o][0]: c.replacement for o, c in nests.items()}
             split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
         rewritten = _rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
@@ -527,10 +528,10 @@ class TensorizePass:
         contents of its ``out`` buffers (a call starts them at zero), its own
         ``assume``s hold, and the emitted call is the candidate proved."""
         inst = instantiate(intr, cand.sizes) if cand.sizes else intr
-        cost = intr.cost
+        cost = intr.cost * cand.calls
         if cand.sizes:  # a library call: an overhead, then work in proportion to its size
             cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
-        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=1,
+        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=cand.calls,
                     tail=0, tile=cand.tile, sizes=tuple(cand.sizes))
         budget = ProveOptions().unroll_budget
         if (reduction_form(cand.tile, {}) is None or reduction_form(inst, {}) is None) \
@@ -567,12 +568,17 @@ class TensorizePass:
                 return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
                                proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
-        failures = check_call(cand.call, cand, stmt, kernel, inst)
+        failures = (check_tiles(cand, stmt, kernel, inst) if cand.tiles
+                    else check_call(cand.call, cand, stmt, kernel, inst))
         if failures:
             return Attempt(status=Verdict.INVALID, reason="; ".join(failures), proof=result,
                            **base)  # type: ignore[arg-type]  # base: the shared fields
         checks = (f"tile proof ({result.method})",
                   f"out buffers overwritten whole ({overwritten})",
+                  "validation: loops over tiles around one call, independent band points, "
+                  "each view maps the nest's accesses at a tile's origin to the tile and "
+                  "stays in its buffer, the tile rebuilt from the call is the one proved"
+                  if cand.tiles else
                   "validation: the call passes whole buffers and the proved sizes, and the "
                   "nest rebuilt from it is the one proved")
         return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
