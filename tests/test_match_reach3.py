@@ -197,7 +197,8 @@ def test_dp2a_hi_takes_the_whole_word_when_the_program_reads_its_high_bytes() ->
     assert chosen is not None and chosen.intrinsic == "nvidia.dp2a.hi_s32"
     assert result.checked_by_execution
     lo = [a for a in result.fragments[0].alternatives if a.intrinsic == "nvidia.dp2a.lo_s32"]
-    assert lo and lo[0].status == "proved" and lo[0].partial == 1 and chosen.partial == 0
+    assert lo and lo[0].status == "proved" and lo[0].cost == chosen.cost
+    assert lo[0].widened == 0 and chosen.widened == 8
 
 
 def test_narrow_cuts_a_parameter_to_the_window_its_intrinsic_reads() -> None:

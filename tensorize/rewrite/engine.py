@@ -118,9 +118,9 @@ class Attempt:
     tile was proved against the intrinsic instantiated at these sizes."""
     checks: tuple[str, ...] = ()
     """The checks this rewrite passed: the tile proof, each validation check, execution."""
-    partial: int = 0
-    """Views of the call that are not whole innermost rows of their buffers (a last tie
-    rule: a whole row is the data as stored, a packed word taken as it is)."""
+    widened: int = 0
+    """Views of the call widened to an operand the intrinsic takes whole but reads only a
+    window of (matcher/window.py): a last tie rule, the packed word taken as stored."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -653,8 +653,7 @@ class TensorizePass:
         known = _WINDOWS.get(id(intr))
         wide = widen(stmts, intr.name, known[1]) if known and known[0] is intr else stmts
         strided, views = _layout(wide, kernel)
-        partial = _partial_rows(wide, known[2] if known and known[0] is intr else intr,
-                                kernel)
+        widened = len(known[1]) * cand.calls if known and known[0] is intr else 0
         # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
         # per call when every view is)
         per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
@@ -667,7 +666,7 @@ class TensorizePass:
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
                     calls=cand.calls, tail=tail, tile=tile, strided=strided,
-                    sizes=tuple(cand.sizes), partial=partial)
+                    sizes=tuple(cand.sizes), widened=widened)
         if known and known[0] is intr and not views_in_bounds(wide, known[2], kernel):
             return Attempt(status=Verdict.INVALID, reason="the intrinsic's whole operand "
                            "(its windowed parameter widened) would read outside the buffer",
@@ -778,35 +777,6 @@ def _narrowed(intr: Function) -> Function | None:
         _WINDOWS[id(out)] = (out, made[1], intr)
     _NARROWED[id(intr)] = (intr, out)
     return out
-
-
-def _partial_rows(stmts: tuple[Stmt, ...], intr: Function, kernel: Function) -> int:
-    """Views of the calls of ``intr`` among ``stmts`` that step through part of an
-    innermost row of their buffer: the innermost dimension steps by one element and is
-    shorter than the row."""
-    extents = {}
-    for b in intr.buffers:
-        last = linear_form(b.shape[-1]) if b.shape else None
-        if last is not None and not last.coeffs:
-            extents[b.name] = last.const
-    partial = 0
-    for stmt in stmts:
-        for node in walk(stmt):
-            if not isinstance(node, CallStmt) or node.name != intr.name:
-                continue
-            for arg in node.args:
-                view = arg.value
-                if not isinstance(view, View) or not view.dims or arg.name not in extents:
-                    continue
-                buf = kernel.buffer(view.buf)
-                if buf is None or not buf.shape:
-                    continue
-                row = linear_form(buf.shape[-1])
-                if row is None or row.coeffs:
-                    continue
-                if _step(view, buf.shape) == 1 and extents[arg.name] < row.const:
-                    partial += 1
-    return partial
 
 
 _TEXTS: dict[int, tuple[Function, str]] = {}
@@ -939,15 +909,15 @@ def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
     innermost group fuses more loops, then to the one whose input parameters take the
     program's operands in their order (:func:`operand_inversions`: ``dp4a.u32_s32``, not
     its swapped twin ``dp4a.s32_u32``, for ``i32(A[u8]) * i32(B[i8])``), then to the one
-    with fewer views that are only part of an innermost row (``dp2a.hi_s32`` taking the
-    whole word ``B[w, 0..4]`` over ``dp2a.lo_s32`` on its bytes 2..4), then to the
+    that takes packed operands whole through widened window views (``dp2a.hi_s32`` on
+    the word ``B[w, 0..4]`` over ``dp2a.lo_s32`` on its bytes 2..4), then to the
     intrinsic met first.
     """
     scalar = scalar_cost(frag, fp)
     good = [(a, c, i) for a, c, i in attempts if a.status == "proved"
             and (family is None or _family(i.target) in (family, ANY_FAMILY))]
     best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars),
-                                    operand_inversions(x[1], frag), x[0].partial),
+                                    operand_inversions(x[1], frag), -x[0].widened),
                default=None)
     pick = None
     chosen = None
