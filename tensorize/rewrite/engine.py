@@ -34,6 +34,7 @@ from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
 from tensorize.ir.nodes import CallStmt, Expr, Function, Stmt, View
 from tensorize.ir.printer import format_function
+from tensorize.ir.reduction import reduction_form
 from tensorize.ir.sizes import bind_sizes
 from tensorize.ir.traverse import walk
 from tensorize.matcher.candidates import (
@@ -41,17 +42,30 @@ from tensorize.matcher.candidates import (
     RejectReason,
     enumerate_candidates,
     instantiate,
+    program_sites,
     reorder_refusal,
     tile_kernel,
+    unordered,
 )
 from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
+from tensorize.matcher.nest import (
+    NestCandidate,
+    check_call,
+    check_tiles,
+    instances,
+    library_work,
+    nest_candidates,
+    nest_intrinsic,
+    overwrites_outputs,
+    zero_outputs,
+)
+from tensorize.matcher.window import Window, narrow, views_in_bounds, widen
 from tensorize.rewrite.apply import (
     bake_sizes,
     generalise_fragment,
     program_point,
     rewrite_fragment,
-    rewrite_kernel,
     tail_boxes,
     without_empty_loops,
 )
@@ -73,6 +87,12 @@ is the program (or the original kernel) and which the intrinsic (or the rewrite)
 TILE_NAMES = "buffers named by the intrinsic's parameters, bound as the mapping says"
 LAYOUT_COST = 0.25
 """Extra cost of a call, as a share of its own, when all its views are strided."""
+CHAIN_ADD_COST = 4.0
+"""Cost of one scalar update of an IEEE float sum into a single element: every add waits
+for the one before (a chain the order of IEEE arithmetic forbids to split), so the loop
+runs at the latency of a floating-point add, not at one update per cycle. 4 cycles:
+SiFive P400 (LLVM RISCVSchedSiFiveP400.td, WriteFAdd32/WriteFMA32 Latency = 4), the
+reference of the ``riscv.rvv`` costs."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,9 @@ class Attempt:
     tile was proved against the intrinsic instantiated at these sizes."""
     checks: tuple[str, ...] = ()
     """The checks this rewrite passed: the tile proof, each validation check, execution."""
+    widened: int = 0
+    """Views of the call widened to an operand the intrinsic takes whole but reads only a
+    window of (matcher/window.py): a last tie rule, the packed word taken as stored."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -278,25 +301,33 @@ class TensorizePass:
         baked = bake_sizes(kernel, bound)
         lib = dict(library)
         intrinsics = self.selected(lib.values())
+        # an intrinsic reading a constant-offset window of a parameter is matched in its
+        # narrowed form, and its calls widened back (matcher/window.py)
+        matched = [_narrowed(i) or i for i in intrinsics]
         reports = []
         chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
         # epilogues are split from their reductions (matcher/distribute.py) ...
         split, splits = distribute(baked)
-        tried = [(frag, *self._fragment(frag, split, intrinsics, proofs, stages))
+        tried = [(frag, *self._fragment(frag, split, matched, proofs, stages))
                  for frag in fragments(split, {})]
         # one machine family per kernel (library calls go with any) unless the user named
         # targets of several: the family whose choices cost least
         family = _best_family(tried, mixing=len({_family(t) for t in self.targets}
-                                                - {ANY_FAMILY}) > 1)
+                                                - {ANY_FAMILY}) > 1, fp=self.fp)
         for frag, attempts, rejected in tried:
-            report, pick = _pick(frag, attempts, rejected, family)
+            report, pick = _pick(frag, attempts, rejected, family, self.fp)
             reports.append(report)
             if pick is not None:
                 chosen[frag.position] = pick
+        # whole nests one call computes (matcher/nest.py), against what their parts got
+        reports, nests = self._nests(baked, split, splits, intrinsics, proofs, stages,
+                                     family, reports, chosen)
         # ... and put back together where no part of them was rewritten
         kept = frozenset(x.original for x in splits if set(x.parts) & set(chosen))
+        final = splits
         if kept != {x.original for x in splits}:
             split, again = distribute(baked, only=kept)
+            final = again
             before, after = _places(len(baked.body), splits), _places(len(baked.body), again)
             moved = {}
             for original, places in before.items():
@@ -305,11 +336,18 @@ class TensorizePass:
                     moved[place] = targets[n] if len(targets) == len(places) else targets[0]
             chosen = {moved[pos]: pick for pos, pick in chosen.items()}
             reports = [replace(r, position=moved[r.position]) for r in reports]
-        rewritten = rewrite_kernel(split, chosen)
+        if nests:  # each whole nest becomes its call (its parts are not split any more)
+            where = _places(len(baked.body), final)
+            calls = {where[o][0]: c.replacement for o, c in nests.items()}
+            split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
+        rewritten = _rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
-        general = None if kept else self._general(kernel, bound, chosen, rewritten, lib)
+        general = None if kept or nests else self._general(kernel, bound, chosen, rewritten,
+                                                           lib)
         executed = False
-        if chosen and self.execution_check:
+        if (chosen or nests) and self.execution_check:
+            from tensorize.equivalence.execute import EXECUTION_LIMIT, work
+
             t0 = time.perf_counter()
             # a run in the interpreter, at full size or at reduced sizes that keep the
             # rewrite's shape: the tile proofs and the validation are the guarantee.
@@ -318,6 +356,9 @@ class TensorizePass:
                                   f"agrees-in-interpreter {self.fp}")
             if self.cache is not None and self.cache.has_fact(fact):
                 done, cex = "agreed (cached)", None
+            elif nests and work(baked, {}) > EXECUTION_LIMIT:
+                done, cex = ("skipped: a whole-nest call is run only at full size, above "
+                             f"the execution limit ({EXECUTION_LIMIT} instances)"), None
             else:
                 done, cex = self._execution_check(kernel, bound, baked, rewritten, chosen,
                                                   lib, proofs)
@@ -415,6 +456,141 @@ class TensorizePass:
         return ("skipped: no reduced sizes within the execution limit reproduce the "
                 "rewrite's shape"), None
 
+    def _nests(self, baked: Function, split: Function, splits: list[Split],
+               intrinsics: list[Function], proofs: dict[tuple[str, str], Result],
+               stages: dict[str, float], family: str | None, reports: list[FragmentReport],
+               chosen: dict[int, tuple[Candidate, Fragment, Function]]
+               ) -> tuple[list[FragmentReport], dict[int, NestCandidate]]:
+        """Whole top-level nests of ``baked`` computed by one call of a whole-nest
+        intrinsic (:mod:`tensorize.matcher.nest`): the reports (a chosen nest replaces the
+        reports of its parts in ``split``, whose choices it drops from ``chosen``) and the
+        chosen nests by original position. A nest is chosen when its proved call costs
+        less than its parts as they were decided (chosen rewrites, else scalar code)."""
+        eligible = [i for i in intrinsics if nest_intrinsic(i)
+                    and (family is None or _family(i.target) in (family, ANY_FAMILY))]
+        picked: dict[int, NestCandidate] = {}
+        if not eligible:
+            return reports, picked
+        places = _places(len(baked.body), splits)
+        for original, stmt in enumerate(baked.body):
+            attempts: list[tuple[Attempt, NestCandidate]] = []
+            for intr in eligible:
+                if unordered(intr) and self.fp != FpMode.REAL and any(
+                        b.dtype.is_float for b in intr.buffers if b.mode != "in"):
+                    continue  # its order of float arithmetic is not its body's
+                t0 = time.perf_counter()
+                cands, _why = nest_candidates(stmt, original, baked, intr)
+                stages["candidates"] += time.perf_counter() - t0
+                attempts.extend((self._nest_attempt(c, stmt, baked, intr, proofs, stages), c)
+                                for c in cands)
+            if not attempts:
+                continue
+            parts = places[original]
+            by_pos = {r.position: r for r in reports}
+            # the parts as decided, plus what stays scalar code in any case (a fragment's
+            # init, an epilogue that is no fragment)
+            alternative = 0.0
+            for p in parts:
+                r = by_pos.get(p)
+                rest = instances(split.body[p]) - (r.instances if r is not None else 0)
+                alternative += max(rest, 0) * SCALAR_COST
+                if r is not None:
+                    alternative += r.chosen.cost if r.chosen is not None else r.scalar_cost
+            good = [(a, c) for a, c in attempts if a.status == Verdict.PROVED]
+            best = min(good, key=lambda x: x[0].cost, default=None)
+            mine = tuple(a for a, _c in attempts if best is None or a is not best[0])
+            if best is None or best[0].cost >= alternative:
+                first = by_pos.get(parts[0])
+                if first is not None:  # tried and reported, not chosen
+                    reports = [replace(r, alternatives=r.alternatives + mine)
+                               if r is first else r for r in reports]
+                elif len(parts) == 1:  # no fragment there: the nest's own report
+                    reports.append(FragmentReport(parts[0], instances(stmt), alternative,
+                                                  None, mine, ()))
+                    reports.sort(key=lambda r: r.position)
+                continue
+            older: tuple[Attempt, ...] = ()
+            for p in parts:
+                r = by_pos.get(p)
+                if r is not None:
+                    older += ((r.chosen,) if r.chosen is not None else ()) + r.alternatives
+            rejected = tuple(x for p in parts if p in by_pos for x in by_pos[p].rejected)
+            for p in parts:
+                chosen.pop(p, None)
+            reports = [r for r in reports if r.position not in parts]
+            reports.append(FragmentReport(parts[0], best[1].instances, alternative, best[0],
+                                          mine + older, rejected))
+            reports.sort(key=lambda r: r.position)
+            picked[original] = best[1]
+        return reports, picked
+
+    def _nest_attempt(self, cand: NestCandidate, stmt: Stmt, kernel: Function,
+                      intr: Function, proofs: dict[tuple[str, str], Result],
+                      stages: dict[str, float]) -> Attempt:
+        """Prove and check one whole-nest candidate: the nest kernel equals the intrinsic
+        (at the candidate's sizes), the intrinsic's result does not depend on the initial
+        contents of its ``out`` buffers (a call starts them at zero), its own
+        ``assume``s hold, and the emitted call is the candidate proved."""
+        from tensorize.equivalence.execute import work
+        from tensorize.equivalence.prove import ProveOptions
+
+        inst = instantiate(intr, cand.sizes) if cand.sizes else intr
+        cost = intr.cost * cand.calls
+        if cand.sizes:  # a library call: an overhead, then work in proportion to its size
+            cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
+        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=cand.calls,
+                    tail=0, tile=cand.tile, sizes=tuple(cand.sizes))
+        budget = ProveOptions().unroll_budget
+        if (reduction_form(cand.tile, {}) is None or reduction_form(inst, {}) is None) \
+                and work(cand.tile, {}) + work(inst, {}) > budget:
+            # no per-element proof for this form, and the unrolled one would refuse: a
+            # refutation alone could not make a rewrite, so nothing is run
+            return Attempt(status=Verdict.UNKNOWN, reason="nest proof: not in a form proved "
+                           f"per element, and more than {budget} statement instances to "
+                           "unroll", **base)  # type: ignore[arg-type]  # base: the shared fields
+        result = self._tile_result(cand.tile, inst, proofs, stages)
+        if isinstance(result, Refuted):
+            return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the "
+                           f"program's nest ({TILE_NAMES}):\n"
+                           + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
+                           proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
+        if not isinstance(result, Proved):
+            return Attempt(status=Verdict.UNKNOWN, reason=f"nest proof: {result.reason}",
+                           proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+        # a call starts its out buffers at zero: the intrinsic must overwrite them (by its
+        # form, else proved: the intrinsic equals itself started from zero)
+        overwritten = "by its form"
+        if not overwrites_outputs(inst):
+            zero = self._tile_result(inst, zero_outputs(inst), proofs, stages)
+            if not isinstance(zero, Proved):
+                return Attempt(status=Verdict.UNKNOWN if not isinstance(zero, Refuted)
+                               else Verdict.INVALID, proof=result,
+                               reason="the intrinsic's result may depend on the initial "
+                               "contents of its out buffers, which a call starts at zero",
+                               **base)  # type: ignore[arg-type]  # base: the shared fields
+            overwritten = zero.method
+        for a in inst.assumes:  # the intrinsic's own preconditions must hold
+            if not any(x.buf == a.buf and a.contains(x.lo, x.hi)
+                       for x in cand.tile.assumes):
+                return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
+                               f"{a.buf} in {a.lo}..{a.hi}; the program does not",
+                               proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+        failures = (check_tiles(cand, stmt, kernel, inst) if cand.tiles
+                    else check_call(cand.call, cand, stmt, kernel, inst))
+        if failures:
+            return Attempt(status=Verdict.INVALID, reason="; ".join(failures), proof=result,
+                           **base)  # type: ignore[arg-type]  # base: the shared fields
+        checks = (f"tile proof ({result.method})",
+                  f"out buffers overwritten whole ({overwritten})",
+                  "validation: loops over tiles around one call, independent band points, "
+                  "each view maps the nest's accesses at a tile's origin to the tile and "
+                  "stays in its buffer, the tile rebuilt from the call is the one proved"
+                  if cand.tiles else
+                  "validation: the call passes whole buffers and the proved sizes, and the "
+                  "nest rebuilt from it is the one proved")
+        return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
+                       **base)  # type: ignore[arg-type]  # base: the shared fields
+
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
                   ) -> tuple[list[tuple[Attempt, Candidate, Function]],
@@ -492,18 +668,27 @@ class TensorizePass:
         tail = sum(math.prod(x.extent for x in box)
                    for box in tail_boxes(frag.form, cand.tails))
         stmts = rewrite_fragment(cand, frag, intr)
-        strided, views = _layout(stmts, kernel)
+        known = _WINDOWS.get(id(intr))
+        wide = widen(stmts, intr.name, known[1]) if known and known[0] is intr else stmts
+        strided, views = _layout(wide, kernel)
+        widened = len(known[1]) * cand.calls if known and known[0] is intr else 0
         # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
         # per call when every view is)
         per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
         if cand.sizes:  # a library call: an overhead, then work in proportion to its size
             per_call *= LIBRARY_CALL_OVERHEAD + math.prod(
                 g.extent for g in cand.groups) / LIBRARY_SPEEDUP
-        cost = cand.calls * per_call + tail * SCALAR_COST
+        # the tail runs as the scalar code does (a chained float sum at its latency)
+        cost = cand.calls * per_call + tail * scalar_cost(frag, self.fp) / max(
+            frag.instances, 1)
         tile = tile_kernel(cand, frag, intr, kernel)
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
                     calls=cand.calls, tail=tail, tile=tile, strided=strided,
-                    sizes=tuple(cand.sizes))
+                    sizes=tuple(cand.sizes), widened=widened)
+        if known and known[0] is intr and not views_in_bounds(wide, known[2], kernel):
+            return Attempt(status=Verdict.INVALID, reason="the intrinsic's whole operand "
+                           "(its windowed parameter widened) would read outside the buffer",
+                           **base)  # type: ignore[arg-type]  # base: the shared fields
         result = self._tile_result(tile, intr, proofs, stages)
         if isinstance(result, Refuted):
             return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
@@ -572,6 +757,46 @@ class TensorizePass:
         memo_put(local, result)
         proofs[key] = result
         return result
+
+
+_WINDOWS: dict[int, tuple[Function, tuple[Window, ...], Function]] = {}
+"""Narrowed intrinsics by identity: (the narrowed function, its windows, the real one)."""
+_NARROWED: dict[int, tuple[Function, Function | None]] = {}
+"""Each intrinsic's narrowed form (None: it has no window), by identity."""
+
+
+def _rewrite_kernel(kernel: Function,
+                    chosen: Mapping[int, tuple[Candidate, Fragment, Function]]) -> Function:
+    """:func:`rewrite_kernel`, the calls of a narrowed intrinsic in each chosen fragment's
+    statements (and only there: a call the kernel already had is its own) widened back
+    to the real intrinsic (:func:`tensorize.matcher.window.widen`)."""
+    body: list[Stmt] = []
+    for position, stmt in enumerate(kernel.body):
+        if position not in chosen:
+            body.append(stmt)
+            continue
+        cand, frag, intr = chosen[position]
+        stmts = rewrite_fragment(cand, frag, intr)
+        known = _WINDOWS.get(id(intr))
+        if known is not None and known[0] is intr:
+            stmts = widen(stmts, intr.name, known[1])
+        body.extend(stmts)
+    return replace(kernel, body=tuple(body))
+
+
+def _narrowed(intr: Function) -> Function | None:
+    """``intr`` narrowed to its windows (:func:`tensorize.matcher.window.narrow`), one
+    object per intrinsic object, or None."""
+    found = _NARROWED.get(id(intr))
+    if found is not None and found[0] is intr:
+        return found[1]
+    made = narrow(intr)
+    out = None
+    if made is not None:
+        out = made[0]
+        _WINDOWS[id(out)] = (out, made[1], intr)
+    _NARROWED[id(intr)] = (intr, out)
+    return out
 
 
 _TEXTS: dict[int, tuple[Function, str]] = {}
@@ -669,18 +894,50 @@ def _family(target: str) -> str:
     return target.split(".")[0]
 
 
+def scalar_cost(frag: Fragment, fp: str) -> float:
+    """What the fragment costs left as scalar code: one unit per update instance, or
+    :data:`CHAIN_ADD_COST` per update when it is an IEEE float sum (``+`` or ``fma``)
+    into one element, a single chain of dependent adds."""
+    form = frag.form
+    if (fp == FpMode.IEEE and form.op in ("+", "fma") and form.body.dtype is not None
+            and form.body.dtype.is_float
+            and math.prod(form.loop(v).extent for v in form.spatial) == 1):
+        return frag.instances * CHAIN_ADD_COST
+    return frag.instances * SCALAR_COST
+
+
+def operand_inversions(cand: Candidate, frag: Fragment) -> int:
+    """How many pairs of the intrinsic's input parameters are bound to the program's
+    reads in the opposite order (reads ordered as they appear in the update): 0 when
+    parameter ``a`` takes the program's first operand, ``b`` the second, and so on."""
+    order = {site: n for n, site in enumerate(program_sites(frag.form))}
+    sites = dict(cand.sites)
+    places = [order.get((buf, sites[p]), len(order)) for p, buf in cand.pairing
+              if p in sites]
+    return sum(1 for m in range(len(places)) for n in range(m + 1, len(places))
+               if places[m] > places[n])
+
+
 def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
-          rejected: list[tuple[str, RejectReason, str]], family: str | None
+          rejected: list[tuple[str, RejectReason, str]], family: str | None,
+          fp: str = FpMode.IEEE
           ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
-    """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code.
+    """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code
+    (:func:`scalar_cost`).
 
     Ties go to the candidate with fewer strided or gathered views, then to the one whose
-    innermost group fuses more loops.
+    innermost group fuses more loops, then to the one whose input parameters take the
+    program's operands in their order (:func:`operand_inversions`: ``dp4a.u32_s32``, not
+    its swapped twin ``dp4a.s32_u32``, for ``i32(A[u8]) * i32(B[i8])``), then to the one
+    that takes packed operands whole through widened window views (``dp2a.hi_s32`` on
+    the word ``B[w, 0..4]`` over ``dp2a.lo_s32`` on its bytes 2..4), then to the
+    intrinsic met first.
     """
-    scalar = frag.instances * SCALAR_COST
+    scalar = scalar_cost(frag, fp)
     good = [(a, c, i) for a, c, i in attempts if a.status == "proved"
             and (family is None or _family(i.target) in (family, ANY_FAMILY))]
-    best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars)),
+    best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars),
+                                    operand_inversions(x[1], frag), -x[0].widened),
                default=None)
     pick = None
     chosen = None
@@ -692,7 +949,7 @@ def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
                           tuple(rejected)), pick
 
 
-def _best_family(tried: Tried, mixing: bool) -> str | None:
+def _best_family(tried: Tried, mixing: bool, fp: str = FpMode.IEEE) -> str | None:
     """The machine family whose intrinsics make the cheapest kernel (None: mix them)."""
     if mixing:
         return None
@@ -704,7 +961,7 @@ def _best_family(tried: Tried, mixing: bool) -> str | None:
     for family in families:
         total = 0.0
         for frag, attempts, rejected in tried:
-            report, _pick_ = _pick(frag, attempts, rejected, family)
+            report, _pick_ = _pick(frag, attempts, rejected, family, fp)
             total += report.chosen.cost if report.chosen else report.scalar_cost
         totals.append((total, family))
     return min(totals)[1]

@@ -190,8 +190,11 @@ def _bf16_from_bits(values: list[int]) -> np.ndarray:
 
 
 @model("x86.avx512_bf16.vcvtne2ps2bf16")
-def _cvtne2(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
-    """dst.word[j] = convert(b.fp32[j]) for the low half, convert(a.fp32[j]) for the high."""
+def _cvtne2(x: np.ndarray) -> dict[str, np.ndarray]:
+    """dst.word[j] = convert(b.fp32[j]) for the low half, convert(a.fp32[j]) for the high,
+    where the spec's one parameter x holds the source registers b (x[0..16]) and a
+    (x[16..32])."""
+    b, a = x[:16], x[16:]
     words = [convert_fp32_to_bfloat16(float(v)) for v in b] + \
         [convert_fp32_to_bfloat16(float(v)) for v in a]
     return {"c": _bf16_from_bits(words)}
