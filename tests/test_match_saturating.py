@@ -325,3 +325,23 @@ def test_each_corpus_kernel_is_rewritten_to_its_spec_and_agrees_at_the_bounds(
         for x in want:
             np.testing.assert_array_equal(want[x], got[x])
     _same_outputs(baked, result.rewritten, seed=17)
+
+
+@pytest.mark.parametrize("first, want", [("A", "x86.avx_vnni_int16.vpdpwusds"),
+                                         ("B", "x86.avx_vnni_int16.vpdpwsuds")])
+def test_swapped_twins_follow_the_programs_operand_order(first: str, want: str) -> None:
+    """vpdpwusds (a u16, b i16) and vpdpwsuds (a i16, b u16) tie on every count; the tie
+    goes to the one whose parameters take the program's factors in order, also when each
+    parameter stands for a family of constant-offset reads."""
+    a, b = (first, "B" if first == "A" else "A")
+    terms = " + ".join(f"i64({a}[i, 2 * kk + {t}]) * i64({b}[i, 2 * kk + {t}])"
+                       for t in (0, 1))
+    text = f"""kernel k(N = 16, K = 8) {{
+  in A: u16[N, K]
+  in B: i16[N, K]
+  inout C: i32[N]
+  for kk in 0..K / 2 {{ for i in 0..N {{ C[i] = sat_i32(i64(C[i]) + {terms}) }} }}
+}}"""
+    result = TensorizePass(targets=("x86.avx_vnni_int16",)).run(kernel(text, LIB), LIB)
+    assert result.fragments[0].chosen is not None
+    assert result.fragments[0].chosen.intrinsic == want

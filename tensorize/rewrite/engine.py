@@ -912,6 +912,9 @@ def operand_inversions(cand: Candidate, frag: Fragment) -> int:
     parameter ``a`` takes the program's first operand, ``b`` the second, and so on."""
     order = {site: n for n, site in enumerate(program_sites(frag.form))}
     sites = dict(cand.sites)
+    for p, members in cand.members:  # a family of reads: where its first member is read
+        if members:
+            sites[p] = members[0]
     places = [order.get((buf, sites[p]), len(order)) for p, buf in cand.pairing
               if p in sites]
     return sum(1 for m in range(len(places)) for n in range(m + 1, len(places))
