@@ -549,14 +549,11 @@ class TensorizePass:
                            f"per element, and more than {budget} statement instances to "
                            "unroll", **base)  # type: ignore[arg-type]  # base: the shared fields
         result = self._tile_result(cand.tile, inst, proofs, stages)
-        if isinstance(result, Refuted):
-            return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the "
-                           f"program's nest ({TILE_NAMES}):\n"
-                           + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
-                           proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
-        if not isinstance(result, Proved):
-            return Attempt(status=Verdict.UNKNOWN, reason=f"nest proof: {result.reason}",
-                           proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+        failed = _unproved(result, "the intrinsic differs from the program's nest",
+                           "nest proof", base)
+        if failed is not None:
+            return failed
+        assert isinstance(result, Proved), "what did not prove was returned above"
         # a call starts its out buffers at zero: the intrinsic must overwrite them (by its
         # form, else proved: the intrinsic equals itself started from zero)
         overwritten = "by its form"
@@ -690,14 +687,11 @@ class TensorizePass:
                            "(its windowed parameter widened) would read outside the buffer",
                            **base)  # type: ignore[arg-type]  # base: the shared fields
         result = self._tile_result(tile, intr, proofs, stages)
-        if isinstance(result, Refuted):
-            return Attempt(status=Verdict.REFUTED, reason="the intrinsic differs from the program "
-                           f"on a tile ({TILE_NAMES}):\n"
-                           + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
-                           proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
-        if not isinstance(result, Proved):
-            return Attempt(status=Verdict.UNKNOWN, reason=f"tile proof: {result.reason}",
-                           proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+        failed = _unproved(result, "the intrinsic differs from the program on a tile",
+                           "tile proof", base)
+        if failed is not None:
+            return failed
+        assert isinstance(result, Proved), "what did not prove was returned above"
         for a in intr.assumes:  # the intrinsic's own preconditions must hold
             if not any(x.buf == a.buf and a.contains(x.lo, x.hi) for x in tile.assumes):
                 return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
@@ -904,6 +898,21 @@ def scalar_cost(frag: Fragment, fp: str) -> float:
             and math.prod(form.loop(v).extent for v in form.spatial) == 1):
         return frag.instances * CHAIN_ADD_COST
     return frag.instances * SCALAR_COST
+
+
+def _unproved(result: Result, differs: str, proof: str, base: Mapping[str, Any]
+              ) -> Attempt | None:
+    """The attempt a tile (or nest) proof that did not prove makes: refuted, with
+    ``differs`` and the counterexample, or unknown, with the ``proof``'s reason; None
+    when it proved."""
+    if isinstance(result, Refuted):
+        return Attempt(status=Verdict.REFUTED, reason=f"{differs} ({TILE_NAMES}):\n"
+                       + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
+                       proof=result, **base)
+    if not isinstance(result, Proved):
+        return Attempt(status=Verdict.UNKNOWN, reason=f"{proof}: {result.reason}",
+                       proof=result, **base)
+    return None
 
 
 def operand_inversions(cand: Candidate, frag: Fragment) -> int:
