@@ -48,7 +48,7 @@ def cplx(n: int = 100, body: tuple[str, ...] = RIGHT) -> str:
 }}"""
 
 
-def _run(text: str):  # type: ignore[no-untyped-def]
+def _run(text: str):
     return TensorizePass(intrinsics=(CMADD,)).run(kernel(text, LIB), LIB)
 
 
@@ -71,6 +71,9 @@ def test_lane_block_is_vfcmaddcph_with_a_scalar_tail(n: int, calls: int) -> None
     result = _run(text)
     chosen = [f.chosen for f in result.fragments if f.chosen]
     assert [(c.intrinsic, c.calls) for c in chosen] == [(CMADD, calls)]
+    # the tail's instances are reported (coverage) and costed as scalar code
+    assert chosen[0].tail == 4 * (n % 16)
+    assert chosen[0].cost == calls * LIB[CMADD].cost + 4 * (n % 16)
     assert result.checked_by_execution
     (stmt,) = result.rewritten.body
     # a tail exactly when N is not a multiple of 16: the original block over the rest
@@ -173,16 +176,16 @@ def test_tampered_tiles_and_tails_are_rejected() -> None:
     assert isinstance(loops, For) and isinstance(tail, For)
     call = loops.body[0]
 
-    def with_view(name, f):  # type: ignore[no-untyped-def]
+    def with_view(name, f):
         new = replace(call, args=tuple(replace(a, value=f(a.value)) if a.name == name
                                        else a for a in call.args))
         return replace(wrapper, then=(replace(loops, body=(new,)), tail))
 
-    def flip(v):  # type: ignore[no-untyped-def]  # c's constant dimension reversed
+    def flip(v):  # c's constant dimension reversed
         return replace(v, index=(v.index[0], substitute(
             Binary("-", Const(1, INDEX), v.index[1], INDEX), {})))
 
-    def shift(v):  # type: ignore[no-untyped-def]
+    def shift(v):
         return replace(v, index=(Binary("+", v.index[0], Const(1, INDEX), INDEX),
                                  v.index[1]))
     mutants = {

@@ -87,6 +87,13 @@ class NestCandidate:
         return math.prod(n for _v, _t, n, _o in self.tiles) if self.tiles else 1
 
     @property
+    def tail_instances(self) -> int:
+        """Assignment instances left as scalar code in the tail (0 without a tail)."""
+        if not self.tail or not isinstance(self.stmt, If) or len(self.stmt.then) != 2:
+            return 0
+        return instances(self.stmt.then[1])
+
+    @property
     def replacement(self) -> Stmt:
         """The statement that replaces the nest."""
         return self.stmt if self.stmt is not None else self.call
