@@ -39,15 +39,16 @@ from tensorize.ir.nodes import (
     Expr,
     For,
     Function,
+    If,
     Load,
     Stmt,
     Var,
     View,
 )
 from tensorize.ir.printer import format_expr
-from tensorize.ir.reduction import reduction_form
+from tensorize.ir.reduction import map_form, reduction_form, sequential_form
 from tensorize.ir.traverse import Transformer, substitute, walk
-from tensorize.ir.types import INDEX
+from tensorize.ir.types import BOOL, INDEX
 from tensorize.matcher.candidates import fresh, instantiate, names_in
 
 MAX_NEST_CANDIDATES = 16
@@ -75,12 +76,22 @@ class NestCandidate:
     """A tiled nest: (band loop, tile extent, tile count, loop over tiles) for each loop of
     the nest's outer band, outer to inner; empty when one call takes whole buffers."""
     stmt: Stmt | None = None
-    """What replaces the nest: the call, or the loops over tiles around it."""
+    """What replaces the nest: the call, or the loops over tiles around it (with a scalar
+    tail: ``if true { loops over tiles; the nest over the rest of its band loop }``)."""
+    tail: int = 0
+    """Iterations of the (single) band loop left to the scalar tail after the tiles."""
 
     @property
     def calls(self) -> int:
         """How many calls the rewrite makes."""
         return math.prod(n for _v, _t, n, _o in self.tiles) if self.tiles else 1
+
+    @property
+    def tail_instances(self) -> int:
+        """Assignment instances left as scalar code in the tail (0 without a tail)."""
+        if not self.tail or not isinstance(self.stmt, If) or len(self.stmt.then) != 2:
+            return 0
+        return instances(self.stmt.then[1])
 
     @property
     def replacement(self) -> Stmt:
@@ -100,10 +111,16 @@ class NestCandidate:
 def nest_intrinsic(intr: Function) -> bool:
     """Whether ``intr`` is matched as a whole nest: it has an ``out`` output and its body
     is more than one assignment (or uses a ``local``), so it is neither one update nor one
-    elementwise statement (the forms of :mod:`tensorize.matcher.fragments`)."""
-    if not any(b.mode == "out" for b in intr.buffers):
-        return False
+    elementwise statement (the forms of :mod:`tensorize.matcher.fragments`); or it is a
+    *lane block*: only ``inout`` outputs, more than one assignment, and in none of those
+    forms (``x86.avx512_fp16.vfcmaddcph``: four statements per lane ``i`` writing
+    ``c[i, 0]`` and ``c[i, 1]``), which only tiles of a program's nest can match."""
     assigns = sum(isinstance(n, Assign) for s in intr.body for n in walk(s))
+    if not any(b.mode == "out" for b in intr.buffers):
+        return (assigns > 1 and any(b.mode == "inout" for b in intr.buffers)
+                and not any(b.mode == "local" for b in intr.buffers)
+                and reduction_form(intr, {}) is None and map_form(intr, {}) is None
+                and sequential_form(intr, {}) is None)
     return assigns > 1 or any(b.mode == "local" for b in intr.buffers)
 
 
@@ -411,15 +428,29 @@ def _independent(stmt: Stmt, band: list[For]) -> str | None:
     """The buffer every band point writes only its own element of (``W[v1, ..., vm]``,
     the band's variables in order), reading ``W`` only there and writing nothing else,
     with no other statement than loops and assignments: then the band's points are
-    independent and may run in any grouping. None otherwise."""
+    independent and may run in any grouping. None otherwise.
+
+    A *lane block* is accepted too: ``W[v1, ..., vm, k...]`` with integer constants ``k``
+    after the band's variables (``C[i, 0]``, ``C[i, 1]``): each band point then writes
+    and reads only its own slice ``W[v1, ..., vm, :]``, disjoint from every other point's,
+    so the points are still independent (each point's statements keep their order)."""
     own = tuple(Var(f.var, INDEX) for f in band)
     writes = {n.buf for n in walk(stmt) if isinstance(n, Assign)}
     if len(writes) != 1 or any(not isinstance(n, (For, Assign)) for n in walk(stmt)
                                if isinstance(n, Stmt)):
         return None
     (w,) = writes
-    if any(b == w and tuple(_strip(i)) != own for b, i in _accesses(stmt)):
+    ranks = {len(i) for b, i in _accesses(stmt) if b == w}
+    if len(ranks) != 1:
         return None
+    for b, i in _accesses(stmt):
+        if b != w:
+            continue
+        got = _strip(i)
+        if tuple(got[:len(own)]) != own or any(
+                not (isinstance(e, Const) and isinstance(e.value, int)
+                     and not isinstance(e.value, bool)) for e in got[len(own):]):
+            return None
     return w
 
 
@@ -502,23 +533,34 @@ def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: li
     outputs = [b for b in intr.buffers if b.mode in ("out", "inout")]
     if len(outputs) != 1 or len(outs) != 1:
         return []
-    shape = tuple(_const(e) for e in outputs[0].shape)
-    if not shape or any(n is None for n in shape):
+    full = tuple(_const(e) for e in outputs[0].shape)
+    if not full or any(n is None for n in full):
         return []
-    band = _band(stmt, len(shape))
-    if band is None or _independent(stmt, band) != outs[0]:
+    band = None
+    for depth in range(len(full), 0, -1):  # the whole shape, else a lane block's band
+        band = _band(stmt, depth)
+        if band is not None and _independent(stmt, band) == outs[0]:
+            break
+        band = None
+    if band is None:
         return []
+    shape = full[:len(band)]
     tiles = []
+    tail = 0
     taken = set(taken_names)
     for f, t in zip(band, shape):
         extent = _const(f.hi)
         assert extent is not None and t is not None
-        if extent < t or extent % t:
+        if extent < t:
             return []
+        if extent % t:
+            if len(band) != 1:
+                return []  # a scalar tail only for a band of one loop
+            tail = extent % t
         loop = fresh(f"{f.var}o", taken)
         taken.add(loop)
         tiles.append((f.var, t, extent // t, loop))
-    if all(n == 1 for _v, _t, n, _o in tiles):
+    if all(n == 1 for _v, _t, n, _o in tiles) and not tail:
         return []  # one tile: the whole-buffer candidates cover it
     cut = {v: t for v, t, _n, _o in tiles}
     inner = _cut(stmt, cut)
@@ -552,10 +594,20 @@ def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: li
                 loops: Stmt = call
                 for _v, _t, n, loop in reversed(tiles):
                     loops = For(loop, Const(0, INDEX), Const(n, INDEX), (loops,))
+                if tail:
+                    loops = If(Const(True, BOOL), (loops, tail_nest(stmt, tiles[0])))
                 tile = build_tile(inner, kernel, intr, both, ())
                 out.append(NestCandidate(intr.name, position, both, (), (), tile, call,
-                                         instances(stmt), tuple(tiles), loops))
+                                         instances(stmt), tuple(tiles), loops, tail))
     return out
+
+
+def tail_nest(stmt: Stmt, tile: tuple[str, int, int, str]) -> Stmt:
+    """The scalar tail of a band of one loop: the nest ``stmt`` (its outer loop that band
+    loop, from 0) with that loop started after the last full tile (``t * n``)."""
+    var, t, n, _loop = tile
+    assert isinstance(stmt, For) and stmt.var == var
+    return replace(stmt, lo=Const(t * n, INDEX))
 
 
 def _cut(stmt: Stmt, tiles: dict[str, int]) -> Stmt:
@@ -590,6 +642,23 @@ def check_tiles(cand: NestCandidate, stmt: Stmt, kernel: Function, intr: Functio
     every view stays inside its buffer."""
     failures: list[str] = []
     node = cand.replacement
+    tail = 0
+    if isinstance(node, If):  # loops over tiles, then the scalar tail of a one-loop band
+        band1 = _band(stmt, 1)
+        if not (isinstance(node.cond, Const) and node.cond.value is True and not node.orelse
+                and len(node.then) == 2 and len(cand.tiles) == 1 and band1 is not None):
+            return ["the statement is neither loops over tiles nor loops over tiles then "
+                    "a tail of a one-loop band"]
+        v, t, n, _o = cand.tiles[0]
+        if band1[0].var != v:
+            return [f"the nest's outer loop is not {v}"]
+        extent = _const(band1[0].hi)
+        if extent is None or not 0 < extent - t * n < t:
+            return [f"the tail of loop {v} is not what remains after {n} tiles of {t}"]
+        if node.then[1] != tail_nest(stmt, cand.tiles[0]):
+            return [f"the tail is not the nest over {v} in {t * n}..{extent}"]
+        tail = extent - t * n
+        node = node.then[0]
     ranges: dict[str, tuple[int, int]] = {}
     for v, _t, n, loop in cand.tiles:
         if not (isinstance(node, For) and node.var == loop and _const(node.lo) == 0
@@ -604,8 +673,9 @@ def check_tiles(cand: NestCandidate, stmt: Stmt, kernel: Function, intr: Functio
             or _independent(stmt, band) is None:
         return ["the nest's band points are not independent"]
     for f, (_v, t, n, _o) in zip(band, cand.tiles):
-        if _const(f.hi) != t * n:
-            failures.append(f"loop {f.var} is not {n} tiles of {t}")
+        if _const(f.hi) != t * n + tail:
+            failures.append(f"loop {f.var} is not {n} tiles of {t}"
+                            + (f" and a tail of {tail}" if tail else ""))
     args = {a.name: a.value for a in node.args}
     pairing = []
     accesses = _accesses(stmt)

@@ -538,8 +538,9 @@ class TensorizePass:
         cost = intr.cost * cand.calls
         if cand.sizes:  # a library call: an overhead, then work in proportion to its size
             cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
+        cost += cand.tail_instances * SCALAR_COST  # a lane block's scalar tail
         base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=cand.calls,
-                    tail=0, tile=cand.tile, sizes=tuple(cand.sizes))
+                    tail=cand.tail_instances, tile=cand.tile, sizes=tuple(cand.sizes))
         budget = ProveOptions().unroll_budget
         if (reduction_form(cand.tile, {}) is None or reduction_form(inst, {}) is None) \
                 and work(cand.tile, {}) + work(inst, {}) > budget:
