@@ -339,6 +339,12 @@ SCATTERS = {
     "repeats": """kernel k { in X: i32[8]
       inout Y: i32[4]
       for a in 0..8 { for b in 0..3 { Y[a / 2] += X[a] } } }""",
+    # a 0-d output: every update of the nest adds to its one element (a fuzz find)
+    "scalar_out": """kernel k { in A: i8[8, 3]
+      in B: i8[3, 8]
+      out C: i32
+      C = 0
+      for k in 0..8 { for k2 in 0..3 { C += i32(A[k, k2]) * i32(B[k2, k]) } } }""",
     # the term on the left, inside an independent loop
     "left_term": """kernel k { in X: u16[6, 5]
       inout Y: u16[3, 9]
@@ -356,8 +362,10 @@ def test_integer_accumulations_that_meet_run_as_one_scatter_add(name: str) -> No
     fn = kernel(SCATTERS[name])
     for seed in range(3):
         ins, _ = _run_both(fn, {}, seed)
-    mem = {k: np.array(v, copy=True) for k, v in ins.items()}
-    ex = VectorExec(fn, {}, mem, interp.shapes_of(fn, {}), {}, interp._call)
+    shapes = interp.shapes_of(fn, {})
+    mem = {b.name: np.array(ins[b.name], copy=True) if b.name in ins
+           else np.zeros(shapes[b.name], b.dtype.np_dtype) for b in fn.buffers}
+    ex = VectorExec(fn, {}, mem, shapes, {}, interp._call)
     done: list[bool] = []
     original = ex.scatter
 

@@ -322,7 +322,12 @@ class VectorExec:
             with np.errstate(all="ignore"):
                 values = np.asarray(self.eval(term, env), dtype=t.np_dtype)
             parts = np.broadcast_arrays(*idx, values, *(env[x] for x in bound))
-            np.add.at(self.mem[a.buf], tuple(parts[:len(idx)]), parts[len(idx)])
+            arr = self.mem[a.buf]
+            if not idx:  # a 0-d buffer, no batch: every update adds to its one element
+                total = np.add.reduce(parts[0].reshape(-1), dtype=t.np_dtype)
+                arr[()] = np.asarray(arr[()] + total, dtype=t.np_dtype)
+            else:
+                np.add.at(arr, tuple(parts[:len(idx)]), parts[len(idx)])
         finally:
             for x in bound:
                 del env[x]
