@@ -137,12 +137,18 @@ class VectorExec:
         inner: list[For] = []
         calls: list[CallStmt] = []
         ok = True
+        # an if whose condition no iteration of this nest changes (it reads no buffer
+        # and no loop variable of the nest) takes the same branch in every iteration
+        nest_vars = {n.var for n in walk(s) if isinstance(n, For)}
         for node in walk(s):
             if node is s:
                 continue
             if isinstance(node, If):
-                ok = False
-                break
+                if free_vars(node.cond) & nest_vars or \
+                        any(isinstance(n, Load) for n in walk(node.cond)):
+                    ok = False
+                    break
+                continue
             if isinstance(node, For):
                 inner.append(node)
             elif isinstance(node, CallStmt):
