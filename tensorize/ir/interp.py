@@ -206,6 +206,17 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
     _check_work(fn, bound)
     if mode == "real":
         return _run_real(fn, inputs, bound, shapes, library or {}, outputs)
+    mem = _memory(fn, inputs, shapes, outputs)
+    executor_cls = ScalarExec if mode == "scalar" else VectorExec
+    executor = executor_cls(fn, bound, mem, shapes, library or {}, _call)
+    executor.run()
+    return {b.name: mem[b.name] for b in fn.outputs}
+
+
+def _memory(fn: Function, inputs: Mapping[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
+            outputs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """The memory of a run: the inputs (``inout`` ones copied), the given initial
+    contents of ``out`` buffers (copied) or zeros; the assumptions checked."""
     mem: dict[str, np.ndarray] = {}
     for b in fn.buffers:
         if b.mode in ("in", "inout"):
@@ -221,10 +232,7 @@ def run(fn: Function, inputs: Mapping[str, np.ndarray], *, sizes: Mapping[str, i
         else:
             mem[b.name] = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
     check_assumptions(fn, mem)
-    executor_cls = ScalarExec if mode == "scalar" else VectorExec
-    executor = executor_cls(fn, bound, mem, shapes, library or {}, _call)
-    executor.run()
-    return {b.name: mem[b.name] for b in fn.outputs}
+    return mem
 
 
 def _check_work(fn: Function, bound: Mapping[str, int]) -> None:
@@ -293,18 +301,7 @@ def run_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
         OneElementRealExec(fn, bound, mem, shapes, library or {}, _call,
                            target=(buf, tuple(index))).run()
         return mem[buf][tuple(index)]
-    mem = {}
-    for b in fn.buffers:
-        if b.mode in ("in", "inout"):
-            mem[b.name] = np.array(inputs[b.name], dtype=b.dtype.np_dtype, copy=True)
-        elif outputs is not None and b.name in outputs:
-            mem[b.name] = np.array(outputs[b.name], dtype=b.dtype.np_dtype, copy=True)
-        else:
-            mem[b.name] = np.zeros(shapes[b.name], dtype=b.dtype.np_dtype)
-        if mem[b.name].shape != shapes[b.name]:
-            raise UsageError(f"'{b.name}' of '{fn.name}' must have shape "
-                             f"{list(shapes[b.name])}")
-    check_assumptions(fn, mem)
+    mem = _memory(fn, inputs, shapes, outputs)
     OneElementExec(fn, bound, mem, shapes, library or {}, _call,
                    target=(buf, tuple(index))).run()
     return to_python(mem[buf][tuple(index)], fn.decl(buf).dtype)

@@ -32,6 +32,7 @@ class OneElement(ScalarExec):
                  ) -> None:
         super().__init__(*args, **kwargs)
         self.target = target
+        self._key = (target[0], tuple(sorted(self.sizes.items())))
 
     def stmt(self, s: Stmt, env: dict[str, int]) -> None:
         if isinstance(s, Assign) and s.buf == self.target[0]:
@@ -56,7 +57,7 @@ class OneElement(ScalarExec):
     def _plan(self, s: For) -> _Plan | None:
         """For a loop whose variable the target's write indices use: those indices in
         linear form and the constant ranges of the loops inside (None: no skipping)."""
-        key = (id(s), self.target[0], tuple(sorted(self.sizes.items())))
+        key = (id(s), *self._key)
         found = _PLANS.get(key)
         if found is not None and found[0] is s:  # the node is kept alive with its entry
             return found[1]

@@ -85,6 +85,14 @@ def substitute(node: N, mapping: Mapping[str, Expr]) -> N:
     return _Substitute(mapping)(node) if mapping else node
 
 
+def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
+                     at: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    """The buffer index a view (its ``dims`` and ``view_index``) gives for the parameter
+    index ``at``."""
+    mapping = dict(zip(dims, at))
+    return tuple(substitute(e, mapping) for e in view_index)
+
+
 def free_vars(node: Node) -> set[str]:
     """Names of the variables an expression (or any node) mentions."""
     return {n.name for n in walk(node) if isinstance(n, Var)}

@@ -47,7 +47,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_expr
 from tensorize.ir.reduction import map_form, reduction_form, sequential_form
-from tensorize.ir.traverse import Transformer, substitute, walk
+from tensorize.ir.traverse import Transformer, substitute, substitute_index, walk
 from tensorize.ir.types import BOOL, INDEX
 from tensorize.matcher.candidates import fresh, instantiate, names_in
 
@@ -721,9 +721,3 @@ def check_tiles(cand: NestCandidate, stmt: Stmt, kernel: Function, intr: Functio
         if build_tile(cut, kernel, intr, tuple(pairing), ()) != cand.tile:
             failures.append("the tile rebuilt from the call is not the one proved")
     return failures
-
-
-def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
-                     at: tuple[Expr, ...]) -> tuple[Expr, ...]:
-    """The buffer index a view gives for the parameter index ``at``."""
-    return tuple(substitute(e, dict(zip(dims, at))) for e in view_index)

@@ -38,7 +38,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.reduction import Loop, injective
-from tensorize.ir.traverse import Transformer, bound_names, free_vars, substitute, walk
+from tensorize.ir.traverse import Transformer, bound_names, free_vars, substitute_index, walk
 from tensorize.ir.types import INDEX
 
 
@@ -130,9 +130,8 @@ class _Inliner:
             if b.mode == "out":
                 view, extents = views[b.name]
                 names = [self.fresh(d) for d in view.dims]
-                to_names: dict[str, Expr] = {d: Var(n, INDEX)
-                                             for d, n in zip(view.dims, names)}
-                index = tuple(substitute(e, to_names) for e in view.index)
+                index = substitute_index(view.index, view.dims,
+                                         tuple(Var(n, INDEX) for n in names))
                 zero = Const(0.0 if b.dtype.is_float else 0, b.dtype)
                 stmt: Stmt = Assign(view.buf, tuple(index), zero, s.span)
                 for n, extent in reversed(list(zip(names, extents))):
@@ -166,8 +165,7 @@ class _Body(Transformer):
 
     def _through(self, buf: str, index: tuple[Expr, ...]) -> tuple[str, tuple[Expr, ...]]:
         view, _extents = self.views[buf]
-        mapping = dict(zip(view.dims, index))
-        return view.buf, tuple(substitute(e, mapping) for e in view.index)
+        return view.buf, substitute_index(view.index, view.dims, index)
 
     def visit_Load(self, node: Load) -> Expr:
         new = self.generic(node)
