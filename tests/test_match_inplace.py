@@ -12,8 +12,9 @@ from tensorize.ir.interp import bind_sizes
 from tensorize.ir.nodes import CallStmt, For, Function, View
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment
+from tensorize.rewrite.apply import apply_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_plan
 from tensorize.rewrite.validate import validate
 from tests.kernels import kernel
 
@@ -92,11 +93,10 @@ def test_validator_refuses_an_output_view_shifted_from_the_read() -> None:
     intr = LIB["test.scale8"]
     cand = enumerate_candidates(frag, intr, k, "ieee").candidates[0]
     tile = tile_kernel(cand, frag, intr, k)
-    stmts = rewrite_fragment(cand, frag, intr)
+    plan = make_plan(cand, frag.form, intr)
+    stmts = apply_plan(plan, frag.form)
     w = k.decl("x").dtype
-    witness = program_point(cand, frag.form)
-    sites = dict(cand.sites)
-    assert validate(frag.form, stmts, intr, tile, witness, w_type=w, sites=sites).ok
+    assert validate(frag.form, stmts, intr, tile, plan, w_type=w, construction=False).ok
 
     def shift(s):
         if isinstance(s, For):
@@ -115,4 +115,5 @@ def test_validator_refuses_an_output_view_shifted_from_the_read() -> None:
         return s
     mutant = tuple(shift(s) for s in stmts)
     assert mutant != stmts
-    assert not validate(frag.form, mutant, intr, tile, witness, w_type=w, sites=sites).ok
+    assert not validate(frag.form, mutant, intr, tile, plan, w_type=w,
+                        construction=False).ok

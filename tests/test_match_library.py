@@ -11,8 +11,9 @@ from tensorize.ir.nodes import Arg, CallStmt, Const, For
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import enumerate_candidates, instantiate, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment
+from tensorize.rewrite.apply import apply_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_plan
 from tensorize.rewrite.validate import validate
 from tests.kernels import kernel
 
@@ -86,11 +87,10 @@ def test_the_validator_checks_the_sizes_passed_to_the_call() -> None:
                 if c.pairing == (("A", "A"), ("B", "B")))
     inst = instantiate(intr, cand.sizes)
     tile = tile_kernel(cand, frag, inst, k)
-    stmts = rewrite_fragment(cand, frag, inst)
-    args = dict(w_type=k.buffer("C").dtype, fp="real", groups=cand.groups,
-                sites=dict(cand.sites), sizes=dict(cand.sizes))
-    point = program_point(cand, frag.form)
-    assert validate(frag.form, stmts, inst, tile, point, **args).ok  # type: ignore[arg-type]
+    plan = make_plan(cand, frag.form, inst)
+    stmts = apply_plan(plan, frag.form)
+    w = k.buffer("C").dtype
+    assert validate(frag.form, stmts, inst, tile, plan, w_type=w, fp="real").ok
 
     def wrong_size(s):
         if isinstance(s, For):
@@ -100,7 +100,7 @@ def test_the_validator_checks_the_sizes_passed_to_the_call() -> None:
                 Arg("N", Const(5, INDEX)) if a.name == "N" else a for a in s.args))
         return s
     mutant = tuple(wrong_size(s) for s in stmts)
-    got = validate(frag.form, mutant, inst, tile, point, **args)  # type: ignore[arg-type]
+    got = validate(frag.form, mutant, inst, tile, plan, w_type=w, fp="real")
     assert not got.ok and "sizes" in got.failures[0]
 
 

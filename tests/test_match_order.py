@@ -24,8 +24,9 @@ from tensorize.ir.reduction import Loop, always
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment
+from tensorize.rewrite.apply import apply_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_plan
 from tensorize.rewrite.validate import ORDER_CHECK, validate
 from tests.kernels import kernel
 
@@ -131,8 +132,8 @@ def _proved_rewrite(text: str, intr_name: str, fp: str):
     for cand in enumerate_candidates(frag, intr, baked, fp).candidates:
         tile = tile_kernel(cand, frag, intr, baked)
         if isinstance(prove(tile, intr, options=None), Proved):
-            return frag.form, rewrite_fragment(cand, frag, intr), intr, tile, \
-                program_point(cand, frag.form), baked
+            plan = make_plan(cand, frag.form, intr)
+            return frag.form, apply_plan(plan, frag.form), intr, tile, plan, baked
     raise AssertionError("no proved candidate")
 
 
@@ -163,16 +164,18 @@ def _nodes(s):
 
 def test_validator_refuses_tiles_of_the_reduction_walked_backwards() -> None:
     text = BF16.replace("K = 8", "K = 12")
-    form, stmts, intr, tile, witness, baked = _proved_rewrite(text, "test.bfmmla_ordered",
-                                                              "ieee")
+    form, stmts, intr, tile, plan, baked = _proved_rewrite(text, "test.bfmmla_ordered",
+                                                           "ieee")
     w = baked.buffer(form.buf).dtype
-    assert validate(form, stmts, intr, tile, witness, w_type=w).ok
+    assert validate(form, stmts, intr, tile, plan, w_type=w, construction=False).ok
     mutant = _reverse_tiles(stmts, "ko", 3)
     # the same iterations: the witness changes accordingly, only the order differs
-    wit = dict(witness)
+    wit = dict(plan.witness)
     wit["k"] = Binary("+", Binary("*", Const(4, INDEX), Binary(
         "-", Const(2, INDEX), Var("ko", INDEX), INDEX), INDEX), Var("k", INDEX), INDEX)
-    got = validate(form, mutant, intr, tile, wit, w_type=w)
+    got = validate(form, mutant, intr, tile,
+                   dataclasses.replace(plan, witness=tuple(wit.items())), w_type=w,
+                   construction=False)
     assert not got.ok
     assert any("order" in f for f in got.failures), got.failures
 
@@ -191,12 +194,14 @@ def test_integer_tiles_walked_backwards_are_still_valid() -> None:
     }
   }
 }"""
-    form, stmts, intr, tile, witness, baked = _proved_rewrite(text, "arm.neon.smmla", "ieee")
+    form, stmts, intr, tile, plan, baked = _proved_rewrite(text, "arm.neon.smmla", "ieee")
     mutant = _reverse_tiles(stmts, "ko", 3)
-    wit = dict(witness)
+    wit = dict(plan.witness)
     wit["k"] = Binary("+", Binary("*", Const(8, INDEX), Binary(
         "-", Const(2, INDEX), Var("ko", INDEX), INDEX), INDEX), Var("k", INDEX), INDEX)
-    got = validate(form, mutant, intr, tile, wit, w_type=baked.buffer(form.buf).dtype)
+    got = validate(form, mutant, intr, tile,
+                   dataclasses.replace(plan, witness=tuple(wit.items())),
+                   w_type=baked.buffer(form.buf).dtype, construction=False)
     assert got.ok, got.failures
     assert ORDER_CHECK not in got.checks
 

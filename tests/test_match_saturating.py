@@ -21,8 +21,9 @@ from tensorize.ir.traverse import Transformer, substitute, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment
+from tensorize.rewrite.apply import apply_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_plan
 from tensorize.rewrite.validate import validate
 from tests.kernels import kernel
 
@@ -229,9 +230,8 @@ def _planned(text: str, name: str):
 
 
 def _check(k, frag, intr, cand, tile, stmts):
-    return validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
-                    w_type=k.decl(frag.form.buf).dtype, groups=cand.groups,
-                    sites=dict(cand.sites))
+    return validate(frag.form, stmts, intr, tile, make_plan(cand, frag.form, intr),
+                    w_type=k.decl(frag.form.buf).dtype)
 
 
 def _with_view(stmts: tuple[Stmt, ...], param: str, change) -> tuple[Stmt, ...]:
@@ -245,14 +245,15 @@ def _with_view(stmts: tuple[Stmt, ...], param: str, change) -> tuple[Stmt, ...]:
 
 def test_the_planned_rewrite_validates_with_the_order_check() -> None:
     k, frag, intr, cand, tile = _planned(satdot(40, 12, outer="i"), BUSDS)
-    check = _check(k, frag, intr, cand, tile, rewrite_fragment(cand, frag, intr))
+    stmts = apply_plan(make_plan(cand, frag.form, intr), frag.form)
+    check = _check(k, frag, intr, cand, tile, stmts)
     assert check.ok, check.failures
     assert "order" in check.checks
 
 
 def test_a_reversed_constant_dimension_is_rejected() -> None:
     k, frag, intr, cand, tile = _planned(satdot(), BUSDS)
-    stmts = rewrite_fragment(cand, frag, intr)
+    stmts = apply_plan(make_plan(cand, frag.form, intr), frag.form)
 
     def reverse(view: View) -> View:  # t -> 3 - t: the members in the other order
         t = view.dims[1]
@@ -266,7 +267,7 @@ def test_a_reversed_constant_dimension_is_rejected() -> None:
 
 def test_a_view_skipping_members_is_rejected() -> None:
     k, frag, intr, cand, tile = _planned(satdot(), BUSDS)
-    stmts = rewrite_fragment(cand, frag, intr)
+    stmts = apply_plan(make_plan(cand, frag.form, intr), frag.form)
 
     def stride2(view: View) -> View:
         t = view.dims[1]
@@ -282,7 +283,7 @@ def test_a_rewrite_that_moves_a_group_after_the_calls_is_rejected() -> None:
     every iteration is computed once (coverage holds), but each lane gets group 0 last,
     which a saturating add does not allow: the order check rejects it."""
     k, frag, intr, cand, tile = _planned(satdot(32, 12), BUSDS)
-    stmts = rewrite_fragment(cand, frag, intr)
+    stmts = apply_plan(make_plan(cand, frag.form, intr), frag.form)
     assert len(stmts) == 1 and isinstance(stmts[0], For) and stmts[0].var == "kk"
     good = _check(k, frag, intr, cand, tile, stmts)
     assert good.ok, good.failures

@@ -17,8 +17,9 @@ from tensorize.ir.nodes import CallStmt, For, View
 from tensorize.ir.reduction import MAP, map_form
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import bake_sizes, program_point, rewrite_fragment
+from tensorize.rewrite.apply import apply_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_plan
 from tensorize.rewrite.validate import validate
 from tests.kernels import kernel
 
@@ -153,8 +154,8 @@ def _syrk_rewrite():
     for cand in enumerate_candidates(frag, intr, k, "ieee").candidates:
         tile = tile_kernel(cand, frag, intr, k)
         if isinstance(prove(tile, intr), Proved):
-            return (frag.form, rewrite_fragment(cand, frag, intr), intr, tile,
-                    program_point(cand, frag.form), k, cand)
+            plan = make_plan(cand, frag.form, intr)
+            return (frag.form, apply_plan(plan, frag.form), intr, tile, plan, k, cand)
     raise AssertionError("no proved candidate")
 
 
@@ -177,15 +178,21 @@ def _call_nest_with(stmts, fix):
 
 
 def test_validator_checks_which_read_each_aliased_view_stands_for() -> None:
-    form, stmts, intr, tile, witness, k, cand = _syrk_rewrite()
+    form, stmts, intr, tile, plan, k, cand = _syrk_rewrite()
     w = k.buffer("C").dtype
     sites = dict(cand.sites)
-    assert validate(form, stmts, intr, tile, witness, w_type=w, sites=sites).ok
+
+    def hinted(hint: dict) -> object:  # the plan with other read hints
+        return dataclasses.replace(plan, match=dataclasses.replace(
+            cand, sites=tuple(hint.items())))
+    assert validate(form, stmts, intr, tile, plan, w_type=w, construction=False).ok
     # no hint: which read of A each view is cannot be told, so it is refused
-    assert not validate(form, stmts, intr, tile, witness, w_type=w).ok
+    assert not validate(form, stmts, intr, tile, hinted({}), w_type=w,
+                        construction=False).ok
     # the hints swapped: the rebuilt tile or the views no longer agree
     swapped = {"a": sites["b"], "b": sites["a"]}
-    assert not validate(form, stmts, intr, tile, witness, w_type=w, sites=swapped).ok
+    assert not validate(form, stmts, intr, tile, hinted(swapped), w_type=w,
+                        construction=False).ok
 
     # the b view reading A at the rows of a's tile (io instead of jo): refused
     def wrong_b(call: CallStmt) -> CallStmt:
@@ -200,7 +207,7 @@ def test_validator_checks_which_read_each_aliased_view_stands_for() -> None:
         return dataclasses.replace(call, args=tuple(args))
     mutant = _call_nest_with(stmts, wrong_b)
     assert mutant != stmts
-    got = validate(form, mutant, intr, tile, witness, w_type=w, sites=sites)
+    got = validate(form, mutant, intr, tile, plan, w_type=w, construction=False)
     assert not got.ok and any("view for 'b'" in f for f in got.failures), got.failures
 
 

@@ -19,13 +19,8 @@ from tensorize.ir.nodes import Arg, Binary, CallStmt, Const, Expr, For, Stmt, Va
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
 from tensorize.matcher.fragments import fragments
-from tensorize.rewrite.apply import (
-    bake_sizes,
-    group_point,
-    program_point,
-    rewrite_fragment,
-    tail_boxes,
-)
+from tensorize.rewrite.apply import apply_plan, bake_sizes
+from tensorize.rewrite.plan import group_point, make_plan, tail_boxes
 from tensorize.rewrite.validate import validate
 from tests.kernels import kernel
 
@@ -106,16 +101,17 @@ def _setup(name: str):
     for cand in enum.candidates:
         tile = tile_kernel(cand, frag, intr, baked)
         if isinstance(prove(tile, intr), Proved):
-            stmts = rewrite_fragment(cand, frag, intr)
-            return (frag.form, stmts, intr, tile, program_point(cand, frag.form), baked,
+            plan = make_plan(cand, frag.form, intr)
+            stmts = apply_plan(plan, frag.form)
+            return (frag.form, stmts, intr, tile, plan, baked,
                     cand.groups)
     raise AssertionError("no proved candidate")
 
 
-def _check(form, stmts, intr, tile, witness, baked, groups=None):
+def _check(form, stmts, intr, tile, plan, baked, groups=None):
     """Validate with the solver alone, or (``groups`` given) by construction where it can."""
-    return validate(form, stmts, intr, tile, witness, w_type=baked.buffer(form.buf).dtype,
-                    assumes=baked.assumes, groups=groups)
+    return validate(form, stmts, intr, tile, plan, w_type=baked.buffer(form.buf).dtype,
+                    assumes=baked.assumes, construction=groups is not None)
 
 
 # -- mutation operators over the emitted statements --------------------------------------
@@ -242,7 +238,8 @@ def test_every_mutant_is_rejected(case: str, constructed: bool) -> None:
 def test_wrong_witness_cannot_make_a_wrong_rewrite_pass(constructed: bool) -> None:
     """The witness is a hint: a shifted witness fails, it never excuses a shifted view."""
     form, stmts, intr, tile, witness, baked, groups = _setup("tail")
-    shifted = {v: _plus_one(e) for v, e in witness.items()}
+    shifted = dataclasses.replace(witness, witness=tuple((v, _plus_one(e))
+                                                         for v, e in witness.witness))
     assert not _check(form, stmts, intr, tile, shifted, baked,
                       groups if constructed else None).ok
 
@@ -376,6 +373,7 @@ def test_an_undecided_query_is_unknown_not_invalid() -> None:
 
     form, stmts, intr, tile, witness, baked, _groups = _setup("fused")
     result = validate(form, stmts, intr, tile, witness, w_type=baked.buffer(form.buf).dtype,
+                      construction=False,
                       assumes=baked.assumes, config=SolverConfig(timeout_ms=1, rlimit=1))
     assert not result.ok and result.unknown
     assert all(f.startswith("could not check") for f in result.failures)
@@ -390,11 +388,14 @@ def test_the_validator_refuses_a_reduction_it_may_not_reorder() -> None:
     from tensorize.rewrite.validate import ORDER_CHECK
 
     form, stmts, intr, tile, witness, baked, _groups = _setup("tail")
-    result = validate(form, stmts, intr, tile, witness, w_type=F32, assumes=baked.assumes)
+    result = validate(form, stmts, intr, tile, witness, w_type=F32, assumes=baked.assumes,
+                      construction=False)
     assert result.ok and ORDER_CHECK in result.checks
     loose = dataclasses.replace(intr, meta=intr.meta + (Meta("order", "unordered", "name"),))
-    refused = validate(form, stmts, loose, tile, witness, w_type=F32, assumes=baked.assumes)
+    refused = validate(form, stmts, loose, tile, witness, w_type=F32, assumes=baked.assumes,
+                       construction=False)
     assert not refused.ok and "cannot be reordered" in refused.failures[0]
     again = validate(form, stmts, loose, tile, witness, w_type=F32, fp="real",
+                     construction=False,
                      assumes=baked.assumes)
     assert again.ok and ORDER_CHECK not in again.checks

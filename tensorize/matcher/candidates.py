@@ -1,4 +1,4 @@
-"""Candidate mappings of a fragment onto an intrinsic.
+"""Match mappings of a fragment onto an intrinsic.
 
 A candidate is decided from the intrinsic's *signature*, not its loops: every dimension
 of every intrinsic parameter is assigned a program loop (or a group of reduction loops
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import (
     Assign,
     Assume,
@@ -64,8 +65,9 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One way to compute a fragment with an intrinsic (before any proof)."""
+class Match:
+    """One way to compute a fragment with an intrinsic (before any proof): the matcher's
+    answer, which the planner (:func:`tensorize.rewrite.plan.make_plan`) lays out."""
 
     intrinsic: str
     fragment: int
@@ -137,7 +139,7 @@ class Rejection:
 class Enumeration:
     """The candidates of one (fragment, intrinsic) pair, and the reasons for the rest."""
 
-    candidates: list[Candidate] = field(default_factory=list)
+    candidates: list[Match] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -190,7 +192,7 @@ def unordered(intr: Function) -> bool:
     return intr.meta_value("order") == "unordered"
 
 
-def keeps_order(cand: Candidate, form: Reduction) -> bool:
+def keeps_order(cand: Match, form: Reduction) -> bool:
     """Whether the rewrite of ``cand`` performs each output element's updates in the
     program's order (needed where the reduction may not be reordered: IEEE floats).
 
@@ -411,7 +413,7 @@ def _const_axes(pairing: tuple[tuple[str, Family], ...], shapes: dict[str, tuple
 
 def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDecl,
                  pairing: tuple[tuple[str, Family], ...],
-                 result: Enumeration) -> Iterator[Candidate]:
+                 result: Enumeration) -> Iterator[Match]:
     form = frag.form
     params = [(out.name, form.buf, form.index)] + \
         [(p, f.buf, f.base) for p, f in pairing]
@@ -494,6 +496,7 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
     yield from extend(0, {})
 
 
+@by_identity
 def names_in(fn: Function) -> frozenset[str]:
     """Every name ``fn`` declares: size parameters, buffers and loop variables."""
     out = {p.name for p in fn.params} | {b.name for b in fn.buffers}
@@ -550,7 +553,7 @@ def _tiles(frag: Fragment, name: str,
            params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple[Any, ...],
            groups: list[Group], result: Enumeration,
            taken: tuple[frozenset[str], frozenset[str]]
-           ) -> Candidate | None:
+           ) -> Match | None:
     form = frag.form
     tails = []
     calls = 1
@@ -583,13 +586,13 @@ def _tiles(frag: Fragment, name: str,
                         for p, gs in dims)
     pairing = tuple((p, x) for p, x, _i in params[1:])
     sites = tuple((p, i) for p, _x, i in params[1:])
-    return Candidate(name, frag.position, pairing, dims_groups, tuple(groups),
+    return Match(name, frag.position, pairing, dims_groups, tuple(groups),
                      tuple(tails), calls, sites)
 
 
-def _with_families(cand: Candidate, pairing: tuple[tuple[str, Family], ...],
+def _with_families(cand: Match, pairing: tuple[tuple[str, Family], ...],
                    axes: dict[str, int], shapes: dict[str, tuple[int, ...]],
-                   taken: tuple[frozenset[str], frozenset[str]]) -> Candidate:
+                   taken: tuple[frozenset[str], frozenset[str]]) -> Match:
     """``cand`` with a constant dimension inserted, at its axis, into the dimensions of
     each parameter bound to a family of reads, its site the family's index in terms of
     that dimension, and the family's members recorded. The dimension's name is fresh
@@ -635,7 +638,7 @@ def _tile_index(groups: tuple[Group, ...], const: int | None = None) -> tuple[Ex
                  for g in groups)
 
 
-def tile_kernel(cand: Candidate, frag: Fragment, intr: Function, kernel: Function) -> Function:
+def tile_kernel(cand: Match, frag: Fragment, intr: Function, kernel: Function) -> Function:
     """The program's update over one tile, on the intrinsic's own parameters."""
     form = frag.form
     dims = dict(cand.dims)

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from tensorize.ir.affine import linear_form
+from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import (
     Arg,
     Assign,
@@ -56,8 +57,11 @@ MAX_NEST_CANDIDATES = 16
 
 
 @dataclass(frozen=True)
-class NestCandidate:
-    """One way to compute top-level statement ``position`` with one call of ``intrinsic``."""
+class NestMatch:
+    """One way to compute top-level statement ``position`` with one call of ``intrinsic``
+    (or a nest of such calls over tiles): match and plan in one, since the statement
+    that replaces the nest is built and checked here (:func:`check_call`,
+    :func:`check_tiles`)."""
 
     intrinsic: str
     position: int
@@ -108,6 +112,7 @@ class NestCandidate:
         return text
 
 
+@by_identity
 def nest_intrinsic(intr: Function) -> bool:
     """Whether ``intr`` is matched as a whole nest: it has an ``out`` output and its body
     is more than one assignment (or uses a ``local``), so it is neither one update nor one
@@ -210,7 +215,7 @@ def _shape(decl: BufferDecl) -> tuple[int, ...] | None:
 
 
 def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
-                    ) -> tuple[list[NestCandidate], str]:
+                    ) -> tuple[list[NestMatch], str]:
     """The candidates of top-level statement ``stmt`` of ``kernel`` (sizes baked) for
     ``intr``, and why there are none (an empty string when there are some)."""
     if not isinstance(stmt, For) or any(isinstance(n, CallStmt) for n in walk(stmt)):
@@ -238,7 +243,7 @@ def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
         locals_.append((x, name))
     names = [p.name for p in intr.params]
     values = _extents(stmt)
-    out: list[NestCandidate] = []
+    out: list[NestMatch] = []
     why = "no binding of the buffers (types, shapes) and sizes fits"
     if not names and not locals_:
         out.extend(_tiled(stmt, position, kernel, intr, outs, ins, taken_names))
@@ -258,7 +263,7 @@ def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
                     rank = len(shapes[p] or ())
                     args.append(Arg(p, _whole_view(p, x, rank, taken)))
                 call = CallStmt(intr.name, tuple(args))
-                out.append(NestCandidate(intr.name, position, both, sizes, tuple(locals_),
+                out.append(NestMatch(intr.name, position, both, sizes, tuple(locals_),
                                          tile, call, instances(stmt)))
                 if len(out) >= MAX_NEST_CANDIDATES:
                     return out, ""
@@ -344,7 +349,7 @@ def zero_outputs(inst: Function) -> Function:
     return replace(inst, body=tuple(zeros) + inst.body)
 
 
-def check_call(call: Stmt, cand: NestCandidate, stmt: Stmt, kernel: Function,
+def check_call(call: Stmt, cand: NestMatch, stmt: Stmt, kernel: Function,
                inst: Function) -> list[str]:
     """Why the emitted ``call`` is not the candidate that was proved (empty: it is).
 
@@ -393,7 +398,7 @@ def check_call(call: Stmt, cand: NestCandidate, stmt: Stmt, kernel: Function,
     return failures
 
 
-def library_work(cand: NestCandidate) -> int:
+def library_work(cand: NestMatch) -> int:
     """The work a library call's sizes describe (their product; 1 without sizes)."""
     return math.prod(v for _n, v in cand.sizes) if cand.sizes else 1
 
@@ -526,7 +531,7 @@ def tile_view(buf: str, accesses: list[tuple[Expr, ...]], dims: tuple[str, ...],
 
 
 def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: list[str],
-           ins: list[str], taken_names: set[str]) -> list[NestCandidate]:
+           ins: list[str], taken_names: set[str]) -> list[NestMatch]:
     """Candidates that tile the nest's outer band by a fixed-size intrinsic whose single
     output is written at its band's own element (``c[i, j]`` under ``for i``, ``for j``):
     one call per tile, the band's points being independent (:func:`_independent`)."""
@@ -597,7 +602,7 @@ def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: li
                 if tail:
                     loops = If(Const(True, BOOL), (loops, tail_nest(stmt, tiles[0])))
                 tile = build_tile(inner, kernel, intr, both, ())
-                out.append(NestCandidate(intr.name, position, both, (), (), tile, call,
+                out.append(NestMatch(intr.name, position, both, (), (), tile, call,
                                          instances(stmt), tuple(tiles), loops, tail))
     return out
 
@@ -631,7 +636,7 @@ def _pairings_by_type(params: list[BufferDecl], bufs: list[str], kernel: Functio
             yield tuple((b.name, x) for b, x in zip(params, perm))
 
 
-def check_tiles(cand: NestCandidate, stmt: Stmt, kernel: Function, intr: Function
+def check_tiles(cand: NestMatch, stmt: Stmt, kernel: Function, intr: Function
                 ) -> list[str]:
     """Why the emitted loops over tiles are not the tiled candidate proved (empty: they
     are), checked on the emitted statement: loops over tiles of the recorded counts

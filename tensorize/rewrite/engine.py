@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from tensorize.canonical import canonical_text
 from tensorize.equivalence.cache import ProofCache, memo_get, memo_put, obligation_key
@@ -32,13 +32,12 @@ from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
-from tensorize.ir.nodes import CallStmt, Expr, Function, Stmt, View
+from tensorize.ir.nodes import CallStmt, Expr, For, Function, If, Stmt, View
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import reduction_form
 from tensorize.ir.sizes import bind_sizes
-from tensorize.ir.traverse import walk
 from tensorize.matcher.candidates import (
-    Candidate,
+    Match,
     RejectReason,
     enumerate_candidates,
     instantiate,
@@ -50,7 +49,7 @@ from tensorize.matcher.candidates import (
 from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.matcher.nest import (
-    NestCandidate,
+    NestMatch,
     check_call,
     check_tiles,
     instances,
@@ -60,15 +59,14 @@ from tensorize.matcher.nest import (
     overwrites_outputs,
     zero_outputs,
 )
-from tensorize.matcher.window import Window, narrow, views_in_bounds, widen
+from tensorize.matcher.window import Window, narrow, views_in_bounds
 from tensorize.rewrite.apply import (
+    apply_plan,
     bake_sizes,
     generalise_fragment,
-    program_point,
-    rewrite_fragment,
-    tail_boxes,
     without_empty_loops,
 )
+from tensorize.rewrite.plan import Plan, Rewrite, make_plan
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
@@ -119,14 +117,19 @@ class Attempt:
     widened: int = 0
     """Views of the call widened to an operand the intrinsic takes whole but reads only a
     window of (matcher/window.py): a last tie rule, the packed word taken as stored."""
+    plan: Plan | None = field(default=None, repr=False, compare=False)
+    """The plan of the rewrite (None for a whole-nest call, whose match is its plan)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        out = {"intrinsic": self.intrinsic, "mapping": self.mapping, "status": self.status,
-               "cost": self.cost, "calls": self.calls, "tail_instances": self.tail,
-               "reason": self.reason, "checks": list(self.checks)}
+        out: dict[str, Any] = {
+            "intrinsic": self.intrinsic, "mapping": self.mapping, "status": self.status,
+            "cost": self.cost, "calls": self.calls, "tail_instances": self.tail,
+            "reason": self.reason, "checks": list(self.checks)}
         if self.sizes:
             out["sizes"] = dict(self.sizes)
+        if self.plan is not None:
+            out["plan"] = self.plan.to_json()
         if self.proof is not None:
             out["proof"] = self.proof.to_json()
         return out
@@ -229,8 +232,11 @@ class TensorizeResult:
 
 @dataclass(frozen=True)
 class TensorizePass:
-    """Options of the pass; the CLI and the library build the same object."""
+    """The pass: its options as a frozen object, the shape of an xDSL ``ModulePass``
+    (a ``name``, typed options, :meth:`apply`); the CLI, the Python API and the xDSL
+    pass (frontends/xdsl_pass.py) build the same object."""
 
+    name: ClassVar[str] = "tensorize"
     targets: tuple[str, ...] = ()
     intrinsics: tuple[str, ...] = ()
     fp: FpMode = FpMode.IEEE
@@ -238,6 +244,9 @@ class TensorizePass:
     execution_check: bool = True
     cache: ProofCache | None = None
     """A persistent proof cache for tile proofs (None: no cache)."""
+    library: Mapping[str, Function] | None = field(default=None, repr=False,
+                                                   compare=False)
+    """The intrinsics :meth:`apply` matches against (:meth:`run` takes them instead)."""
 
     def __post_init__(self) -> None:
         check_fp(self.fp)
@@ -256,6 +265,14 @@ class TensorizePass:
                 continue
             out.append(fn)
         return out
+
+    def apply(self, kernel: Function, sizes: Mapping[str, int] | None = None
+              ) -> TensorizeResult:
+        """Tensorize one checked kernel against the pass's own :attr:`library`."""
+        if self.library is None:
+            raise UsageError("this TensorizePass has no library: give it one "
+                             "(TensorizePass(library=...)) or call run(kernel, library)")
+        return self.run(kernel, self.library, sizes)
 
     def run(self, kernel: Function, library: Mapping[str, Function] | Any,
             sizes: Mapping[str, int] | None = None) -> TensorizeResult:
@@ -305,7 +322,7 @@ class TensorizePass:
         # narrowed form, and its calls widened back (matcher/window.py)
         matched = [_narrowed(i) or i for i in intrinsics]
         reports = []
-        chosen: dict[int, tuple[Candidate, Fragment, Function]] = {}
+        chosen: dict[int, Rewrite] = {}
         # epilogues are split from their reductions (matcher/distribute.py) ...
         split, splits = distribute(baked)
         tried = [(frag, *self._fragment(frag, split, matched, proofs, stages))
@@ -379,7 +396,7 @@ class TensorizePass:
                                general if rewritten is not baked else None)
 
     def _general(self, kernel: Function, bound: Mapping[str, int],
-                 chosen: Mapping[int, tuple[Candidate, Fragment, Function]],
+                 chosen: Mapping[int, Rewrite],
                  rewritten: Function, lib: Mapping[str, Function]
                  ) -> tuple[int | Stmt, ...] | None:
         """The rewrite in the kernel's size parameters (:attr:`TensorizeResult.general`),
@@ -393,10 +410,10 @@ class TensorizePass:
             if position not in chosen:
                 parts.append(position)
                 continue
-            cand, frag, intr = chosen[position]
-            w_type = kernel.decl(frag.form.buf).dtype
-            ordered = reorder_refusal(frag.form, w_type, self.fp) is not None
-            stmts = generalise_fragment(cand, frag, intr, kernel.body[position], params,
+            rw = chosen[position]
+            w_type = kernel.decl(rw.fragment.form.buf).dtype
+            ordered = reorder_refusal(rw.fragment.form, w_type, self.fp) is not None
+            stmts = generalise_fragment(rw.plan, rw.fragment, kernel.body[position], params,
                                         ordered)
             if stmts is None:
                 return None
@@ -412,7 +429,7 @@ class TensorizePass:
 
     def _execution_check(self, kernel: Function, bound: Mapping[str, int], baked: Function,
                          rewritten: Function,
-                         chosen: Mapping[int, tuple[Candidate, Fragment, Function]],
+                         chosen: Mapping[int, Rewrite],
                          lib: Mapping[str, Function], proofs: dict[tuple[str, str], Result]
                          ) -> tuple[str, Counterexample | None]:
         """Run the rewrite against the original: (what ran, a counterexample or None).
@@ -432,9 +449,9 @@ class TensorizePass:
         if not kernel.params:
             return ("skipped: the kernel has no size parameters to shrink and is above the "
                     f"execution limit ({EXECUTION_LIMIT} instances)"), None
-        expected = {pos: (i.name, _mapping_shape(c.describe()))
-                    for pos, (c, _f, i) in chosen.items()}
-        period = math.lcm(*(g.extent for c, _f, _i in chosen.values() for g in c.groups))
+        expected = {pos: (rw.intrinsic.name, _mapping_shape(rw.plan.match.describe()))
+                    for pos, rw in chosen.items()}
+        period = math.lcm(*(g.extent for rw in chosen.values() for g in rw.plan.groups))
         narrowed = replace(self, targets=(), execution_check=False,
                            intrinsics=tuple(sorted({i for i, _m in expected.values()})))
         for copies in (1, 2, 3):
@@ -459,8 +476,8 @@ class TensorizePass:
     def _nests(self, baked: Function, split: Function, splits: list[Split],
                intrinsics: list[Function], proofs: dict[tuple[str, str], Result],
                stages: dict[str, float], family: str | None, reports: list[FragmentReport],
-               chosen: dict[int, tuple[Candidate, Fragment, Function]]
-               ) -> tuple[list[FragmentReport], dict[int, NestCandidate]]:
+               chosen: dict[int, Rewrite]
+               ) -> tuple[list[FragmentReport], dict[int, NestMatch]]:
         """Whole top-level nests of ``baked`` computed by one call of a whole-nest
         intrinsic (:mod:`tensorize.matcher.nest`): the reports (a chosen nest replaces the
         reports of its parts in ``split``, whose choices it drops from ``chosen``) and the
@@ -468,12 +485,12 @@ class TensorizePass:
         less than its parts as they were decided (chosen rewrites, else scalar code)."""
         eligible = [i for i in intrinsics if nest_intrinsic(i)
                     and (family is None or _family(i.target) in (family, ANY_FAMILY))]
-        picked: dict[int, NestCandidate] = {}
+        picked: dict[int, NestMatch] = {}
         if not eligible:
             return reports, picked
         places = _places(len(baked.body), splits)
         for original, stmt in enumerate(baked.body):
-            attempts: list[tuple[Attempt, NestCandidate]] = []
+            attempts: list[tuple[Attempt, NestMatch]] = []
             for intr in eligible:
                 if unordered(intr) and self.fp != FpMode.REAL and any(
                         b.dtype.is_float for b in intr.buffers if b.mode != "in"):
@@ -524,7 +541,7 @@ class TensorizePass:
             picked[original] = best[1]
         return reports, picked
 
-    def _nest_attempt(self, cand: NestCandidate, stmt: Stmt, kernel: Function,
+    def _nest_attempt(self, cand: NestMatch, stmt: Stmt, kernel: Function,
                       intr: Function, proofs: dict[tuple[str, str], Result],
                       stages: dict[str, float]) -> Attempt:
         """Prove and check one whole-nest candidate: the nest kernel equals the intrinsic
@@ -539,16 +556,17 @@ class TensorizePass:
         if cand.sizes:  # a library call: an overhead, then work in proportion to its size
             cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
         cost += cand.tail_instances * SCALAR_COST  # a lane block's scalar tail
-        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost, calls=cand.calls,
-                    tail=cand.tail_instances, tile=cand.tile, sizes=tuple(cand.sizes))
+        base = Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.PROVED,
+                       cost=cost, calls=cand.calls, tail=cand.tail_instances, tile=cand.tile,
+                       sizes=tuple(cand.sizes))
         budget = ProveOptions().unroll_budget
         if (reduction_form(cand.tile, {}) is None or reduction_form(inst, {}) is None) \
                 and work(cand.tile, {}) + work(inst, {}) > budget:
             # no per-element proof for this form, and the unrolled one would refuse: a
             # refutation alone could not make a rewrite, so nothing is run
-            return Attempt(status=Verdict.UNKNOWN, reason="nest proof: not in a form proved "
-                           f"per element, and more than {budget} statement instances to "
-                           "unroll", **base)  # type: ignore[arg-type]  # base: the shared fields
+            return replace(base, status=Verdict.UNKNOWN, reason="nest proof: not in a form "
+                           f"proved per element, and more than {budget} statement instances "
+                           "to unroll")
         result = self._tile_result(cand.tile, inst, proofs, stages)
         failed = _unproved(result, "the intrinsic differs from the program's nest",
                            "nest proof", base)
@@ -561,23 +579,22 @@ class TensorizePass:
         if not overwrites_outputs(inst):
             zero = self._tile_result(inst, zero_outputs(inst), proofs, stages)
             if not isinstance(zero, Proved):
-                return Attempt(status=Verdict.UNKNOWN if not isinstance(zero, Refuted)
+                return replace(base, status=Verdict.UNKNOWN if not isinstance(zero, Refuted)
                                else Verdict.INVALID, proof=result,
                                reason="the intrinsic's result may depend on the initial "
-                               "contents of its out buffers, which a call starts at zero",
-                               **base)  # type: ignore[arg-type]  # base: the shared fields
+                               "contents of its out buffers, which a call starts at zero")
             overwritten = zero.method
         for a in inst.assumes:  # the intrinsic's own preconditions must hold
             if not any(x.buf == a.buf and a.contains(x.lo, x.hi)
                        for x in cand.tile.assumes):
-                return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
+                return replace(base, status=Verdict.INVALID, reason=f"the intrinsic assumes "
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
-                               proof=result, **base)  # type: ignore[arg-type]  # base: the shared fields
+                               proof=result)
         failures = (check_tiles(cand, stmt, kernel, inst) if cand.tiles
                     else check_call(cand.call, cand, stmt, kernel, inst))
         if failures:
-            return Attempt(status=Verdict.INVALID, reason="; ".join(failures), proof=result,
-                           **base)  # type: ignore[arg-type]  # base: the shared fields
+            return replace(base, status=Verdict.INVALID, reason="; ".join(failures),
+                           proof=result)
         checks = (f"tile proof ({result.method})",
                   f"out buffers overwritten whole ({overwritten})",
                   "validation: loops over tiles around one call, independent band points, "
@@ -586,15 +603,14 @@ class TensorizePass:
                   if cand.tiles else
                   "validation: the call passes whole buffers and the proved sizes, and the "
                   "nest rebuilt from it is the one proved")
-        return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
-                       **base)  # type: ignore[arg-type]  # base: the shared fields
+        return replace(base, proof=result, checks=checks)
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float]
-                  ) -> tuple[list[tuple[Attempt, Candidate, Function]],
-                             list[tuple[str, RejectReason, str]]]:
-        """Every candidate of ``frag`` with what became of it, and the rejected pairs."""
-        attempts: list[tuple[Attempt, Candidate, Function]] = []
+                  ) -> tuple[list[tuple[Attempt, Rewrite]], list[tuple[str, RejectReason, str]]]:
+        """Every match of ``frag`` with what became of it (the attempt, and the rewrite
+        its plan makes), and the rejected pairs."""
+        attempts: list[tuple[Attempt, Rewrite]] = []
         rejected = []
         for intr in intrinsics:
             t0 = time.perf_counter()
@@ -604,18 +620,21 @@ class TensorizePass:
                 for r in enum.rejections[:1]:
                     rejected.append((intr.name, r.kind, r.message))
                 continue
+            known = _WINDOWS.get(id(intr))
+            windows = known[1] if known is not None and known[0] is intr else ()
             for cand in enum.candidates:
                 # a library call: the intrinsic at the candidate's sizes
                 called = instantiate(intr, cand.sizes) if cand.sizes else intr
+                plan = make_plan(cand, frag.form, called, windows)
+                rewrite = Rewrite(plan, frag, called, apply_plan(plan, frag.form))
                 wrong = self._wrong_when_small(cand, frag, intr, kernel, proofs, stages)
                 if wrong is not None:
-                    attempts.append((wrong, cand, called))
+                    attempts.append((replace(wrong, plan=plan), rewrite))
                     continue
-                attempts.append((self._attempt(cand, frag, called, kernel, proofs, stages),
-                                 cand, called))
+                attempts.append((self._attempt(rewrite, kernel, proofs, stages), rewrite))
         return attempts, rejected
 
-    def _wrong_when_small(self, cand: Candidate, frag: Fragment, intr: Function,
+    def _wrong_when_small(self, cand: Match, frag: Fragment, intr: Function,
                           kernel: Function, proofs: dict[tuple[str, str], Result],
                           stages: dict[str, float]) -> Attempt | None:
         """A refuted attempt when a library call's candidate, shrunk to sizes of at most
@@ -659,17 +678,19 @@ class TensorizePass:
                        f"{', '.join(f'{n}={v}' for n, v in small.sizes)} ({TILE_NAMES}):\n"
                        + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE))
 
-    def _attempt(self, cand: Candidate, frag: Fragment, intr: Function, kernel: Function,
+    def _attempt(self, rewrite: Rewrite, kernel: Function,
                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
+        """Prove, check and cost one rewrite: the tile proof, the intrinsic's own
+        preconditions, the validation of the statements its plan makes (as proved: of the
+        narrowed intrinsic) and, for a windowed parameter, the widened views in bounds."""
         from tensorize.rewrite.validate import Validation, validate
 
-        tail = sum(math.prod(x.extent for x in box)
-                   for box in tail_boxes(frag.form, cand.tails))
-        stmts = rewrite_fragment(cand, frag, intr)
-        known = _WINDOWS.get(id(intr))
-        wide = widen(stmts, intr.name, known[1]) if known and known[0] is intr else stmts
-        strided, views = _layout(wide, kernel)
-        widened = len(known[1]) * cand.calls if known and known[0] is intr else 0
+        plan, frag, intr = rewrite.plan, rewrite.fragment, rewrite.intrinsic
+        cand = plan.match
+        tail = sum(math.prod(x.extent for x in box) for box in plan.tails)
+        stmts = apply_plan(plan, frag.form, widened=False)
+        strided, views = _layout(rewrite.statements, kernel)
+        widened = len(plan.windows) * cand.calls
         # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
         # per call when every view is)
         per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
@@ -680,13 +701,14 @@ class TensorizePass:
         cost = cand.calls * per_call + tail * scalar_cost(frag, self.fp) / max(
             frag.instances, 1)
         tile = tile_kernel(cand, frag, intr, kernel)
-        base = dict(intrinsic=intr.name, mapping=cand.describe(), cost=cost,
-                    calls=cand.calls, tail=tail, tile=tile, strided=strided,
-                    sizes=tuple(cand.sizes), widened=widened)
-        if known and known[0] is intr and not views_in_bounds(wide, known[2], kernel):
-            return Attempt(status=Verdict.INVALID, reason="the intrinsic's whole operand "
-                           "(its windowed parameter widened) would read outside the buffer",
-                           **base)  # type: ignore[arg-type]  # base: the shared fields
+        base = Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.PROVED,
+                       cost=cost, calls=cand.calls, tail=tail, tile=tile, strided=strided,
+                       sizes=tuple(cand.sizes), widened=widened, plan=plan)
+        if plan.windows and not views_in_bounds(rewrite.statements, _WINDOWS[id(intr)][2],
+                                                kernel):
+            return replace(base, status=Verdict.INVALID, reason="the intrinsic's whole "
+                           "operand (its windowed parameter widened) would read outside "
+                           "the buffer")
         result = self._tile_result(tile, intr, proofs, stages)
         failed = _unproved(result, "the intrinsic differs from the program on a tile",
                            "tile proof", base)
@@ -695,9 +717,9 @@ class TensorizePass:
         assert isinstance(result, Proved), "what did not prove was returned above"
         for a in intr.assumes:  # the intrinsic's own preconditions must hold
             if not any(x.buf == a.buf and a.contains(x.lo, x.hi) for x in tile.assumes):
-                return Attempt(status=Verdict.INVALID, reason=f"the intrinsic assumes "
+                return replace(base, status=Verdict.INVALID, reason=f"the intrinsic assumes "
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
-                               proof=result, **base)  # type: ignore[arg-type]  # base: the fields all attempts share
+                               proof=result)
         t0 = time.perf_counter()
         fact = (_validation_fact(kernel, frag, stmts, tile, self.fp)
                 if self.cache is not None else None)  # the key costs a canonicalisation
@@ -705,22 +727,17 @@ class TensorizePass:
             check = Validation(())
         else:
             w_type = kernel.decl(frag.form.buf).dtype
-            check = validate(frag.form, stmts, intr, tile, program_point(cand, frag.form),
-                             w_type=w_type, assumes=kernel.assumes,
-                             fp=self.fp, config=self.solver, groups=cand.groups,
-                             sites=dict(cand.sites), sizes=dict(cand.sizes))
+            check = validate(frag.form, stmts, intr, tile, plan, w_type=w_type,
+                             assumes=kernel.assumes, fp=self.fp, config=self.solver)
             if check.ok and self.cache is not None and fact is not None:
                 self.cache.add_fact(fact)
         stages["validation"] += time.perf_counter() - t0
         if not check.ok:
-            return Attempt(status=Verdict.UNKNOWN if check.unknown else Verdict.INVALID,
-                           reason="; ".join(check.failures), proof=result,
-                           **base)  # type: ignore[arg-type]  # base: the fields all attempts share
+            return replace(base, status=Verdict.UNKNOWN if check.unknown else Verdict.INVALID,
+                           reason="; ".join(check.failures), proof=result)
         checks = (f"tile proof ({result.method})",) + tuple(
             f"validation: {c}" for c in check.checks)
-        return Attempt(status=Verdict.PROVED, proof=result, checks=checks,
-                       **base)  # type: ignore[arg-type]  # base: the fields all attempts share
-
+        return replace(base, proof=result, checks=checks)
 
     def _tile_result(self, tile: Function, intr: Function,
                      proofs: dict[tuple[str, str], Result], stages: dict[str, float]
@@ -760,22 +777,12 @@ _NARROWED: dict[int, tuple[Function, Function | None]] = {}
 """Each intrinsic's narrowed form (None: it has no window), by identity."""
 
 
-def _rewrite_kernel(kernel: Function,
-                    chosen: Mapping[int, tuple[Candidate, Fragment, Function]]) -> Function:
-    """:func:`rewrite_kernel`, the calls of a narrowed intrinsic in each chosen fragment's
-    statements (and only there: a call the kernel already had is its own) widened back
-    to the real intrinsic (:func:`tensorize.matcher.window.widen`)."""
+def _rewrite_kernel(kernel: Function, chosen: Mapping[int, Rewrite]) -> Function:
+    """``kernel`` with each chosen fragment, by position, replaced by the statements of
+    its rewrite (exactly those that were validated, widened where the plan says)."""
     body: list[Stmt] = []
     for position, stmt in enumerate(kernel.body):
-        if position not in chosen:
-            body.append(stmt)
-            continue
-        cand, frag, intr = chosen[position]
-        stmts = rewrite_fragment(cand, frag, intr)
-        known = _WINDOWS.get(id(intr))
-        if known is not None and known[0] is intr:
-            stmts = widen(stmts, intr.name, known[1])
-        body.extend(stmts)
+        body.extend(chosen[position].statements if position in chosen else (stmt,))
     return replace(kernel, body=tuple(body))
 
 
@@ -835,7 +842,7 @@ def _validation_fact(kernel: Function, frag: Fragment, stmts: tuple[Stmt, ...],
     return obligation_key(canonical_text(both), canonical_text(tile), f"valid-rewrite {fp}")
 
 
-Tried = list[tuple[Fragment, list[tuple["Attempt", Candidate, Function]],
+Tried = list[tuple[Fragment, list[tuple["Attempt", Rewrite]],
                    list[tuple[str, RejectReason, str]]]]
 ANY_FAMILY = "*"
 """The family of library calls, which run beside any machine's instructions."""
@@ -846,19 +853,33 @@ def _layout(stmts: tuple[Stmt, ...], kernel: Function) -> tuple[int, int]:
     innermost dimension does not step by one element of its buffer (row-major), or is
     not linear (a fused group's division and remainder gather)."""
     strided = total = 0
-    for stmt in stmts:
-        for node in walk(stmt):
-            if not isinstance(node, CallStmt):
+    for node in _call_stmts(stmts):
+        for arg in node.args:
+            view = arg.value
+            if not isinstance(view, View) or not view.dims:
                 continue
-            for arg in node.args:
-                view = arg.value
-                if not isinstance(view, View) or not view.dims:
-                    continue
-                buf = kernel.buffer(view.buf)
-                total += 1
-                step = _step(view, buf.shape if buf is not None else ())
-                strided += step != 1
+            buf = kernel.buffer(view.buf)
+            total += 1
+            step = _step(view, buf.shape if buf is not None else ())
+            strided += step != 1
     return strided, total
+
+
+def _call_stmts(stmts: tuple[Stmt, ...]) -> list[CallStmt]:
+    """The call statements among ``stmts`` and inside their loops and branches (a walk
+    over statements only: expressions hold no call statement)."""
+    out = []
+    stack = list(reversed(stmts))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, CallStmt):
+            out.append(stmt)
+        elif isinstance(stmt, For):
+            stack.extend(reversed(stmt.body))
+        elif isinstance(stmt, If):
+            stack.extend(reversed(stmt.orelse))
+            stack.extend(reversed(stmt.then))
+    return out
 
 
 def _step(view: View, shape: tuple[Expr, ...]) -> int | None:
@@ -901,22 +922,21 @@ def scalar_cost(frag: Fragment, fp: str) -> float:
     return frag.instances * SCALAR_COST
 
 
-def _unproved(result: Result, differs: str, proof: str, base: Mapping[str, Any]
-              ) -> Attempt | None:
-    """The attempt a tile (or nest) proof that did not prove makes: refuted, with
-    ``differs`` and the counterexample, or unknown, with the ``proof``'s reason; None
-    when it proved."""
+def _unproved(result: Result, differs: str, proof: str, base: Attempt) -> Attempt | None:
+    """The attempt (``base`` with its verdict) a tile (or nest) proof that did not prove
+    makes: refuted, with ``differs`` and the counterexample, or unknown, with the
+    ``proof``'s reason; None when it proved."""
     if isinstance(result, Refuted):
-        return Attempt(status=Verdict.REFUTED, reason=f"{differs} ({TILE_NAMES}):\n"
+        return replace(base, status=Verdict.REFUTED, reason=f"{differs} ({TILE_NAMES}):\n"
                        + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE),
-                       proof=result, **base)
+                       proof=result)
     if not isinstance(result, Proved):
-        return Attempt(status=Verdict.UNKNOWN, reason=f"{proof}: {result.reason}",
-                       proof=result, **base)
+        return replace(base, status=Verdict.UNKNOWN, reason=f"{proof}: {result.reason}",
+                       proof=result)
     return None
 
 
-def operand_inversions(cand: Candidate, frag: Fragment) -> int:
+def operand_inversions(cand: Match, frag: Fragment) -> int:
     """How many pairs of the intrinsic's input parameters are bound to the program's
     reads in the opposite order (reads ordered as they appear in the update): 0 when
     parameter ``a`` takes the program's first operand, ``b`` the second, and so on."""
@@ -931,10 +951,9 @@ def operand_inversions(cand: Candidate, frag: Fragment) -> int:
                if places[m] > places[n])
 
 
-def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
+def _pick(frag: Fragment, attempts: list[tuple[Attempt, Rewrite]],
           rejected: list[tuple[str, RejectReason, str]], family: str | None,
-          fp: str = FpMode.IEEE
-          ) -> tuple[FragmentReport, tuple[Candidate, Fragment, Function] | None]:
+          fp: str = FpMode.IEEE) -> tuple[FragmentReport, Rewrite | None]:
     """The cheapest proved candidate of ``family`` (any, if None) if it beats scalar code
     (:func:`scalar_cost`).
 
@@ -947,17 +966,17 @@ def _pick(frag: Fragment, attempts: list[tuple[Attempt, Candidate, Function]],
     intrinsic met first.
     """
     scalar = scalar_cost(frag, fp)
-    good = [(a, c, i) for a, c, i in attempts if a.status == "proved"
-            and (family is None or _family(i.target) in (family, ANY_FAMILY))]
-    best = min(good, key=lambda x: (x[0].cost, x[0].strided, -len(x[1].groups[-1].vars),
-                                    operand_inversions(x[1], frag), -x[0].widened),
+    good = [(a, rw) for a, rw in attempts if a.status == "proved"
+            and (family is None or _family(rw.intrinsic.target) in (family, ANY_FAMILY))]
+    best = min(good, key=lambda x: (x[0].cost, x[0].strided,
+                                    -len(x[1].plan.groups[-1].vars),
+                                    operand_inversions(x[1].plan.match, frag), -x[0].widened),
                default=None)
     pick = None
     chosen = None
     if best is not None and best[0].cost < scalar:
-        pick = (best[1], frag, best[2])
-        chosen = best[0]
-    others = tuple(a for a, _c, _i in attempts if a is not chosen)
+        chosen, pick = best
+    others = tuple(a for a, _rw in attempts if a is not chosen)
     return FragmentReport(frag.position, frag.instances, scalar, chosen, others,
                           tuple(rejected)), pick
 
@@ -966,8 +985,8 @@ def _best_family(tried: Tried, mixing: bool, fp: str = FpMode.IEEE) -> str | Non
     """The machine family whose intrinsics make the cheapest kernel (None: mix them)."""
     if mixing:
         return None
-    families = sorted({_family(i.target) for _f, attempts, _r in tried
-                       for a, _c, i in attempts if a.status == "proved"} - {ANY_FAMILY})
+    families = sorted({_family(rw.intrinsic.target) for _f, attempts, _r in tried
+                       for a, rw in attempts if a.status == "proved"} - {ANY_FAMILY})
     if len(families) <= 1:
         return None
     totals = []
@@ -998,7 +1017,7 @@ def _runnable(rewritten: Function, lib: Mapping[str, Function]) -> tuple[Functio
     a batch per call), else the rewrite itself; and the words that say which."""
     from tensorize.rewrite.inline import NotInlined, inline_calls
 
-    if not any(isinstance(n, CallStmt) for s in rewritten.body for n in walk(s)):
+    if not _call_stmts(rewritten.body):
         return rewritten, ""
     try:
         return inline_calls(rewritten, lib), ", calls inlined"

@@ -77,7 +77,7 @@ from tensorize.matcher.candidates import (
     value_vars,
 )
 from tensorize.matcher.unrolled import Site, site_key
-from tensorize.rewrite.apply import group_point, tail_boxes
+from tensorize.rewrite.plan import Plan, group_point, tail_boxes
 
 CHECKS = ("structure", "tile kernel", "coverage", "injectivity", "tail", "count", "views",
           "output lanes")
@@ -318,8 +318,8 @@ def by_construction(form: Reduction, call_loops: list[Loop], extents: Mapping[st
     the call nest is the original loops outside the tile (same names and bounds) plus one
     loop ``0..total/E`` per group of total extent ``total`` and tile extent ``E``, the
     views' dimensions are the groups' with extents ``E``, the witness is the mixed-radix
-    map of :func:`tensorize.rewrite.apply.group_point`, ``E`` divides ``total`` for every
-    fused group, and the tails are exactly :func:`tensorize.rewrite.apply.tail_boxes` of
+    map of :func:`tensorize.rewrite.plan.group_point`, ``E`` divides ``total`` for every
+    fused group, and the tails are exactly :func:`tensorize.rewrite.plan.tail_boxes` of
     the single-loop groups that ``E`` does not divide. Then ``E * loop + dim`` ranges over
     ``0..total`` (or its full-tile prefix) once each, the mixed-radix map is a bijection
     onto the full tiles, and the tail boxes are a partition of the rest. Anything else:
@@ -388,26 +388,27 @@ class _Space:
 
 
 def validate(form: Reduction, stmts: tuple[Stmt, ...], intr: Function, tile: Function,
-             witness: Mapping[str, Expr], *, w_type: DType, assumes: tuple[Assume, ...] = (),
+             plan: Plan, *, w_type: DType, assumes: tuple[Assume, ...] = (),
              fp: str = "ieee", config: SolverConfig | None = None,
-             groups: tuple[Group, ...] | None = None,
-             sites: Mapping[str, tuple[Expr, ...]] | None = None,
-             sizes: Mapping[str, int] | None = None) -> Validation:
+             construction: bool = True) -> Validation:
     """Validate the statements ``stmts`` that replace ``form`` (see the module docstring).
 
-    ``sites`` (input parameter -> the program index it stands for) says which read of a
-    buffer read at several indices each parameter is; a buffer read at one index needs
-    no entry. ``sizes``: for a library call, ``intr`` is the intrinsic instantiated at
-    these sizes, and the call must pass exactly them.
+    ``plan`` is what the statements were made from; the validator reads from it only
+    hints that it checks: the witness (each program loop in the call nest's variables),
+    the read each input parameter stands for (for a buffer read at several indices), a
+    library call's sizes (``intr`` is then the intrinsic instantiated at them, and the
+    call must pass exactly them), and the groups that let :func:`by_construction` settle
+    the coverage checks without the solver when the statements are exactly that
+    construction (``construction=False``: always ask the solver).
 
     ``w_type`` is the type of the buffer the reduction writes; ``assumes`` are the
     program's (the tile kernel carries those of the buffers it reads).
-    ``groups``, the planner's construction, lets :func:`by_construction` settle the
-    coverage checks without the solver when the statements are exactly that construction.
     """
     try:
-        return _validate(form, stmts, intr, tile, witness, assumes, w_type, fp,
-                         config or SolverConfig(timeout_ms=5000), groups, sites, sizes)
+        return _validate(form, stmts, intr, tile, dict(plan.witness), assumes, w_type, fp,
+                         config or SolverConfig(timeout_ms=5000),
+                         plan.groups if construction else None, dict(plan.match.sites),
+                         dict(plan.sizes))
     except _Invalid as exc:
         return Validation((str(exc),), ("structure",))
 

@@ -1,0 +1,119 @@
+"""The typed chain Match -> Plan -> Rewrite: the kernel gets exactly the statements of the
+chosen plan (those the validator checked), the plan prints itself in the report, and the
+pass has the shape of an xDSL ModulePass."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+import tensorize
+from tensorize.errors import UsageError
+from tensorize.ir.nodes import Binary, CallStmt, Const, For
+from tensorize.ir.printer import format_stmt
+from tensorize.ir.types import INDEX
+from tensorize.matcher.candidates import enumerate_candidates, tile_kernel
+from tensorize.matcher.fragments import fragments
+from tensorize.rewrite.apply import apply_plan, bake_sizes
+from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import Plan, make_plan
+from tensorize.rewrite.validate import validate
+from tests.kernels import kernel
+
+LIB = tensorize.load_library().as_dict()
+VNNI = "x86.avx512_vnni.vpdpbusd_bcast"
+
+# 70 = 4 tiles of 16 and a tail of 6 in j; K = 40 = 10 groups of 4
+QMM = """kernel q(M = 3, N = 70, K = 40) {
+  in  A: u8[M, K]
+  in  B: i8[N, K]
+  out C: i32[M, N]
+  for i in 0..M {
+    for j in 0..N {
+      C[i, j] = 0
+      for k in 0..K {
+        C[i, j] += i32(A[i, k]) * i32(B[j, k])
+      }
+    }
+  }
+}"""
+
+
+def _result():
+    k = kernel(QMM, LIB)
+    return k, TensorizePass(intrinsics=(VNNI,)).run(k, LIB)
+
+
+def test_the_kernel_gets_exactly_the_statements_of_the_chosen_plan() -> None:
+    k, result = _result()
+    chosen = result.fragments[0].chosen
+    assert chosen is not None and isinstance(chosen.plan, Plan)
+    baked = bake_sizes(k, result.sizes)
+    form = fragments(baked, {})[0].form
+    emitted = apply_plan(chosen.plan, form)
+    # (the rewritten kernel was type-checked again: compared as printed)
+    assert [format_stmt(x) for x in result.rewritten.body] == \
+        [format_stmt(x) for x in emitted]
+    # the plan says what the statements are: init in front, one call nest, the tails
+    assert chosen.plan.init is not None and emitted[0] == chosen.plan.init
+    nest = emitted[1]
+    for loop in chosen.plan.loops:
+        assert isinstance(nest, For) and (nest.var, nest.lo.value, nest.hi.value) == \
+            (loop.var, loop.lo, loop.hi)
+        nest = nest.body[0]
+    assert isinstance(nest, CallStmt) and nest.args == chosen.plan.args
+    assert len(emitted) == 2 + len(chosen.plan.tails) and chosen.plan.tails
+
+
+def test_the_plan_prints_in_the_report_and_in_words() -> None:
+    _k, result = _result()
+    chosen = result.fragments[0].chosen
+    assert chosen is not None and chosen.plan is not None
+    report = json.loads(json.dumps(result.to_json()))
+    plan = report["fragments"][0]["chosen"]["plan"]
+    assert plan["intrinsic"] == VNNI
+    assert [x["var"] for x in plan["loops"]] == [x.var for x in chosen.plan.loops]
+    assert set(plan["args"]) == {"a", "b", "c"}
+    assert plan["tails"] and plan["tails"][0][1]["var"] == "j"
+    words = chosen.plan.describe()
+    assert "call nest: for i in 0..3" in words and f"call: {VNNI}(" in words
+    assert "scalar tail:" in words and "init moved in front:" in words
+
+
+def test_the_validator_reads_the_plan_as_a_hint_it_checks() -> None:
+    """A plan whose witness or read hints are wrong cannot make its statements pass."""
+    k0 = kernel(QMM, LIB)
+    k = bake_sizes(k0, {p.name: p.default for p in k0.params})
+    frag = fragments(k, {})[0]
+    intr = LIB[VNNI]
+    cand = enumerate_candidates(frag, intr, k, "ieee").candidates[0]
+    tile = tile_kernel(cand, frag, intr, k)
+    plan = make_plan(cand, frag.form, intr)
+    stmts = apply_plan(plan, frag.form)
+    w = k.decl("C").dtype
+    assert validate(frag.form, stmts, intr, tile, plan, w_type=w).ok
+    # a witness one column off does not fit these statements, by construction or not
+    point = dict(plan.witness)
+    point["j"] = Binary("+", point["j"], Const(1, INDEX), INDEX)
+    shifted = dataclasses.replace(plan, witness=tuple(point.items()))
+    for construction in (True, False):
+        assert not validate(frag.form, stmts, intr, tile, shifted, w_type=w,
+                            construction=construction).ok
+    # a plan with a tail dropped: its statements leave iterations undone
+    short = dataclasses.replace(plan, tails=())
+    assert not validate(frag.form, apply_plan(short, frag.form), intr, tile, short,
+                        w_type=w).ok
+
+
+def test_the_pass_has_the_shape_of_a_module_pass() -> None:
+    assert TensorizePass.name == "tensorize"
+    k = kernel(QMM, LIB)
+    with pytest.raises(UsageError):
+        TensorizePass(intrinsics=(VNNI,)).apply(k)
+    bound = TensorizePass(intrinsics=(VNNI,), library=LIB)
+    assert bound == TensorizePass(intrinsics=(VNNI,))  # the library is not an option
+    assert bound.apply(k).rewritten == TensorizePass(intrinsics=(VNNI,)).run(k, LIB).rewritten
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bound.fp = "real"  # type: ignore[misc]  # the test: a frozen pass refuses
