@@ -425,8 +425,10 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
 # -- tensorize ------------------------------------------------------------------------
 def make_pass(library: Mapping[str, Function] | Library, *, targets: object = (),
               intrinsics: object = (), fp: str = "ieee", timeout: float = 10.0,
-              rlimit: int | None = None, cache: bool = False) -> TensorizePass:
-    """A checked :class:`TensorizePass` (the object ``apply`` and ``tensorize`` run)."""
+              rlimit: int | None = None, cache: bool = False,
+              exhaustive: bool = False) -> TensorizePass:
+    """A checked :class:`TensorizePass` (the object ``apply`` and ``tensorize`` run);
+    ``exhaustive``: check every candidate, even those no choice depends on (explain)."""
     from tensorize.equivalence.cache import ProofCache, default_path
     from tensorize.rewrite.engine import TensorizePass
 
@@ -434,24 +436,27 @@ def make_pass(library: Mapping[str, Function] | Library, *, targets: object = ()
     return TensorizePass(targets=check_targets(lib, targets),
                          intrinsics=check_intrinsics(library, intrinsics),
                          fp=check_fp(fp), solver=solver_config(timeout, rlimit),
-                         cache=ProofCache(default_path()) if cache else None)
+                         cache=ProofCache(default_path()) if cache else None,
+                         exhaustive=exhaustive)
 
 
 def tensorize(kernel: Function, library: Mapping[str, Function] | Library | None = None, *,
               targets: Sequence[str] = (), intrinsics: Sequence[str] = (),
               fp: str = "ieee", sizes: Mapping[str, int] | None = None,
-              timeout: float = 10.0, rlimit: int | None = None) -> TensorizeResult:
+              timeout: float = 10.0, rlimit: int | None = None,
+              exhaustive: bool = False) -> TensorizeResult:
     """Rewrite a checked kernel with the intrinsics of ``library`` (the bundled one if None).
 
     Returns a frozen :class:`TensorizeResult`: ``.rewritten`` (a kernel whose sizes are
     fixed to ``sizes`` or the defaults), ``.fragments`` (per fragment: the chosen match,
     its proof, the alternatives and why the rest were rejected), ``.coverage``, ``.cost``
     and ``.to_json()``. ``targets`` and ``intrinsics`` are lists of names (a plain string
-    is refused); unknown names are a :class:`UsageError`.
+    is refused); unknown names are a :class:`UsageError`. ``exhaustive``: check every
+    candidate (by default, one that no choice can depend on is reported unchecked).
     """
     lib = library if library is not None else load_library()
     pass_ = make_pass(lib, targets=targets, intrinsics=intrinsics, fp=fp, timeout=timeout,
-                      rlimit=rlimit)
+                      rlimit=rlimit, exhaustive=exhaustive)
     return pass_.run(kernel, lib, sizes)
 
 

@@ -559,7 +559,7 @@ def _explain_runs(args: argparse.Namespace) -> list[tuple[Function, Any]]:
     if args.intrinsic not in callees:
         api.check_intrinsics(callees, [args.intrinsic])
     tpass = api.make_pass(callees, intrinsics=[args.intrinsic], fp=args.fp,
-                          timeout=_solver_timeout(args), rlimit=args.rlimit)
+                          timeout=_solver_timeout(args), rlimit=args.rlimit, exhaustive=True)
     sizes = _parse_sets(args.set)
     kernels = [module.get(args.kernel)] if args.kernel else list(module.kernels)
     if args.kernel and kernels[0] is None:

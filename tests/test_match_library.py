@@ -44,9 +44,10 @@ DOT = """kernel d(N = 4000) {
 }"""
 
 
-def _run(text: str, fp: str, intrinsic: str, sizes: dict[str, int] | None = None):
-    return TensorizePass(fp=fp, intrinsics=(intrinsic,)).run(  # type: ignore[arg-type]
-        kernel(text, LIB), LIB, sizes)
+def _run(text: str, fp: str, intrinsic: str, sizes: dict[str, int] | None = None,
+         exhaustive: bool = False):
+    return TensorizePass(fp=fp, intrinsics=(intrinsic,),  # type: ignore[arg-type]
+                         exhaustive=exhaustive).run(kernel(text, LIB), LIB, sizes)
 
 
 def test_sgemm_matches_a_whole_nest_in_real_mode_with_a_transposed_view() -> None:
@@ -71,10 +72,16 @@ def test_dot_accumulates_through_the_call() -> None:
 
 
 def test_a_call_has_an_overhead_small_sizes_stay_scalar() -> None:
-    small = _run(GEMM, "real", "blas.sgemm", {"M": 2, "N": 2, "K": 2}).fragments[0]
+    small = _run(GEMM, "real", "blas.sgemm", {"M": 2, "N": 2, "K": 2},
+                 exhaustive=True).fragments[0]
     assert small.chosen is None
     proved = [a for a in small.alternatives if a.status == "proved"]
     assert proved and all(a.cost > small.scalar_cost for a in proved)
+    # without explain's every-candidate check, none is even proved: none could win
+    lazy = _run(GEMM, "real", "blas.sgemm", {"M": 2, "N": 2, "K": 2}).fragments[0]
+    assert lazy.chosen is None and lazy.alternatives and all(
+        a.status == "unchecked" and "no less than the scalar loop" in a.reason
+        for a in lazy.alternatives)
     big = _run(GEMM, "real", "blas.sgemm").fragments[0]
     assert big.chosen is not None and big.chosen.cost < big.scalar_cost
 

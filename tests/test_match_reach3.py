@@ -192,7 +192,7 @@ DP2A = """kernel d(W = 8) {
 
 def test_dp2a_hi_takes_the_whole_word_when_the_program_reads_its_high_bytes() -> None:
     k = kernel(DP2A.replace("ROW", "4").replace("READ", "2 + t"), LIB.as_dict())
-    result = TensorizePass(targets=("nvidia.sm61",)).run(k, LIB)
+    result = TensorizePass(targets=("nvidia.sm61",), exhaustive=True).run(k, LIB)
     chosen = result.fragments[0].chosen
     assert chosen is not None and chosen.intrinsic == "nvidia.dp2a.hi_s32"
     assert result.checked_by_execution

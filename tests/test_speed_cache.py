@@ -62,11 +62,12 @@ def _no_memo(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_second_run_is_a_stored_decision(tmp_path, monkeypatch) -> None:
     path = tmp_path / "c.sqlite"
     k = _matmul()
-    first = TensorizePass(targets=("x86",), cache=ProofCache(path)).run(k, LIB)
+    first = TensorizePass(targets=("x86",), cache=ProofCache(path),
+                          exhaustive=True).run(k, LIB)
     assert first.changed and first.counts()["refuted_by_execution"] > 0
     _forbid(monkeypatch, "prove", "validate", "refute_by_execution", "enumerate_candidates")
     c = ProofCache(path)
-    again = TensorizePass(targets=("x86",), cache=c).run(k, LIB)
+    again = TensorizePass(targets=("x86",), cache=c, exhaustive=True).run(k, LIB)
     assert c.hits == 1 and "lookup" in again.stages
     assert _outcome(again) == _outcome(first)
     assert again.rewritten == first.rewritten and again.kernel is k

@@ -91,7 +91,8 @@ def test_conv2d_fuses_rh_rw_c_into_k() -> None:
     chosen = result.fragments[0].chosen
     assert chosen.intrinsic == BCAST
     assert "rw_c:4" in chosen.mapping
-    tie = tensorize.tensorize(conv, LIB, targets=VNNI, sizes={"H": 6, "W": 6, "C": 8})
+    tie = tensorize.tensorize(conv, LIB, targets=VNNI, sizes={"H": 6, "W": 6, "C": 8},
+                              exhaustive=True)
     assert "tile ko:16 x c:4" in tie.fragments[0].chosen.mapping
     fused = [a for a in tie.fragments[0].alternatives
              if "rh_rw_c:4" in a.mapping and a.status == "proved"]
@@ -155,7 +156,7 @@ def test_saturating_intrinsic_needs_the_assumption(cli, tmp_path: Path) -> None:
 
 
 def test_cheaper_of_16_and_4_lanes_is_chosen_and_the_other_reported() -> None:
-    result = tensorize.tensorize(qmm(), LIB, targets=VNNI)
+    result = tensorize.tensorize(qmm(), LIB, targets=VNNI, exhaustive=True)
     frag = result.fragments[0]
     assert frag.chosen.intrinsic == BCAST
     others = {(a.intrinsic, a.status) for a in frag.alternatives}

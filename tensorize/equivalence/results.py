@@ -28,6 +28,9 @@ class Verdict(StrEnum):
     """Undecided (solver unknown, timeout, a skipped check): never used, never "invalid"."""
     INVALID = "invalid"
     """Proved on a tile, but the rewrite as placed is not legal (validation failed)."""
+    UNCHECKED = "unchecked"
+    """Not checked, and so never used: a preferred candidate of the fragment was proved
+    first, or the candidate costs no less than the scalar loop (``explain`` checks all)."""
 
 FP_MODES: tuple[str, ...] = tuple(m.value for m in FpMode)
 """The float semantics the engine knows."""

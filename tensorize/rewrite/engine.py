@@ -217,7 +217,7 @@ class TensorizeResult:
     def counts(self) -> dict[str, int]:
         """Candidates by outcome (refutations split by how they were found)."""
         out = {"candidates": 0, "refuted_by_execution": 0, "refuted_by_solver": 0,
-               "proved": 0, "unknown": 0, "invalid": 0}
+               "proved": 0, "unknown": 0, "invalid": 0, "unchecked": 0}
         for f in self.fragments:
             for a in ([f.chosen] if f.chosen else []) + list(f.alternatives):
                 out["candidates"] += 1
@@ -244,6 +244,9 @@ class TensorizePass:
     execution_check: bool = True
     cache: ProofCache | None = None
     """A persistent proof cache for tile proofs (None: no cache)."""
+    exhaustive: bool = False
+    """Check every candidate (``explain``); otherwise a candidate no choice can depend on
+    is left unchecked (:meth:`_fragment`): same choices, less work."""
     library: Mapping[str, Function] | None = field(default=None, repr=False,
                                                    compare=False)
     """The intrinsics :meth:`apply` matches against (:meth:`run` takes them instead)."""
@@ -304,7 +307,8 @@ class TensorizePass:
             return None
         lib = dict(library)
         options = repr((self.targets, self.intrinsics, self.fp, self.solver,
-                        self.execution_check, sorted((sizes or {}).items())))
+                        self.execution_check, self.exhaustive,
+                        sorted((sizes or {}).items())))
         specs = "\n".join(_text_of(lib[name]) for name in sorted(lib))
         return obligation_key(_text_of(kernel), specs, f"decision {options}")
 
@@ -325,7 +329,8 @@ class TensorizePass:
         chosen: dict[int, Rewrite] = {}
         # epilogues are split from their reductions (matcher/distribute.py) ...
         split, splits = distribute(baked)
-        tried = [(frag, *self._fragment(frag, split, matched, proofs, stages))
+        families = frozenset(_family(i.target) for i in intrinsics) - {ANY_FAMILY}
+        tried = [(frag, *self._fragment(frag, split, matched, proofs, stages, families))
                  for frag in fragments(split, {})]
         # one machine family per kernel (library calls go with any) unless the user named
         # targets of several: the family whose choices cost least
@@ -606,11 +611,23 @@ class TensorizePass:
         return replace(base, proof=result, checks=checks)
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
-                  proofs: dict[tuple[str, str], Result], stages: dict[str, float]
+                  proofs: dict[tuple[str, str], Result], stages: dict[str, float],
+                  families: frozenset[str] = frozenset()
                   ) -> tuple[list[tuple[Attempt, Rewrite]], list[tuple[str, RejectReason, str]]]:
         """Every match of ``frag`` with what became of it (the attempt, and the rewrite
-        its plan makes), and the rejected pairs."""
-        attempts: list[tuple[Attempt, Rewrite]] = []
+        its plan makes), in the matcher's order, and the rejected pairs.
+
+        Unless the pass is :attr:`exhaustive`, the matches are checked in the order of
+        preference (:func:`_preference`: cost, then the tie rules) and a match is left
+        :attr:`~Verdict.UNCHECKED` once no choice can depend on it: it costs no less
+        than the scalar loop, or a preferred match of its machine family (or a library
+        call, which goes with any) was proved already (for a library call: of every
+        family in ``families``, the machine families of the pass's intrinsics, when
+        there is one). The choices
+        :func:`_pick` and :func:`_best_family` make are the same as when every match is
+        checked: each family's first proved match in that order is its pick.
+        """
+        entries: list[tuple[Attempt, Rewrite, Function]] = []
         rejected = []
         for intr in intrinsics:
             t0 = time.perf_counter()
@@ -627,12 +644,31 @@ class TensorizePass:
                 called = instantiate(intr, cand.sizes) if cand.sizes else intr
                 plan = make_plan(cand, frag.form, called, windows)
                 rewrite = Rewrite(plan, frag, called, apply_plan(plan, frag.form))
-                wrong = self._wrong_when_small(cand, frag, intr, kernel, proofs, stages)
-                if wrong is not None:
-                    attempts.append((replace(wrong, plan=plan), rewrite))
-                    continue
-                attempts.append((self._attempt(rewrite, kernel, proofs, stages), rewrite))
-        return attempts, rejected
+                entries.append((self._costed(rewrite, kernel), rewrite, intr))
+        order = list(range(len(entries)))
+        if not self.exhaustive:
+            order.sort(key=lambda n: _preference(entries[n][0], entries[n][1], frag))
+        scalar = scalar_cost(frag, self.fp)
+        proved: set[str] = set()
+        done: dict[int, Attempt] = {}
+        for n in order:
+            base, rewrite, intr = entries[n]
+            family = _family(rewrite.intrinsic.target)
+            if not self.exhaustive and (base.cost >= scalar or ANY_FAMILY in proved or (
+                    family in proved if family != ANY_FAMILY
+                    else bool(families) and families <= proved)):
+                done[n] = replace(base, status=Verdict.UNCHECKED, reason=(
+                    "not checked: it costs no less than the scalar loop"
+                    if base.cost >= scalar else "not checked: a preferred candidate of "
+                    "this fragment was proved (tensorize explain checks every one)"))
+                continue
+            wrong = self._wrong_when_small(rewrite.plan.match, frag, intr, kernel, proofs,
+                                           stages)
+            done[n] = (replace(wrong, plan=rewrite.plan) if wrong is not None
+                       else self._attempt(base, rewrite, kernel, proofs, stages))
+            if done[n].status == Verdict.PROVED:
+                proved.add(family)
+        return [(done[n], entries[n][1]) for n in range(len(entries))], rejected
 
     def _wrong_when_small(self, cand: Match, frag: Fragment, intr: Function,
                           kernel: Function, proofs: dict[tuple[str, str], Result],
@@ -678,19 +714,13 @@ class TensorizePass:
                        f"{', '.join(f'{n}={v}' for n, v in small.sizes)} ({TILE_NAMES}):\n"
                        + result.counterexample.describe(PROGRAM_SIDE, INTRINSIC_SIDE))
 
-    def _attempt(self, rewrite: Rewrite, kernel: Function,
-                 proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
-        """Prove, check and cost one rewrite: the tile proof, the intrinsic's own
-        preconditions, the validation of the statements its plan makes (as proved: of the
-        narrowed intrinsic) and, for a windowed parameter, the widened views in bounds."""
-        from tensorize.rewrite.validate import Validation, validate
-
+    def _costed(self, rewrite: Rewrite, kernel: Function) -> Attempt:
+        """The attempt of ``rewrite`` before any check: what it costs, its layout (the
+        tie rules), its status a placeholder that :meth:`_attempt` settles."""
         plan, frag, intr = rewrite.plan, rewrite.fragment, rewrite.intrinsic
         cand = plan.match
         tail = sum(math.prod(x.extent for x in box) for box in plan.tails)
-        stmts = apply_plan(plan, frag.form, widened=False)
         strided, views = _layout(rewrite.statements, kernel)
-        widened = len(plan.windows) * cand.calls
         # a strided or gathered view costs more than a contiguous one (LAYOUT_COST more
         # per call when every view is)
         per_call = intr.cost * (1.0 + LAYOUT_COST * strided / max(views, 1))
@@ -700,10 +730,23 @@ class TensorizePass:
         # the tail runs as the scalar code does (a chained float sum at its latency)
         cost = cand.calls * per_call + tail * scalar_cost(frag, self.fp) / max(
             frag.instances, 1)
-        tile = tile_kernel(cand, frag, intr, kernel)
-        base = Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.PROVED,
-                       cost=cost, calls=cand.calls, tail=tail, tile=tile, strided=strided,
-                       sizes=tuple(cand.sizes), widened=widened, plan=plan)
+        return Attempt(intrinsic=intr.name, mapping=cand.describe(),
+                       status=Verdict.UNCHECKED, cost=cost, calls=cand.calls, tail=tail,
+                       strided=strided, sizes=tuple(cand.sizes),
+                       widened=len(plan.windows) * cand.calls, plan=plan)
+
+    def _attempt(self, base: Attempt, rewrite: Rewrite, kernel: Function,
+                 proofs: dict[tuple[str, str], Result], stages: dict[str, float]) -> Attempt:
+        """Prove and check one rewrite (``base``: its attempt as costed): the tile proof,
+        the intrinsic's own preconditions, the validation of the statements its plan
+        makes (as proved: of the narrowed intrinsic) and, for a windowed parameter, the
+        widened views in bounds."""
+        from tensorize.rewrite.validate import Validation, validate
+
+        plan, frag, intr = rewrite.plan, rewrite.fragment, rewrite.intrinsic
+        stmts = apply_plan(plan, frag.form, widened=False)
+        tile = tile_kernel(plan.match, frag, intr, kernel)
+        base = replace(base, status=Verdict.PROVED, tile=tile)
         if plan.windows and not views_in_bounds(rewrite.statements, _WINDOWS[id(intr)][2],
                                                 kernel):
             return replace(base, status=Verdict.INVALID, reason="the intrinsic's whole "
@@ -951,6 +994,15 @@ def operand_inversions(cand: Match, frag: Fragment) -> int:
                if places[m] > places[n])
 
 
+def _preference(attempt: Attempt, rewrite: Rewrite, frag: Fragment
+                ) -> tuple[float, int, int, int, int]:
+    """The order in which the candidates of a fragment are preferred (see :func:`_pick`):
+    cost, then fewer strided views, more loops fused into the innermost group, operands
+    in the program's order, more views widened."""
+    return (attempt.cost, attempt.strided, -len(rewrite.plan.groups[-1].vars),
+            operand_inversions(rewrite.plan.match, frag), -attempt.widened)
+
+
 def _pick(frag: Fragment, attempts: list[tuple[Attempt, Rewrite]],
           rejected: list[tuple[str, RejectReason, str]], family: str | None,
           fp: str = FpMode.IEEE) -> tuple[FragmentReport, Rewrite | None]:
@@ -968,10 +1020,7 @@ def _pick(frag: Fragment, attempts: list[tuple[Attempt, Rewrite]],
     scalar = scalar_cost(frag, fp)
     good = [(a, rw) for a, rw in attempts if a.status == "proved"
             and (family is None or _family(rw.intrinsic.target) in (family, ANY_FAMILY))]
-    best = min(good, key=lambda x: (x[0].cost, x[0].strided,
-                                    -len(x[1].plan.groups[-1].vars),
-                                    operand_inversions(x[1].plan.match, frag), -x[0].widened),
-               default=None)
+    best = min(good, key=lambda x: _preference(x[0], x[1], frag), default=None)
     pick = None
     chosen = None
     if best is not None and best[0].cost < scalar:

@@ -136,7 +136,7 @@ def make_plan(match: Match, form: Reduction, intr: Function,
     point = group_point(match.groups, form)
     dims = dict(match.dims)
     out_param = next(b.name for b in intr.buffers if b.mode in ("out", "inout"))
-    values: dict[str, Expr] = {name: Const(value, INDEX) for name, value in match.sizes}
+    values: dict[str, Expr | View] = {n: Const(v, INDEX) for n, v in match.sizes}
     values[out_param] = _view(form.index, dims[out_param], form.buf, point)
     for p, x in match.pairing:
         values[p] = _view(match.site(p), dims[p], x, point)

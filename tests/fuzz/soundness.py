@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -156,6 +156,14 @@ def _check_at(kernel: Function, fp: str, library: Any, sizes: Mapping[str, int] 
         out.disagreement, out.kind = _crash(exc), "crash"
         return
     out.sizes_checked.append(dict(result.sizes))
+    if result.counts()["unchecked"]:  # the candidates left unchecked changed no choice
+        full = replace(tpass, exhaustive=True).run(kernel, library, sizes)
+        if _choices(full) != _choices(result):
+            out.disagreement = ("checking every candidate chooses otherwise:\n"
+                                f"  all checked: {_choices(full)}\n"
+                                f"  preferred first: {_choices(result)}")
+            out.kind = "unchecked"
+            return
     chosen = [f.chosen for f in result.fragments if f.chosen]
     out.rewrites = max(out.rewrites, len(chosen))
     out.rewrites_at.append(len(chosen))
@@ -195,6 +203,12 @@ def _check_at(kernel: Function, fp: str, library: Any, sizes: Mapping[str, int] 
                 out.disagreement = f"the tile proof did not replay: {again}"
                 out.kind = "cvc5"
                 return
+
+
+def _choices(result: Any) -> list[tuple[int, str, str] | None]:
+    """Each fragment's choice: (position, intrinsic, mapping), or None."""
+    return [(f.position, f.chosen.intrinsic, f.chosen.mapping) if f.chosen else None
+            for f in result.fragments]
 
 
 def check_kernel(text: str, fp: str, library, cross_check: bool = True,
