@@ -169,7 +169,7 @@ class _Bounds:
     # -- checking one axis --------------------------------------------------------------
     def check_axis(self, a: _Access, axis: int, e: Expr, extent: Expr) -> str | None:
         """An error message if index ``e`` can leave ``0..extent``, else None."""
-        if _quick_safe(e, extent, a.loops, self.zero):
+        if _constant_safe(e, extent, a.loops) or _quick_safe(e, extent, a.loops, self.zero):
             return None
         answer = _solve(self.params, a, e, extent, None, self.zero)
         if answer is _UNKNOWN and self.defaults.keys() == set(self.params):
@@ -385,6 +385,58 @@ def _quick_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...]
     low, high = bounds
     room = _plus(_plus(size, {(): 1}, -1), high, -1)
     return _sign(low, zero) == 1 and _sign(room, zero) == 1
+
+
+def _constant_safe(e: Expr, extent: Expr, loops: tuple[tuple[str, Expr, Expr], ...]
+                   ) -> bool:
+    """Whether ``0 <= e < extent`` holds when the extent and every loop's bounds are
+    constants (a kernel with its sizes baked in: a rewrite's tiles, fused groups and
+    tails), by interval arithmetic: each loop variable ranges over ``lo..hi-1`` (its
+    bounds' intervals, for bounds in outer loop variables), and the interval of ``e``
+    contains every value ``e`` takes. True proves safety; False only means "not shown
+    this way" (an empty loop, a negative numerator of ``/`` or ``%``, a name without a
+    range)."""
+    if not isinstance(extent, Const) or not isinstance(extent.value, int):
+        return False
+    ranges: dict[str, tuple[int, int]] = {}
+    for var, lo, hi in loops:
+        low, high = _interval(lo, ranges), _interval(hi, ranges)
+        if low is None or high is None or high[1] - 1 < low[0]:
+            return False
+        ranges[var] = (low[0], high[1] - 1)
+    got = _interval(e, ranges)
+    return got is not None and got[0] >= 0 and got[1] < extent.value
+
+
+def _interval(e: Expr, ranges: Mapping[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """An interval holding every value of ``e`` with its variables in ``ranges`` (None:
+    not bounded this way)."""
+    if isinstance(e, Const):
+        return (e.value, e.value) if isinstance(e.value, int) and \
+            not isinstance(e.value, bool) else None
+    if isinstance(e, Var):
+        return ranges.get(e.name)
+    if not isinstance(e, Binary) or e.op not in ("+", "-", "*", "/", "%"):
+        return None
+    a = _interval(e.lhs, ranges)
+    b = _interval(e.rhs, ranges)
+    if a is None or b is None:
+        return None
+    if e.op == "+":
+        return a[0] + b[0], a[1] + b[1]
+    if e.op == "-":
+        return a[0] - b[1], a[1] - b[0]
+    if e.op == "*":
+        products = [x * y for x in a for y in b]
+        return min(products), max(products)
+    if b[0] != b[1] or b[0] <= 0 or a[0] < 0:  # by a positive constant, of naturals only
+        return None
+    c = b[0]
+    if e.op == "/":
+        return a[0] // c, a[1] // c
+    if a[1] - a[0] < c and a[0] % c <= a[1] % c:
+        return a[0] % c, a[1] % c
+    return 0, c - 1
 
 
 _MAX_CORNERS = 64
