@@ -8,6 +8,7 @@ original in the interpreter where the sizes allowed a run.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -170,10 +171,16 @@ class TensorizeResult:
     checked_by_execution: bool
     stages: dict[str, float] = field(default_factory=dict)
     """Seconds spent per stage: candidates, proofs, validation, execution."""
-    general: tuple[int | Stmt, ...] | None = None
-    """The rewritten body in the kernel's own size parameters: each top-level statement
-    is the kernel's own (by position) or a statement of a rewrite; None when the rewrite
-    holds only at ``sizes`` (see :meth:`faithful`)."""
+    generalise: _Generalise | None = field(default=None, repr=False, compare=False)
+    """What :attr:`general` is made from (None: the rewrite holds only at ``sizes``)."""
+
+    @functools.cached_property
+    def general(self) -> tuple[int | Stmt, ...] | None:
+        """The rewritten body in the kernel's own size parameters: each top-level
+        statement is the kernel's own (by position) or a statement of a rewrite; None
+        when the rewrite holds only at ``sizes`` (see :meth:`faithful`). Made when first
+        asked (a decision does not need it; printing the rewrite does)."""
+        return self.generalise.general(self.kernel) if self.generalise else None
 
     def faithful(self) -> Function:
         """The rewritten kernel as the user wrote it: its size parameters (their defaults
@@ -364,8 +371,9 @@ class TensorizePass:
             split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
         rewritten = _rewrite_kernel(split, chosen)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
-        general = None if kept or nests else self._general(kernel, bound, chosen, rewritten,
-                                                           lib)
+        general = None if kept or nests else _Generalise(
+            self.fp, dict(bound), dict(chosen), rewritten,
+            {n: lib[n] for n in _called(rewritten) if n in lib})
         executed = False
         if (chosen or nests) and self.execution_check:
             from tensorize.equivalence.execute import EXECUTION_LIMIT, work
@@ -399,38 +407,6 @@ class TensorizePass:
         return TensorizeResult(kernel, rewritten, tuple(reports), bound,
                                time.perf_counter() - start, executed, stages,
                                general if rewritten is not baked else None)
-
-    def _general(self, kernel: Function, bound: Mapping[str, int],
-                 chosen: Mapping[int, Rewrite],
-                 rewritten: Function, lib: Mapping[str, Function]
-                 ) -> tuple[int | Stmt, ...] | None:
-        """The rewrite in the kernel's size parameters (:attr:`TensorizeResult.general`),
-        or None. Kept only if, at the bound sizes and without the loops that then run no
-        iteration, it is exactly the rewrite that was validated and checked."""
-        if not chosen:
-            return None
-        params = frozenset(p.name for p in kernel.params)
-        parts: list[int | Stmt] = []
-        for position in range(len(kernel.body)):
-            if position not in chosen:
-                parts.append(position)
-                continue
-            rw = chosen[position]
-            w_type = kernel.decl(rw.fragment.form.buf).dtype
-            ordered = reorder_refusal(rw.fragment.form, w_type, self.fp) is not None
-            stmts = generalise_fragment(rw.plan, rw.fragment, kernel.body[position], params,
-                                        ordered)
-            if stmts is None:
-                return None
-            parts.extend(stmts)
-        try:
-            general = check_function(_general_kernel(kernel, bound, tuple(parts)), lib)
-        except TensorizeError:
-            return None
-        at_sizes = bake_sizes(general, bound)
-        if without_empty_loops(at_sizes.body) != rewritten.body:
-            return None
-        return tuple(parts)
 
     def _execution_check(self, kernel: Function, bound: Mapping[str, int], baked: Function,
                          rewritten: Function,
@@ -818,6 +794,53 @@ _WINDOWS: dict[int, tuple[Function, tuple[Window, ...], Function]] = {}
 """Narrowed intrinsics by identity: (the narrowed function, its windows, the real one)."""
 _NARROWED: dict[int, tuple[Function, Function | None]] = {}
 """Each intrinsic's narrowed form (None: it has no window), by identity."""
+
+
+@dataclass(frozen=True)
+class _Generalise:
+    """A rewrite at fixed sizes, and what is needed to write it in the kernel's size
+    parameters (:attr:`TensorizeResult.general`)."""
+
+    fp: str
+    bound: dict[str, int]
+    chosen: dict[int, Rewrite]
+    rewritten: Function
+    callees: dict[str, Function]
+
+    def general(self, kernel: Function) -> tuple[int | Stmt, ...] | None:
+        """The rewrite in the kernel's size parameters, or None. Kept only if, at the
+        bound sizes and without the loops that then run no iteration, it is exactly the
+        rewrite that was validated and checked."""
+        if not self.chosen:
+            return None
+        params = frozenset(p.name for p in kernel.params)
+        parts: list[int | Stmt] = []
+        for position in range(len(kernel.body)):
+            if position not in self.chosen:
+                parts.append(position)
+                continue
+            rw = self.chosen[position]
+            w_type = kernel.decl(rw.fragment.form.buf).dtype
+            ordered = reorder_refusal(rw.fragment.form, w_type, self.fp) is not None
+            stmts = generalise_fragment(rw.plan, rw.fragment, kernel.body[position], params,
+                                        ordered)
+            if stmts is None:
+                return None
+            parts.extend(stmts)
+        try:
+            general = check_function(_general_kernel(kernel, self.bound, tuple(parts)),
+                                     self.callees)
+        except TensorizeError:
+            return None
+        at_sizes = bake_sizes(general, self.bound)
+        if without_empty_loops(at_sizes.body) != self.rewritten.body:
+            return None
+        return tuple(parts)
+
+
+def _called(fn: Function) -> set[str]:
+    """The names of the intrinsics ``fn`` calls."""
+    return {c.name for c in _call_stmts(fn.body)}
 
 
 def _rewrite_kernel(kernel: Function, chosen: Mapping[int, Rewrite]) -> Function:
