@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,30 +21,22 @@ from tensorize.rewrite.apply import apply_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
 from tensorize.rewrite.plan import Plan, make_plan
 from tensorize.rewrite.validate import validate
-from tests.kernels import kernel
 
 LIB = tensorize.load_library().as_dict()
 VNNI = "x86.avx512_vnni.vpdpbusd_bcast"
 
-# 70 = 4 tiles of 16 and a tail of 6 in j; K = 40 = 10 groups of 4
-QMM = """kernel q(M = 3, N = 70, K = 40) {
-  in  A: u8[M, K]
-  in  B: i8[N, K]
-  out C: i32[M, N]
-  for i in 0..M {
-    for j in 0..N {
-      C[i, j] = 0
-      for k in 0..K {
-        C[i, j] += i32(A[i, k]) * i32(B[j, k])
-      }
-    }
-  }
-}"""
+ROOT = Path(__file__).resolve().parent.parent
+# N = 70: 4 tiles of 16 and a tail of 6 in j; K = 40: 10 groups of 4
+SIZES = {"M": 3, "N": 70, "K": 40}
+
+
+def _kernel():
+    return tensorize.load(ROOT / "examples/qmatmul.tz", LIB).get("qmatmul_nt")
 
 
 def _result():
-    k = kernel(QMM, LIB)
-    return k, TensorizePass(intrinsics=(VNNI,)).run(k, LIB)
+    k = _kernel()
+    return k, TensorizePass(intrinsics=(VNNI,)).run(k, LIB, SIZES)
 
 
 def test_the_kernel_gets_exactly_the_statements_of_the_chosen_plan() -> None:
@@ -84,8 +77,7 @@ def test_the_plan_prints_in_the_report_and_in_words() -> None:
 
 def test_the_validator_reads_the_plan_as_a_hint_it_checks() -> None:
     """A plan whose witness or read hints are wrong cannot make its statements pass."""
-    k0 = kernel(QMM, LIB)
-    k = bake_sizes(k0, {p.name: p.default for p in k0.params})
+    k = bake_sizes(_kernel(), SIZES)
     frag = fragments(k, {})[0]
     intr = LIB[VNNI]
     cand = enumerate_candidates(frag, intr, k, "ieee").candidates[0]
@@ -109,11 +101,12 @@ def test_the_validator_reads_the_plan_as_a_hint_it_checks() -> None:
 
 def test_the_pass_has_the_shape_of_a_module_pass() -> None:
     assert TensorizePass.name == "tensorize"
-    k = kernel(QMM, LIB)
+    k = _kernel()
     with pytest.raises(UsageError):
         TensorizePass(intrinsics=(VNNI,)).apply(k)
     bound = TensorizePass(intrinsics=(VNNI,), library=LIB)
     assert bound == TensorizePass(intrinsics=(VNNI,))  # the library is not an option
-    assert bound.apply(k).rewritten == TensorizePass(intrinsics=(VNNI,)).run(k, LIB).rewritten
+    assert bound.apply(k, SIZES).rewritten == TensorizePass(intrinsics=(VNNI,)).run(
+        k, LIB, SIZES).rewritten
     with pytest.raises(dataclasses.FrozenInstanceError):
         bound.fp = "real"  # type: ignore[misc]  # the test: a frozen pass refuses

@@ -32,19 +32,11 @@ from tensorize.ir.traverse import Transformer, free_vars, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.fragments import Fragment
 from tensorize.matcher.window import widen
-from tensorize.rewrite.plan import Plan
+from tensorize.rewrite.plan import Plan, index_add
 
 
 def _i(value: int) -> Expr:
     return Const(value, INDEX)
-
-
-def _add(a: Expr, b: Expr) -> Expr:
-    if isinstance(b, Const) and b.value == 0:
-        return a
-    if isinstance(a, Const) and a.value == 0:
-        return b
-    return Binary("+", a, b, INDEX)
 
 
 def apply_plan(plan: Plan, form: Reduction, *, widened: bool = True) -> tuple[Stmt, ...]:
@@ -169,7 +161,7 @@ def generalise_fragment(plan: Plan, frag: Fragment, original: Stmt,
             g = by_var[loop.var]
             count = Binary("/", _sub(hi, loop.lo), _i(g.extent), INDEX)
             stmt = For(g.loop, _i(0), count, (stmt,))
-            starts[loop.var] = _add(_i(loop.lo), Binary("*", count, _i(g.extent), INDEX))
+            starts[loop.var] = index_add(_i(loop.lo), Binary("*", count, _i(g.extent), INDEX))
         else:
             stmt = For(loop.var, lo, hi, (stmt,))
     statements: list[Stmt] = []

@@ -172,14 +172,14 @@ def group_point(groups: tuple[Group, ...], form: Reduction) -> dict[str, Expr]:
     """
     out: dict[str, Expr] = {}
     for g in groups:
-        fused = _add(_mul(g.extent, Var(g.loop, INDEX)), Var(g.dim, INDEX))
+        fused = index_add(_mul(g.extent, Var(g.loop, INDEX)), Var(g.dim, INDEX))
         inner = 1
         for v in reversed(g.vars):
             loop = form.loop(v)
             part = fused if inner == 1 else Binary("/", fused, Const(inner, INDEX), INDEX)
             if v != g.vars[0]:
                 part = Binary("%", part, Const(loop.extent, INDEX), INDEX)
-            out[v] = _add(part, Const(loop.lo, INDEX))
+            out[v] = index_add(part, Const(loop.lo, INDEX))
             inner *= loop.extent
     return out
 
@@ -222,7 +222,8 @@ def _view(index: tuple[Expr, ...], groups: tuple[Group, ...], buf: str,
                 tuple(substitute(e, point) for e in index))
 
 
-def _add(a: Expr, b: Expr) -> Expr:
+def index_add(a: Expr, b: Expr) -> Expr:
+    """``a + b`` as an index expression, a zero on either side dropped."""
     if isinstance(b, Const) and b.value == 0:
         return a
     if isinstance(a, Const) and a.value == 0:
