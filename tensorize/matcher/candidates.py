@@ -161,6 +161,24 @@ def program_sites(form: Reduction) -> list[Site]:
     return list(out)
 
 
+@by_identity
+def _reads(form: Reduction) -> tuple[list[Site], frozenset[str], list[list[Family]]]:
+    """What the matcher needs of a fragment's reads, whatever the intrinsic (asked once
+    per fragment, not once per intrinsic): the sites it reads (for an in-place form, not
+    the element it updates), the loop variables its body uses as values, and the ways to
+    bind its reads to parameters (each read alone; its families of unrolled reads, if
+    any). Callers only read them."""
+    reads = program_sites(form)
+    if form.in_place:  # the element it reads is the output's own: bound to the output
+        reads = [(x, i) for x, i in reads if (x, i) != (form.buf, form.index)]
+    as_values = frozenset(value_vars(form.body) & {x.var for x in form.loops})
+    ways = [singles(reads)]
+    grouped = families(reads)
+    if any(f.unrolled for f in grouped):
+        ways.append(grouped)  # the unrolled reads bound to one parameter each
+    return reads, as_values, ways
+
+
 def map_mode(form: Reduction) -> str:
     """The mode of the output an intrinsic needs for the map ``form``: ``inout`` when the
     map reads the element it writes (in place), else ``out``."""
@@ -271,23 +289,16 @@ def enumerate_candidates(frag: Fragment, intr: Function, kernel: Function, fp: s
             reject(refusal)
             return result
         ordered = True  # only candidates that keep each element's order of updates
-    reads = program_sites(form)
-    if form.in_place:  # the element it reads is the output's own: bound to the output
-        reads = [(x, i) for x, i in reads if (x, i) != (form.buf, form.index)]
+    reads, as_values, ways = _reads(form)
     if any(x == form.buf for x, _i in reads):
         reject(Rejection(RejectReason.ACCESS, "the body reads the buffer it accumulates into"))
         return result
-    as_values = value_vars(form.body) & {x.var for x in form.loops}
     if as_values:
         reject(Rejection(RejectReason.ACCESS, "the body uses loop variable "
                          f"{', '.join(sorted(as_values))} as a value, not only as an index"))
         return result
     inputs = [b for b in intr.buffers if b.mode == "in"]
     intr_types = sorted(str(b.dtype) for b in inputs)
-    ways = [singles(reads)]
-    grouped = families(reads)
-    if any(f.unrolled for f in grouped):
-        ways.append(grouped)  # the unrolled reads bound to one parameter each
     fitting = [w for w in ways
                if sorted(str(kernel.decl(f.buf).dtype) for f in w) == intr_types]
     if not fitting:
@@ -458,7 +469,9 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
     """
     first = [c for c in options[0] if all(v in form.spatial for g in c for v in g)] \
         if options else []
-    levels = [first, *options[1:]]
+    # each choice with the set of loops it puts in its parameter's dimensions
+    levels = [[(groups, {v for g in groups for v in g}) for groups in level]
+              for level in (first, *options[1:])]
     chosen: list[tuple[tuple[str, ...], ...]] = []
     covered: list[set[str]] = []
 
@@ -468,8 +481,7 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
             yield tuple(chosen), dict(extents)
             return
         in_tile = set().union(*covered) if covered else set()
-        for groups in levels[level]:
-            own = {v for g in groups for v in g}
+        for groups, own in levels[level]:
             if (index_vars[level] & in_tile) - own or any(
                     (index_vars[j] & own) - covered[j] for j in range(level)):
                 continue
