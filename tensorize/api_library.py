@@ -69,11 +69,15 @@ class SpecFileCheck:
     """What check-spec found in one file: the warnings and the one-screen summary."""
 
     path: str
+    """The file, as named on the command line."""
+    summary: str
+    """Each spec's signature, target, cost, status and time (``format_report``)."""
     warnings: tuple[str, ...]
     """Each finding rendered as a diagnostic (with the source line and a caret)."""
-    summary: str
     checked: int
+    """How many functions the file defines (each checked)."""
     problems: int
+    """How many of them have a finding or a failed run."""
 
 
 def check_spec_files(files: Sequence[str], specs: Sequence[str] = (), *,
@@ -89,5 +93,5 @@ def check_spec_files(files: Sequence[str], specs: Sequence[str] = (), *,
         module, callees = load_with_callees(path, library)
         reports = [check_spec(fn, callees) for fn in module.functions]
         warnings = tuple(finding.render() for r in reports for finding in r.findings)
-        yield SpecFileCheck(path, warnings, format_report(path, reports), len(reports),
+        yield SpecFileCheck(path, format_report(path, reports), warnings, len(reports),
                             sum(not r.ok for r in reports))

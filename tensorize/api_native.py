@@ -27,6 +27,7 @@ from tensorize.outputs import check_output_file, write_atomic
 if TYPE_CHECKING:
     import numpy as np
 
+    from tensorize.backend.emit import CUnit
     from tensorize.ir import interp
 
 
@@ -109,10 +110,13 @@ def missing_features_for(targets: Sequence[str]) -> list[str]:
 class OutputSummary:
     """One output buffer of a run: its type, shape, checksum and sum."""
 
-    buffer: str
-    dtype: str
     shape: tuple[int, ...]
+    buffer: str
+    """The buffer's name."""
+    dtype: str
+    """The element type, as `.tz` spells it."""
     checksum: str
+    """A hash of the bytes (see :func:`tensorize.ir.interp.checksum`)."""
     total: str
     """The sum of its elements: exact for integers, a float's ``repr`` otherwise."""
 
@@ -212,7 +216,7 @@ def run_file(path: str, *, specs: Sequence[str] = (), kernel: str | None = None,
         else:
             outputs = interp.run(fn, inputs, sizes=own, library=callable_lib,
                                  mode="scalar" if scalar else "vector")
-        summaries = tuple(OutputSummary(b.name, str(b.dtype), tuple(outputs[b.name].shape),
+        summaries = tuple(OutputSummary(tuple(outputs[b.name].shape), b.name, str(b.dtype),
                                         str(interp.checksum(outputs[b.name])),
                                         _total(outputs[b.name])) for b in fn.outputs)
         runs.append(KernelRun(fn.name, summaries, timing))
@@ -221,28 +225,26 @@ def run_file(path: str, *, specs: Sequence[str] = (), kernel: str | None = None,
 
 @dataclass(frozen=True)
 class Built:
-    """What ``tensorize build`` wrote: a C file, its header, and what they hold."""
+    """What ``tensorize build`` wrote: a C file and its header, and what they hold."""
 
     source: Path
     header: Path
-    prototypes: tuple[str, ...]
-    templates_used: tuple[str, ...]
-    features: tuple[str, ...]
-    inlined: tuple[str, ...]
-    parallel: tuple[str, ...]
+    unit: CUnit
+    """The emitted text, the functions' prototypes, the intrinsics and CPU features."""
     threads: int
 
     def describe(self) -> str:
         """The account printed on standard error (lines ending in a newline)."""
-        lines = [f"{self.source}: {p}\n" for p in self.prototypes]
-        if self.templates_used:
-            lines.append(f"    intrinsics: {', '.join(self.templates_used)} (needs "
-                         f"{' '.join(self.features) or 'no extra CPU feature'})\n")
-        if self.inlined:
+        unit = self.unit
+        lines = [f"{self.source}: {f.prototype}\n" for f in unit.functions]
+        if unit.templates_used:
+            lines.append(f"    intrinsics: {', '.join(unit.templates_used)} (needs "
+                         f"{' '.join(unit.features) or 'no extra CPU feature'})\n")
+        if unit.inlined:
             lines.append(f"    as scalar C (no template, or views it cannot read): "
-                         f"{', '.join(self.inlined)}\n")
-        if self.parallel:
-            lines.append(f"    OpenMP ({self.threads} threads): {', '.join(self.parallel)}: "
+                         f"{', '.join(unit.inlined)}\n")
+        if unit.parallel:
+            lines.append(f"    OpenMP ({self.threads} threads): {', '.join(unit.parallel)}: "
                          "compile with -fopenmp\n")
         return "".join(lines)
 
@@ -270,7 +272,5 @@ def build_file(path: str, output: str, *, specs: Sequence[str] = (),
                      header_name=header_path.name)
     write_atomic(header_path, unit.header)
     write_atomic(target, unit.source)
-    return Built(target, header_path, tuple(f.prototype for f in unit.functions),
-                 tuple(unit.templates_used), tuple(unit.features), tuple(unit.inlined),
-                 tuple(unit.parallel), threads)
+    return Built(target, header_path, unit, threads)
 

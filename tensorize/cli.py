@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TextIO, TypeVar
 from tensorize import __version__, api
 from tensorize.errors import RenderedError, TensorizeError, UsageError
 
-EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
+EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 EXIT_BROKEN_PIPE = 141
 T = TypeVar("T")
 
