@@ -34,10 +34,12 @@ BUILTIN_MEANING: dict[str, type[Exception]] = {
     "NotReal": ArithmeticError,  # NaN, infinity, x / 0 in real arithmetic
 }
 """Errors that mean what a built-in exception means, and that built-in. Not here:
-``UsageError`` as a ``ValueError``: equivalence/execute.py catches ``ValueError`` around
-the batched run, which would then swallow a usage error raised inside it; ``InputError``
-as an ``OSError``: it also stands for undecodable bytes, and the loaders catch
-``OSError`` to let the parser report a missing file."""
+``UsageError`` as a ``ValueError``: ``equivalence/execute.py`` catches ``ValueError``
+around the batched run (which calls intrinsics through the interpreter's own argument
+checks), so a usage error raised there would silently change path; ``InputError`` as an
+``OSError``: it also stands for undecodable bytes and NUL bytes, which are not OS errors
+and have no ``errno``; ``InterpError`` as an ``IndexError``: it also stands for a broken
+``assume``."""
 
 EXIT_CODES = {1, 2}
 """1: a negative finding (``NotComparable``); 2: bad input or usage."""
