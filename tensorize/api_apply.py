@@ -127,24 +127,35 @@ def tensorize_file(path: str, library: Library, tpass: TensorizePass,
     from tensorize.ir.printer import format_module
 
     module, callees = load_with_callees(path, library)
-    functions, reports, lines = [], [], []
-    h0 = tpass.cache.hits if tpass.cache else 0
-    m0 = tpass.cache.misses if tpass.cache else 0
+    before = _cache_counts(tpass)
+    functions, results = [], []
     for fn in module.functions:
         if fn.kind != "kernel":
             functions.append(fn)
             continue
         result = tpass.run(fn, callees, own_sizes(fn, sizes))
         functions.append(result.faithful())
-        report = result.to_json()
-        report["file"] = path
-        reports.append(report)
-        lines.append(summary_line(path, result))
+        results.append(result)
     # the file's comments stay with the statements and declarations kept from it
     text = format_module(Module(tuple(functions), layout=module.layout))
-    hits = tpass.cache.hits - h0 if tpass.cache else 0
-    misses = tpass.cache.misses - m0 if tpass.cache else 0
-    return FileResult(path, text, reports, lines, hits, misses)
+    return _file_result(path, text, results, (), tpass, before)
+
+
+def _cache_counts(tpass: TensorizePass) -> tuple[int, int]:
+    """The proof cache's hits and misses so far (0, 0 without a cache)."""
+    return (tpass.cache.hits, tpass.cache.misses) if tpass.cache else (0, 0)
+
+
+def _file_result(path: str, text: str, results: Sequence[TensorizeResult],
+                 notes: Sequence[str], tpass: TensorizePass, before: tuple[int, int]
+                 ) -> FileResult:
+    """One file's :class:`FileResult`: its kernels' reports and summary lines, the notes,
+    and the cache hits and misses since ``before``."""
+    reports = [{**result.to_json(), "file": path} for result in results]
+    lines = [summary_line(path, result) for result in results]
+    lines += [f"{path}: {note}" for note in notes]
+    hits, misses = _cache_counts(tpass)
+    return FileResult(path, text, reports, lines, hits - before[0], misses - before[1])
 
 
 def summary_line(path: str, result: TensorizeResult) -> str:
@@ -177,20 +188,10 @@ def tensorize_any(path: str, library: Library, tpass: TensorizePass,
     from tensorize.frontends.mlir_apply import tensorize_mlir
     from tensorize.frontends.mlir_parse import read_mlir
 
-    h0 = tpass.cache.hits if tpass.cache else 0
-    m0 = tpass.cache.misses if tpass.cache else 0
+    before = _cache_counts(tpass)
     done = tensorize_mlir(read_mlir(path), library.as_dict(), tpass.run, sizes,
                           signedness or {})
-    reports, lines = [], []
-    for result in done.results:
-        report = result.to_json()
-        report["file"] = path
-        reports.append(report)
-        lines.append(summary_line(path, result))
-    lines.extend(f"{path}: {note}" for note in done.notes)
-    hits = tpass.cache.hits - h0 if tpass.cache else 0
-    misses = tpass.cache.misses - m0 if tpass.cache else 0
-    return FileResult(path, done.text, reports, lines, hits, misses)
+    return _file_result(path, done.text, done.results, done.notes, tpass, before)
 
 
 @dataclass(frozen=True)
