@@ -120,6 +120,10 @@ class FileResult:
         """Whether any kernel of the file was rewritten."""
         return any(r["changed"] for r in self.reports)
 
+    def describe(self) -> str:
+        """The summary ``apply`` prints on standard error (lines ending in a newline)."""
+        return "".join(line + "\n" for line in self.lines)
+
 
 def tensorize_file(path: str, library: Library, tpass: TensorizePass,
                    sizes: Mapping[str, int]) -> FileResult:

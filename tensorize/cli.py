@@ -164,8 +164,7 @@ def cmd_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(done.describe())
         return done.exit_code
     for i, r in enumerate(done.results):
-        for line in r.lines:
-            err.write(line + "\n")
+        err.write(r.describe())
         _write(out, str(where.paths[i]) if where.paths else None, r.text)
     if where.report:
         api.write_atomic(where.report, done.json_text())
