@@ -23,7 +23,8 @@ LAYERS: dict[str, int] = {
     "matcher": 4,
     "rewrite": 5, "canonical": 5,
     "backend": 6, "frontends": 6,
-    "api": 7, "__init__": 7, "frontends.xdsl_pass": 8,
+    "api": 7, "api_checks": 7, "api_load": 7, "api_native": 7, "api_prove": 7,
+    "api_apply": 7, "api_library": 7, "__init__": 7, "frontends.xdsl_pass": 8,
     "cli": 8, "__main__": 8,
 }
 """Each module's layer, by the longest dotted prefix of its name below ``tensorize``."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import tensorize
-from tensorize import api
+from tensorize import api, api_checks
 from tensorize.errors import UsageError
 from tensorize.intrinsics import host
 
@@ -32,7 +32,7 @@ QGEMM = """kernel qgemm(M = 8, N = 64, K = 64) {
 
 
 def test_no_target_means_the_hosts_targets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "host_supports", lambda t: t in ("x86.fma", "blas"))
+    monkeypatch.setattr(api_checks, "host_supports", lambda t: t in ("x86.fma", "blas"))
     assert api.command_targets(LIB, []) == ("blas", "x86.fma")
     # every target the host runs, and nothing else
     found = api.host_targets(LIB)
@@ -60,7 +60,7 @@ def test_named_intrinsics_are_not_filtered_by_the_host() -> None:
 
 def test_user_specs_count_as_asked_for(tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "host_supports", lambda t: t == "blas")
+    monkeypatch.setattr(api_checks, "host_supports", lambda t: t == "blas")
     spec = tmp_path / "mine.tz"
     spec.write_text("""intrinsic mine.add4 {
   summary "four adds (a test spec)"

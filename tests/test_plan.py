@@ -110,3 +110,28 @@ def test_the_pass_has_the_shape_of_a_module_pass() -> None:
         k, LIB, SIZES).rewritten
     with pytest.raises(dataclasses.FrozenInstanceError):
         bound.fp = "real"  # type: ignore[misc]  # the test: a frozen pass refuses
+
+
+def test_explain_prints_the_plan_of_the_rewrite_it_used(tmp_path) -> None:
+    from tensorize.cli import main
+
+    class Out:
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, s: str) -> int:
+            self.text += s
+            return len(s)
+
+        def flush(self) -> None:
+            pass
+
+    out, err = Out(), Out()
+    code = main(["explain", str(ROOT / "examples/qmatmul.tz"), "--intrinsic", VNNI,
+                 "--kernel", "qmatmul_nt", "--set", "N=70", "--set", "M=3", "--set", "K=40"],
+                stdout=out, stderr=err)  # type: ignore[arg-type]
+    assert code == 0, err.text
+    assert "candidate [USED]" in out.text
+    assert "plan: call nest: for i in 0..3 for jo in 0..4 (tiles of j)" in out.text
+    assert "plan: scalar tail: i in 0..3, j in 64..70, k in 0..40" in out.text
+    assert f"plan: call: {VNNI}(a = (k) -> A[i, 4 * ko + k]" in out.text

@@ -15,7 +15,6 @@ the same code serves a kernel's body and the inlined body of an intrinsic.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -87,11 +86,6 @@ def const_value(value: int | float | bool, t: DType) -> str:
         return int_literal(int(value), t)
     exact = float(np.asarray(vo.const(value, t)).astype(np.float64))
     return float_literal(exact, t)
-
-
-def f32_bits_literal(value: float) -> str:
-    """``value`` (an f32) as a hex literal of its bits (for tests and templates)."""
-    return f"0x{struct.unpack('<I', struct.pack('<f', value))[0]:08x}u"
 
 
 class Scope:

@@ -82,7 +82,7 @@ class Plan:
         loops = " ".join(f"for {x.var} in {x.lo}..{x.hi}" + (f" (tiles of {x.tiles})"
                                                              if x.tiles else "")
                          for x in self.loops)
-        args = ", ".join(_arg_text(a) for a in self.args)
+        args = ", ".join(f"{a.name} = {_arg_text(a)}" for a in self.args)
         lines = [f"call nest: {loops or '(none)'}", f"call: {self.match.intrinsic}({args})"]
         if self.init is not None:
             lines.append("init moved in front: " + " ".join(format_stmt(self.init).split()))
