@@ -161,14 +161,16 @@ def check_intrinsics(library: Mapping[str, Function] | Library,
     return names
 
 
-def solver_config(timeout: float = 10.0, rlimit: int | None = None) -> SolverConfig:
-    """The solver settings of a checked timeout (s) and resource limit."""
-    from tensorize.equivalence.solver import SolverConfig
+def solver_config(timeout: float = 10.0, rlimit: int | None = None,
+                  backend: str = "z3") -> SolverConfig:
+    """The solver settings of a checked timeout (s), resource limit and back end."""
+    from tensorize.equivalence.solver import SolverConfig, check_solver
 
     ms = max(1, min(int(check_timeout(timeout) * 1000), 2**32 - 1))
     if rlimit is None:
-        return SolverConfig(timeout_ms=ms)
-    return SolverConfig(timeout_ms=ms, rlimit=check_rlimit(rlimit))
+        return SolverConfig(timeout_ms=ms, backend=check_solver(backend))
+    return SolverConfig(timeout_ms=ms, rlimit=check_rlimit(rlimit),
+                        backend=check_solver(backend))
 
 
 # -- loading --------------------------------------------------------------------------
@@ -385,7 +387,7 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
           rlimit: int | None = None, sizes: Mapping[str, int] | None = None,
           sizes_a: Mapping[str, int] | None = None, sizes_b: Mapping[str, int] | None = None,
           library: Mapping[str, Function] | None = None, wall_timeout: float | None = None,
-          wall_started: float | None = None, structural: bool = True,
+          wall_started: float | None = None, structural: bool = True, backend: str = "z3",
           **options: Any) -> Result:
     """Prove or refute that two checked kernels compute the same thing.
 
@@ -396,12 +398,13 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
     naming the stage it was in); the budget counts from ``wall_started`` (a
     ``time.monotonic()`` value, default: now), so that a command can include the time it
     spent loading its files. ``sizes`` applies to both sides, ``sizes_a``/``sizes_b``
-    to one. ``options`` are further fields of :class:`ProveOptions`.
+    to one. ``backend`` names the solver (``"z3"`` or ``"cvc5"``). ``options`` are further
+    fields of :class:`ProveOptions`.
     """
     from tensorize.ir import interp
 
     fp_mode = check_fp(fp)
-    solver = solver_config(timeout, rlimit)
+    solver = solver_config(timeout, rlimit, backend)
     sa = interp.bind_sizes(a, {**_own(a, sizes), **(sizes_a or {})})
     sb = interp.bind_sizes(b, {**_own(b, sizes), **(sizes_b or {})})
     reason = signature_difference(a, sa, b, sb)

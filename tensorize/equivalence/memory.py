@@ -48,7 +48,9 @@ class Memory:
             return self.variables[key]
         key = (buf, offset, f"bits{t.bits}")
         if key not in self.variables:
-            self.variables[key] = z3.BitVec(f"{buf}[{offset}]", t.bits)
+            # the width is in the name: a side reading the buffer at another width has
+            # another variable at this offset, and a model is read back by name
+            self.variables[key] = z3.BitVec(f"{buf}[{offset}]:{t.bits}b", t.bits)
             self.types[key] = t
         bits = self.variables[key]
         if t.is_float:
