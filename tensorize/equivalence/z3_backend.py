@@ -24,6 +24,13 @@ def make_solver(config: SolverConfig, logic: str | None = None) -> z3.Solver:
     return solver
 
 
+def smt2(assertions: list[z3.BoolRef]) -> str:
+    """The assertions as an SMT-LIB 2 script (Z3's printer)."""
+    solver = z3.Solver()
+    solver.add(*assertions)
+    return str(solver.to_smt2())
+
+
 def model_values(model: z3.ModelRef) -> dict[str, Value]:
     """The values of a model's constants, by name."""
     out: dict[str, Value] = {}
