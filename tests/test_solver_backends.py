@@ -107,6 +107,19 @@ def test_a_tiny_timeout_is_undecided_never_unsat(name: str) -> None:
     assert verdict(answer) == "unknown"
 
 
+def test_the_z3_solver_kept_between_queries_keeps_its_limits() -> None:
+    x, y = z3.BitVec("x", 64), z3.BitVec("y", 64)
+    hard = Obligation("hard", [x * y == 2147483647 * 2147483629, z3.ULT(x, 2**32),
+                               z3.ULT(y, 2**32), z3.UGT(x, 1), z3.UGT(y, 1)])
+    easy = Obligation("easy", [x == 3])
+    backend, tight = Z3Backend(), SolverConfig(timeout_ms=1, rlimit=1)
+    assert isinstance(backend.discharge(hard, tight), Undecided)
+    assert isinstance(backend.discharge(hard, tight), Undecided)  # reset kept the limits
+    loose = SolverConfig()
+    assert backend.discharge(easy, loose) == Sat({"x": 3})  # a new config: a new solver
+    assert isinstance(backend.discharge(hard, tight), Undecided)
+
+
 def test_an_obligation_cvc5_cannot_read_is_undecided() -> None:
     from tensorize.equivalence.cvc5_backend import check_text
 
