@@ -155,15 +155,16 @@ def check_intrinsics(library: Mapping[str, Function] | Library,
     return names
 
 
-def solver_config(timeout: float = DEFAULT_TIMEOUT, rlimit: int | None = None
-                  ) -> SolverConfig:
-    """The solver settings of a checked timeout (s) and resource limit."""
-    from tensorize.equivalence.solver import SolverConfig
+def solver_config(timeout: float = DEFAULT_TIMEOUT, rlimit: int | None = None,
+                  backend: str = "z3") -> SolverConfig:
+    """The solver settings of a checked timeout (s), resource limit and back end."""
+    from tensorize.equivalence.solver import SolverConfig, check_solver
 
     ms = max(1, min(int(check_timeout(timeout) * 1000), 2**32 - 1))
     if rlimit is None:
-        return SolverConfig(timeout_ms=ms)
-    return SolverConfig(timeout_ms=ms, rlimit=check_rlimit(rlimit))
+        return SolverConfig(timeout_ms=ms, backend=check_solver(backend))
+    return SolverConfig(timeout_ms=ms, rlimit=check_rlimit(rlimit),
+                        backend=check_solver(backend))
 
 
 def parse_sizes(items: Sequence[str]) -> dict[str, int]:

@@ -123,7 +123,7 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
           rlimit: int | None = None, sizes: Mapping[str, int] | None = None,
           sizes_a: Mapping[str, int] | None = None, sizes_b: Mapping[str, int] | None = None,
           library: Mapping[str, Function] | None = None, wall_timeout: float | None = None,
-          wall_started: float | None = None, structural: bool = True,
+          wall_started: float | None = None, structural: bool = True, backend: str = "z3",
           **options: Any) -> Result:
     """Prove or refute that two checked kernels compute the same thing.
 
@@ -134,12 +134,13 @@ def prove(a: Function, b: Function, *, fp: str = "ieee", timeout: float = 10.0,
     naming the stage it was in); the budget counts from ``wall_started`` (a
     ``time.monotonic()`` value, default: now), so that a command can include the time it
     spent loading its files. ``sizes`` applies to both sides, ``sizes_a``/``sizes_b``
-    to one. ``options`` are further fields of :class:`ProveOptions`.
+    to one. ``backend`` names the solver (``"z3"`` or ``"cvc5"``). ``options`` are further
+    fields of :class:`ProveOptions`.
     """
     from tensorize.ir import interp
 
     fp_mode = check_fp(fp)
-    solver = solver_config(timeout, rlimit)
+    solver = solver_config(timeout, rlimit, backend)
     sa = interp.bind_sizes(a, {**own_sizes(a, sizes), **(sizes_a or {})})
     sb = interp.bind_sizes(b, {**own_sizes(b, sizes), **(sizes_b or {})})
     reason = signature_difference(a, sa, b, sb)
@@ -166,6 +167,8 @@ def describe_result(result: Result, left: str, right: str) -> str:
         lines = [f"proved: {left} == {right}  ({result.mode} mode, {result.method}, "
                  f"{result.time:.3f} s)", f"  obligation: {result.obligation}"]
         lines += [f"  using {x}" for x in result.assumptions]
+        if result.cross_check:
+            lines.append(f"  cross-check: {result.cross_check}")
         return "\n".join(lines)
     if isinstance(result, Refuted):
         cex = result.counterexample
@@ -215,11 +218,12 @@ def prove_files(left: str, right: str, *, specs: Sequence[str] = (), sets: Seque
                signedness: Mapping[str, str] | None = None, fp: str = "ieee",
                timeout: float = 10.0, rlimit: int | None = None,
                started: float | None = None, smtlib_dir: str | None = None,
-               cross_check: bool = False) -> ProveOutcome:
+               cross_check: bool = False, backend: str = "z3") -> ProveOutcome:
     """``tensorize prove A.tz[:K] B.tz[:K]``: both kernels loaded (``.tz`` or ``.mlir``),
     the ``--set`` sizes applied to both, and :func:`prove` with ``timeout`` as both each
     solver call's timeout and the whole budget, counted from ``started``; each
-    obligation written as SMT-LIB into ``smtlib_dir`` (created) when given."""
+    obligation written as SMT-LIB into ``smtlib_dir`` (created) when given; ``backend``
+    the solver that discharges them."""
     if smtlib_dir:
         check_output_dir(smtlib_dir, "--smtlib", create=True)
     library = load_specs(specs)
@@ -230,7 +234,7 @@ def prove_files(left: str, right: str, *, specs: Sequence[str] = (), sets: Seque
     try:
         result = prove(a, b, fp=fp, timeout=timeout, rlimit=rlimit, sizes=sizes,
                        library=lib_a, wall_timeout=timeout, wall_started=started,
-                       smtlib_dir=smtlib_dir, cross_check=cross_check)
+                       smtlib_dir=smtlib_dir, cross_check=cross_check, backend=backend)
     except NotComparable as exc:
         return ProveOutcome(a.name, b.name, None, exc.message)
     return ProveOutcome(a.name, b.name, result)

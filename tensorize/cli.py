@@ -126,7 +126,8 @@ def cmd_prove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     done = api.prove_files(args.left, args.right, specs=args.specs, sets=args.set,
                            signedness=api.parse_signedness(args.signedness), fp=args.fp,
                            timeout=args.timeout, rlimit=args.rlimit, started=args.started,
-                           smtlib_dir=args.smtlib, cross_check=args.cross_check)
+                           smtlib_dir=args.smtlib, cross_check=args.cross_check,
+                           backend=args.solver)
     out.write((done.json_text() if args.json else done.describe()) + "\n")
     return done.exit_code
 
@@ -292,8 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     _sizes_option(p, "override a size parameter of both sides (repeatable)")
     _specs_option(p)
     p.add_argument("--smtlib", metavar="DIR", help="write each obligation as SMT-LIB 2 here")
+    p.add_argument("--solver", choices=["z3", "cvc5"], default="z3",
+                   help="the solver that discharges the obligations (default: z3)")
     p.add_argument("--cross-check", action="store_true",
-                   help="re-solve every obligation with cvc5; a disagreement is an error")
+                   help="re-solve every obligation with the other solver (cvc5, or z3 "
+                   "under --solver cvc5); a disagreement is an error")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_prove)
 

@@ -10,7 +10,7 @@ import z3
 
 import tensorize
 from tensorize.api import load
-from tensorize.equivalence import prove as prove_mod
+from tensorize.equivalence import z3_backend
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved, Refuted, Unknown
 from tensorize.equivalence.solver import SolverConfig
@@ -47,7 +47,7 @@ def test_wrong_candidates_die_by_execution_without_z3(variant: str, monkeypatch)
     def no_solver(*args, **kwargs):
         raise AssertionError("Z3 was called")
 
-    monkeypatch.setattr(prove_mod, "make_solver", no_solver)
+    monkeypatch.setattr(z3_backend, "make_solver", no_solver)
     monkeypatch.setattr(z3, "Solver", no_solver)
     result = _prove("spec", variant)
     assert isinstance(result, Refuted), result

@@ -169,6 +169,7 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["prove", NT, NT, "--signedness", "A=f32"], "expected ARG=TYPE"),
     (["prove", NT, "/no/such.tz:k"], "no such file"),
     (["prove", NT, NT, "--fp", "bogus"], "invalid choice: 'bogus'"),
+    (["prove", NT, NT, "--solver", "yices"], "invalid choice: 'yices'"),
     (["prove", NT, NT, "--timeout", "nan"], "finite positive"),
     (["prove", NT, NT, "--timeout", "inf"], "finite positive"),
     (["prove", NT, NT, "--timeout", "0"], "finite positive"),

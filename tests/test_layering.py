@@ -96,6 +96,42 @@ def test_z3_only_behind_the_solver_layer() -> None:
     assert outside <= Z3_OUTSIDE_SOLVER, sorted(outside - Z3_OUTSIDE_SOLVER)
 
 
+SOLVER_MAKERS = {"Solver", "SolverFor", "SimpleSolver", "Optimize", "Fixedpoint", "Tactic",
+                 "Then", "OrElse", "ParThen", "TryFor", "With"}
+"""The Z3 names that make a solver (or a tactic, which makes one)."""
+
+SOLVER_SEAM = {"equivalence/z3_backend.py", "ir/intsolve.py"}
+"""Where Z3 solvers are made: the Z3 back end of the solver seam, and the integer
+questions of ``ir/`` (below the proof layer, so it cannot use the seam)."""
+
+
+def _solver_makers(path: Path) -> list[int]:
+    """Lines of ``path`` that name a solver-making attribute of z3 (``z3.Solver``...)."""
+    tree = ast.parse(path.read_text())
+    lines = [node.lineno for node in ast.walk(tree)
+             if isinstance(node, ast.Attribute) and node.attr in SOLVER_MAKERS
+             and isinstance(node.value, ast.Name) and node.value.id == "z3"]
+    lines += [node.lineno for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.module == "z3"
+              and any(a.name in SOLVER_MAKERS or a.name == "*" for a in node.names)]
+    return lines
+
+
+def test_solvers_are_made_only_behind_the_seam() -> None:
+    """Every proof query goes through a back end (equivalence/backend.py): no module but
+    the Z3 back end makes a Z3 solver."""
+    wrong = [f"tensorize/{path.relative_to(PACKAGE)}:{line}"
+             for path in PACKAGE.rglob("*.py") for line in _solver_makers(path)
+             if str(path.relative_to(PACKAGE)) not in SOLVER_SEAM]
+    assert not wrong, "a Z3 solver made outside the seam: " + ", ".join(wrong)
+
+
+def test_the_solver_check_sees_a_solver(tmp_path: Path) -> None:
+    bad = tmp_path / "x.py"
+    bad.write_text("import z3\nfrom z3 import SolverFor\ndef f():\n    return z3.Solver()\n")
+    assert sorted(_solver_makers(bad)) == [2, 4]
+
+
 def test_the_layer_table_is_checked_on_a_violation(tmp_path: Path) -> None:
     """The checker sees a function-level upward import (so the test above can fail)."""
     bad = tmp_path / "x.py"

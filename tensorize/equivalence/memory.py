@@ -31,6 +31,8 @@ class Memory:
     types: dict[tuple[str, int, str], DType] = field(default_factory=dict)
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Assumed integer ranges, by the Z3 id of the element's variable."""
+    bit_elements: set[tuple[str, int]] = field(default_factory=set)
+    """The elements that have a bit-vector variable (of some width)."""
 
     def initial(self, buf: str, offset: int, t: DType) -> z3.ExprRef:
         """The value element ``offset`` of ``buf`` holds before either side runs."""
@@ -48,7 +50,14 @@ class Memory:
             return self.variables[key]
         key = (buf, offset, f"bits{t.bits}")
         if key not in self.variables:
-            self.variables[key] = z3.BitVec(f"{buf}[{offset}]", t.bits)
+            # A side reading the element at another width has another variable, whose
+            # name says its width: a model is read back by name. The first keeps the
+            # plain name (Z3's search depends on names: renaming them all made a float
+            # refutation three times slower).
+            other = (buf, offset) in self.bit_elements
+            self.bit_elements.add((buf, offset))
+            name = f"{buf}[{offset}]:{t.bits}b" if other else f"{buf}[{offset}]"
+            self.variables[key] = z3.BitVec(name, t.bits)
             self.types[key] = t
         bits = self.variables[key]
         if t.is_float:

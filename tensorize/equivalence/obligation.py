@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import z3
-
-from tensorize.equivalence.memory import Memory
 from tensorize.ir.nodes import Function
+
+if TYPE_CHECKING:
+    import z3
+
+    from tensorize.equivalence.memory import Memory
 
 
 @dataclass
@@ -22,9 +25,9 @@ class Obligation:
 
     def smt2(self) -> str:
         """The obligation as an SMT-LIB 2 script (Z3's printer)."""
-        s = z3.Solver()
-        s.add(*self.assertions)
-        return str(s.to_smt2())
+        from tensorize.equivalence.z3_backend import smt2
+
+        return smt2(self.assertions)
 
 
 def assumptions_used(*fns: Function) -> tuple[str, ...]:

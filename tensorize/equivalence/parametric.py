@@ -26,10 +26,10 @@ from typing import Any
 
 import z3
 
+from tensorize.equivalence.backend import Undecided, Unsat, backend_for, verdict
 from tensorize.equivalence.obligation import Obligation, assumptions_used
 from tensorize.equivalence.results import Proved, Result, Unknown
 from tensorize.equivalence.smt import Translator
-from tensorize.equivalence.solver import make_solver
 from tensorize.equivalence.unroll import strides
 from tensorize.ir.affine import Linear, linear_form
 from tensorize.ir.interp import shapes_of
@@ -357,21 +357,20 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
         from tensorize.equivalence.smtlib import export
 
         export(ob, Path(opts.smtlib_dir))
-    solver = make_solver(opts.solver)
-    solver.add(*assertions)
-    verdict = solver.check()
+    answer = backend_for(opts.solver).discharge(ob, opts.solver)
+    checked = ""
     if opts.cross_check:
         from tensorize.equivalence.smtlib import cross_check
 
-        cross_check(ob, verdict, opts.solver)
-    if verdict == z3.unsat:
+        checked = cross_check(ob, verdict(answer), opts.solver)
+    if isinstance(answer, Unsat):
         maps = {**sigma, **pi}
         desc = ", ".join(f"{v}' = {_show(maps[v])}" for v in rb.spatial + rb.reduction)
         return Proved(opts.fp, time.perf_counter() - start,
-                      f"per element of {ra.buf}: {desc}", "per-element", assumptions_used(a, b))
-    if verdict == z3.unknown:
-        return Unknown(opts.fp, time.perf_counter() - start,
-                       f"solver: {solver.reason_unknown()}")
+                      f"per element of {ra.buf}: {desc}", "per-element", assumptions_used(a, b),
+                      cross_check=checked)
+    if isinstance(answer, Undecided):
+        return Unknown(opts.fp, time.perf_counter() - start, f"solver: {answer.reason}")
     return None
 
 

@@ -1,4 +1,5 @@
-"""Do two fragments compute the same thing? Refute by execution, then prove with Z3."""
+"""Do two fragments compute the same thing? Refute by execution, then prove with a solver
+(through the back end of `backend.py`: Z3 by default, or cvc5)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from typing import Any
 import numpy as np
 import z3
 
+from tensorize.equivalence.backend import (
+    Discharged,
+    Sat,
+    SolverBackend,
+    Undecided,
+    Unsat,
+    Value,
+    backend_for,
+    verdict,
+)
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
     REAL_EXECUTION_LIMIT,
@@ -34,7 +45,7 @@ from tensorize.equivalence.results import (
     Result,
     Unknown,
 )
-from tensorize.equivalence.solver import SolverConfig, make_solver
+from tensorize.equivalence.solver import SolverConfig
 from tensorize.equivalence.unroll import Budget, SymExec, final_value
 from tensorize.errors import EquivalenceError, TensorizeError, TooLarge
 from tensorize.ir import interp
@@ -58,6 +69,11 @@ class ProveOptions:
     """Simplify by value ranges and abstract products before the solver. False gives the
     plain Z3 proof of the unrolled obligation (the reference the shortcuts are tested
     against)."""
+
+    @property
+    def backend(self) -> str:
+        """The solver back end that discharges the obligations (``solver.backend``)."""
+        return self.solver.backend
 
 
 def check_signatures(a: Function, sa: Mapping[str, int], b: Function,
@@ -169,43 +185,47 @@ def solve(ob: Obligation, a: Function, sa: Mapping[str, int], b: Function,
         from tensorize.equivalence.smtlib import export
 
         export(ob, Path(opts.smtlib_dir))
-    solver = make_solver(opts.solver)
+    backend = backend_for(opts.solver)
+    answer: Discharged
+    query = ob
     if not ob.outputs and ob.method == "unroll":
-        verdict = z3.unsat  # every output term is identical on both sides
-    elif opts.shortcuts and ob.memory is not None and _abstract_proof(ob, opts):
-        verdict = z3.unsat
+        answer = Unsat()  # every output term is identical on both sides
+    elif opts.shortcuts and ob.memory is not None and _abstract_proof(ob, backend, opts):
+        answer = Unsat()
     else:
-        verdict = _check_each(solver, ob)
+        answer, query = _check_each(backend, ob, opts.solver)
+    checked = ""
     if opts.cross_check and ob.outputs:
         from tensorize.equivalence.smtlib import cross_check
 
-        cross_check(ob, verdict, opts.solver)
+        checked = cross_check(ob, verdict(answer), opts.solver)
     elapsed = time.perf_counter() - start
-    if verdict == z3.unsat:
-        return Proved(opts.fp, elapsed, ob.name, ob.method, assumptions_used(a, b))
-    if verdict == z3.unknown:
-        return Unknown(opts.fp, elapsed, f"solver: {solver.reason_unknown()}")
-    return _counterexample(ob, solver, a, sa, b, sb, library, opts, elapsed)
+    if isinstance(answer, Unsat):
+        return Proved(opts.fp, elapsed, ob.name, ob.method, assumptions_used(a, b),
+                      cross_check=checked)
+    if isinstance(answer, Undecided):
+        return Unknown(opts.fp, elapsed, f"solver: {answer.reason}")
+    return _counterexample(ob, answer, query, backend, a, sa, b, sb, library, opts, elapsed)
 
 
-def _check_each(solver: z3.Solver, ob: Obligation) -> z3.CheckSatResult:
+def _check_each(backend: SolverBackend, ob: Obligation, config: SolverConfig
+                ) -> tuple[Discharged, Obligation]:
     """Check the outputs one by one, each with only the constraints it mentions.
 
-    ``solver`` ends holding the query of the first output that may differ, so its model
-    (or its reason for unknown) can be read.
+    Returns the answer of the first output that may differ (unsat if none may), with
+    the query that gave it (its model, or its reason for unknown, is about that query).
     """
     if ob.memory is None or not ob.outputs:
-        solver.add(*ob.assertions)
-        return solver.check()
+        return backend.discharge(ob, config), ob
     constraints = list(ob.memory.constraints.values())
     for _, _, x, y in ob.outputs:
         claim = _differs(x, y)
-        solver.reset()
-        solver.add(*_relevant(constraints, claim), claim)
-        verdict = solver.check()
-        if verdict != z3.unsat:
-            return verdict
-    return z3.unsat
+        query = Obligation(ob.name, [*_relevant(constraints, claim), claim], ob.memory,
+                           method=ob.method)
+        answer = backend.discharge(query, config)
+        if not isinstance(answer, Unsat):
+            return answer, query
+    return Unsat(), ob
 
 
 def _operand_range(x: z3.ExprRef, signed: Mapping[int, Interval],
@@ -246,7 +266,7 @@ def _product_bounds(fresh: z3.ExprRef, lo: int, hi: int) -> list[z3.BoolRef] | N
     return None
 
 
-def _abstract_proof(ob: Obligation, opts: ProveOptions) -> bool:
+def _abstract_proof(ob: Obligation, backend: SolverBackend, opts: ProveOptions) -> bool:
     """Try the proof with every product of extended values replaced by a fresh variable.
 
     Each product becomes an unknown constrained only to its value range, a weaker
@@ -287,9 +307,8 @@ def _abstract_proof(ob: Obligation, opts: ProveOptions) -> bool:
     constraints = list(ob.memory.constraints.values()) + side
     for _, _, x, y in ob.outputs:  # one output element at a time: many small queries
         claim = _differs(z3.substitute(x, *pairs), z3.substitute(y, *pairs))
-        solver = make_solver(opts.solver)
-        solver.add(*_relevant(constraints, claim), claim)
-        if solver.check() != z3.unsat:
+        query = Obligation(f"{ob.name}_abstract", [*_relevant(constraints, claim), claim])
+        if not isinstance(backend.discharge(query, opts.solver), Unsat):
             return False
     return True
 
@@ -315,8 +334,21 @@ def _relevant(constraints: list[z3.BoolRef], claim: z3.ExprRef) -> list[z3.BoolR
     return [c for c in constraints if _constants(c) & names]
 
 
-def _complete(ob: Obligation, model: z3.ModelRef, opts: ProveOptions
-              ) -> z3.ModelRef | None:
+def _pin(var: z3.ExprRef, value: Value) -> z3.BoolRef | None:
+    """``var == value`` (None when the value is not one to pin)."""
+    if value is None:
+        return None
+    if z3.is_bv(var):
+        return var == z3.BitVecVal(int(value), var.size())
+    if z3.is_bool(var):
+        return var == z3.BoolVal(bool(value))
+    if z3.is_real(var):
+        return var == z3.RealVal(Fraction(value))
+    return None
+
+
+def _complete(ob: Obligation, model: Sat, backend: SolverBackend, opts: ProveOptions
+              ) -> Sat | None:
     """The model, extended to every input element so that all assumptions hold.
 
     A query holds only the constraints its claim mentions, so the model may leave other
@@ -324,18 +356,23 @@ def _complete(ob: Obligation, model: z3.ModelRef, opts: ProveOptions
     inputs). The claim's own values are kept; None if no completion exists.
     """
     assert ob.memory is not None
-    solver = make_solver(opts.solver)
-    solver.add(*ob.memory.constraints.values())
-    for decl in model.decls():
-        if decl.arity() == 0:
-            solver.add(decl() == model[decl])
-    if solver.check() != z3.sat:
+    pins = []
+    for var in ob.memory.variables.values():
+        name = var.decl().name()
+        if name in model.values:
+            pin = _pin(var, model.values[name])
+            if pin is None:
+                return None
+            pins.append(pin)
+    query = Obligation(f"{ob.name}_completion", [*ob.memory.constraints.values(), *pins])
+    answer = backend.discharge(query, opts.solver)
+    if not isinstance(answer, Sat):
         return None
-    return solver.model()
+    return Sat({**model.values, **answer.values})
 
 
-def _grid_models(ob: Obligation, solver: z3.Solver, opts: ProveOptions
-                 ) -> Iterator[z3.ModelRef]:
+def _grid_models(ob: Obligation, query: Obligation, backend: SolverBackend,
+                 opts: ProveOptions) -> Iterator[Sat]:
     """Real mode: models of the same query with every real input a value of its type.
 
     A real variable may take a value no float of its type holds (or one that overflows
@@ -344,33 +381,34 @@ def _grid_models(ob: Obligation, solver: z3.Solver, opts: ProveOptions
     type represents exactly: first integers, then fractions of magnitude below 2.
     """
     assert ob.memory is not None
-    names = _constants_of_all(list(solver.assertions()))
+    names = _constants_of_all(list(query.assertions))
     reals = [(var, ob.memory.types[key]) for key, var in ob.memory.variables.items()
              if key[2].startswith("real") and var.get_id() in names]
     if not reals:
         return
     for fraction in (False, True):
-        grid = make_solver(opts.solver)
-        grid.add(*solver.assertions())
+        grid = list(query.assertions)
         for k, (var, t) in enumerate(reals):
             precision = t.float_format[1]
             n = z3.Int(f"grid!{k}")
             scale = z3.RealVal(Fraction(1, 2 ** (precision - 1)) if fraction else 1)
-            grid.add(var == z3.ToReal(n) * scale, n > -(2 ** precision), n < 2 ** precision)
-        if grid.check() == z3.sat:
-            yield grid.model()
+            grid += [var == z3.ToReal(n) * scale, n > -(2 ** precision), n < 2 ** precision]
+        answer = backend.discharge(Obligation(f"{ob.name}_grid", grid), opts.solver)
+        if isinstance(answer, Sat):
+            yield answer
 
 
-def _constants_of_all(terms: list[z3.ExprRef]) -> set[int]:
+def _constants_of_all(terms: list[z3.BoolRef]) -> set[int]:
     out: set[int] = set()
     for t in terms:
         out |= _constants(t)
     return out
 
 
-def _counterexample(ob: Obligation, solver: z3.Solver, a: Function, sa: Mapping[str, int],
-                    b: Function, sb: Mapping[str, int], library: Mapping[str, Function],
-                    opts: ProveOptions, elapsed: float) -> Result:
+def _counterexample(ob: Obligation, model: Sat, query: Obligation, backend: SolverBackend,
+                    a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
+                    library: Mapping[str, Function], opts: ProveOptions, elapsed: float
+                    ) -> Result:
     """Turn the solver's model into concrete inputs; refuted only if the interpreter agrees.
 
     Both sides run on the model's inputs (the exact real-mode interpreter in real mode,
@@ -378,19 +416,20 @@ def _counterexample(ob: Obligation, solver: z3.Solver, a: Function, sa: Mapping[
     an artefact of the translation (an uninterpreted rounding, say) and the answer is
     unknown, never refuted. In real mode, models with representable inputs are tried too.
     """
-    result = _confirm(ob, solver.model(), a, sa, b, sb, library, opts, elapsed)
+    result = _confirm(ob, model, backend, a, sa, b, sb, library, opts, elapsed)
     if isinstance(result, Refuted) or opts.fp != "real":
         return result
-    for model in _grid_models(ob, solver, opts):
-        again = _confirm(ob, model, a, sa, b, sb, library, opts, elapsed)
+    for grid in _grid_models(ob, query, backend, opts):
+        again = _confirm(ob, grid, backend, a, sa, b, sb, library, opts, elapsed)
         if isinstance(again, Refuted):
             return again
     return result
 
 
-def _confirm(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, int],
-             b: Function, sb: Mapping[str, int], library: Mapping[str, Function],
-             opts: ProveOptions, elapsed: float) -> Refuted | Unknown:
+def _confirm(ob: Obligation, model: Sat, backend: SolverBackend, a: Function,
+             sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
+             library: Mapping[str, Function], opts: ProveOptions, elapsed: float
+             ) -> Refuted | Unknown:
     """Run both sides on one model's inputs: Refuted if they differ, else Unknown."""
     assert ob.memory is not None
 
@@ -400,7 +439,7 @@ def _confirm(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, i
                        "not a proof")
 
     start = time.perf_counter() - elapsed
-    completed = _complete(ob, model, opts)
+    completed = _complete(ob, model, backend, opts)
     if completed is None:
         return unknown("no inputs meeting every assumption extend it")
     model = completed
@@ -422,19 +461,20 @@ def _confirm(ob: Obligation, model: z3.ModelRef, a: Function, sa: Mapping[str, i
         t = decl.dtype
         if kind not in (f"bits{t.bits}", f"real{t.name}", "bool"):
             continue  # the other side reads these bytes at another width
-        v = model.eval(var, model_completion=True)
+        # a variable the model leaves out may take any value: zero (Z3's completion)
+        v = model.values.get(var.decl().name(), False if kind == "bool" else 0)
         flat = values[buf].reshape(-1)
-        if z3.is_bv_value(v):
-            bits = v.as_long()
+        if v is None:
+            return unknown(f"no value for {buf}[{off}]")
+        if kind == "bool":
+            flat[off] = bool(v)
+        elif kind.startswith("real"):
+            with np.errstate(over="ignore"):  # too large for the type: inf, then refused
+                flat[off] = float(Fraction(v))
+        else:
+            bits = int(v)
             flat[off:off + 1] = np.array([bits], dtype=f"u{max(t.bits // 8, 1)}").view(
                 t.np_dtype) if t.bits >= 8 else bits
-        elif z3.is_rational_value(v):
-            with np.errstate(over="ignore"):  # too large for the type: inf, then refused
-                flat[off] = float(v.as_fraction())
-        elif z3.is_true(v) or z3.is_false(v):
-            flat[off] = z3.is_true(v)
-        else:
-            return unknown(f"no value for {buf}[{off}]")
         idx = np.unravel_index(off, shapes[buf])
         relevant.setdefault(buf, []).append(f"{buf}{list(map(int, idx))} = {flat[off]}")
     real = opts.fp == "real"

@@ -103,6 +103,8 @@ class Proved(_Json):
     method: str
     assumptions: tuple[str, ...] = ()
     status: Literal["proved"] = "proved"
+    cross_check: str = ""
+    """What the second solver said (``--cross-check``); empty when not asked."""
 
 
 @dataclass(frozen=True)

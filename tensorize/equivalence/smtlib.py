@@ -14,8 +14,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import z3
-
+from tensorize.equivalence.backend import verdict
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import EquivalenceError
 
@@ -71,35 +70,26 @@ def export(ob: Obligation, directory: Path) -> Path:
 
 def solve_with_cvc5(text: str, config: SolverConfig) -> str:
     """'sat', 'unsat' or 'unknown' from cvc5 on an SMT-LIB script."""
-    try:
-        import cvc5
-    except ImportError as exc:
-        raise EquivalenceError("--cross-check needs cvc5: pip install 'tensorize[cvc5]'") \
-            from exc
-    tm = cvc5.TermManager()
-    solver = cvc5.Solver(tm)
-    solver.setOption("fp-exp", "true")  # f16/bf16 need the experimental FP solver
-    solver.setOption("tlimit-per", str(config.timeout_ms))
-    solver.setLogic("ALL")
-    parser = cvc5.InputParser(solver)
-    parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6,
-                          text.replace("(check-sat)", ""), "obligation")
-    symbols = parser.getSymbolManager()
-    while True:
-        cmd = parser.nextCommand()
-        if cmd.isNull():
-            break
-        cmd.invoke(solver, symbols)
-    result = solver.checkSat()
-    return "unsat" if result.isUnsat() else "sat" if result.isSat() else "unknown"
+    from tensorize.equivalence.cvc5_backend import check_text
+
+    return verdict(check_text(text, config, models=False))
 
 
-def cross_check(ob: Obligation, z3_verdict: z3.CheckSatResult, config: SolverConfig) -> str:
-    """Re-solve with cvc5; raise :class:`EquivalenceError` if the solvers disagree."""
-    text, _ = to_smtlib(ob)
-    other = solve_with_cvc5(text, config)
-    mine = str(z3_verdict)
+def cross_check(ob: Obligation, mine: str, config: SolverConfig) -> str:
+    """Re-solve with the other solver (cvc5 when Z3 gave ``mine``, Z3 when cvc5 did);
+    raise :class:`EquivalenceError` if the two disagree. Returns what the cross-check
+    found, in words for the result: the other's agreement, or that it did not decide
+    (the cross-check of this obligation is then incomplete, and says so)."""
+    if config.backend == "cvc5":
+        from tensorize.equivalence.z3_backend import Z3Backend
+
+        other_name, other = "z3", verdict(Z3Backend().discharge(ob, config))
+    else:
+        other_name, other = "cvc5", solve_with_cvc5(to_smtlib(ob)[0], config)
     if "unknown" not in (other, mine) and other != mine:
-        raise EquivalenceError(f"solvers disagree on {ob.name}: z3 says {mine}, cvc5 says "
-                               f"{other}")
-    return other
+        raise EquivalenceError(f"solvers disagree on {ob.name}: {config.backend} says "
+                               f"{mine}, {other_name} says {other}")
+    if other == "unknown":
+        return (f"{other_name} did not decide {ob.name}: not cross-checked "
+                f"({config.backend} says {mine})")
+    return f"{other_name} agrees ({other})"
