@@ -175,3 +175,24 @@ def test_an_index_out_of_bounds_raises_the_same_error() -> None:
     fast, ref = _run(ScalarExec, fn, values, False), _run(RefScalar, fn, values, False)
     assert fast[0] == "raised" and "out of bounds" in fast[2]
     assert fast == ref
+
+
+def test_element_preparation_is_per_function_and_sizes() -> None:
+    """run_element's memo (normal form, shapes, work limit) is keyed by the function and
+    its sizes: other sizes give other shapes and values, another buffer none."""
+    fn = kernel("""kernel k(N = 4) {
+      in A: i32[N]
+      out C: i32[N]
+      out D: i32[N]
+      for i in 0..N { C[i] = A[N - 1 - i] * 2 }
+    }""")
+    for n in (4, 6, 4, 6):
+        ins = {"A": np.arange(n, dtype=np.int32) + 1}
+        whole = interp.run(fn, ins, sizes={"N": n}, mode="scalar")["C"]
+        for i in range(n):
+            assert interp.run_element(fn, ins, "C", (i,), sizes={"N": n}) == whole[i]
+        assert interp.run_element(fn, ins, "D", (0,), sizes={"N": n}) is None
+    for _ in range(2):  # refused the first time and again from the memo
+        with pytest.raises(InterpError, match="too large"):
+            interp.run_element(fn, {"A": np.zeros(1, np.int32)}, "C", (0,),
+                               sizes={"N": 1 << 29})

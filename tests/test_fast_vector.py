@@ -120,3 +120,43 @@ def test_fuzz_kernels_batched_equal_scalar_runs_per_set() -> None:
                 assert got[k].tobytes() == want[k].tobytes(), (g.text, k)
         compared += 1
     assert compared >= 10
+
+
+def test_a_shared_loop_analysis_is_redone_for_other_intrinsics() -> None:
+    """Loop analyses are shared between executors, but only while the intrinsics they
+    looked up are the same objects: the same loop under another library is analysed
+    again (here the call's second view is written under one and only read under the
+    other)."""
+    import tensorize
+
+    spec = """intrinsic t.x {{
+      summary "x"
+      target t
+      cost 1.0
+      in a: i32[2]
+      {mode} c: i32[2]
+      local e: i32[2]
+      for i in 0..2 {{ {target}[i] = a[i] + 1 }}
+    }}"""
+    text = """kernel k {
+      in A: i32[8]
+      inout C: i32[8]
+      for i in 0..4 { call t.x(a = (d) -> A[2 * i + d], c = (d) -> C[2 * i + d]) }
+    }"""
+    lib_out = {f.name: f for f in tensorize.parse(spec.format(mode="inout", target="c")).intrinsics}
+    lib_in = {f.name: f for f in tensorize.parse(spec.format(mode="in", target="e")).intrinsics}
+    fn = tensorize.parse(text, library=lib_out).kernels[0]
+    loop = fn.body[0]
+    shapes = interp.shapes_of(fn, {})
+
+    def analysis(lib: dict) -> object:
+        mem = {b.name: np.zeros(shapes[b.name], np.int32) for b in fn.buffers}
+        return VectorExec(fn, {}, mem, shapes, lib, interp._call)._analyse(loop)
+
+    first = analysis(lib_out)
+    assert first is not None and "C" in first[0]
+    again = analysis(dict(lib_out))  # another dict, the same intrinsic: shared
+    assert again is first
+    other = analysis(lib_in)
+    assert other is not None and other[0] == {}
+    assert analysis({}) is None  # no such intrinsic: nothing vectorises

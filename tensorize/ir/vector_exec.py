@@ -51,6 +51,11 @@ MAX_DEPTH = 12
 _Info = tuple[dict[str, tuple[Expr, ...]], list[For], list[CallStmt]]
 
 
+_ANALYSES: dict[int, tuple[For, _Info | None, tuple[tuple[str, Function | None], ...]]] = {}
+"""Loop analyses shared by every executor: by loop node (kept alive with its entry), with
+the intrinsics the analysis looked up, which must be the same objects for it to hold."""
+
+
 class VectorExec:
     """Executes a function body with independent loops turned into numpy array axes."""
 
@@ -131,6 +136,12 @@ class VectorExec:
         cached = self.static.get(id(s))
         if cached is not None and cached[0] is s:  # the node is kept alive with its entry
             return cached[1]
+        shared = _ANALYSES.get(id(s))
+        if shared is not None and shared[0] is s and \
+                all(self.library.get(name) is callee for name, callee in shared[2]):
+            self.static[id(s)] = (s, shared[1])
+            return shared[1]
+        looked_up: list[tuple[str, Function | None]] = []
         result: _Info | None
         accesses: dict[str, set[tuple[Expr, ...]]] = {}
         written: set[str] = set()
@@ -153,6 +164,7 @@ class VectorExec:
                 inner.append(node)
             elif isinstance(node, CallStmt):
                 callee = self.library.get(node.name)
+                looked_up.append((node.name, callee))
                 if callee is None:
                     ok = False
                     break
@@ -173,6 +185,9 @@ class VectorExec:
         else:
             result = None
         self.static[id(s)] = (s, result)
+        if len(_ANALYSES) >= 4096:
+            _ANALYSES.clear()
+        _ANALYSES[id(s)] = (s, result, tuple(looked_up))
         return result
 
     def _consts(self, env: dict[str, Any]) -> dict[str, int]:
