@@ -196,3 +196,19 @@ def test_element_preparation_is_per_function_and_sizes() -> None:
         with pytest.raises(InterpError, match="too large"):
             interp.run_element(fn, {"A": np.zeros(1, np.int32)}, "C", (0,),
                                sizes={"N": 1 << 29})
+
+
+def test_memoised_shapes_are_a_fresh_dict_per_call() -> None:
+    fn = kernel("""kernel k(N = 4) {
+      in A: i32[N, 2]
+      out C: i32[N]
+      for i in 0..N { C[i] = A[i, 1] }
+    }""")
+    first = interp.shapes_of(fn, {"N": 3})
+    assert first == {"A": (3, 2), "C": (3,)}
+    first["A"] = (0,)
+    assert interp.shapes_of(fn, {"N": 3}) == {"A": (3, 2), "C": (3,)}
+    assert interp.shapes_of(fn, {"N": 5}) == {"A": (5, 2), "C": (5,)}
+    for _ in range(2):
+        with pytest.raises(InterpError, match="too large"):
+            interp.shapes_of(fn, {"N": 1 << 28})

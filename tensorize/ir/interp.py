@@ -66,7 +66,28 @@ def estimate_work(fn: Function, sizes: Mapping[str, int]) -> int:
 
 
 def shapes_of(fn: Function, sizes: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
-    """Concrete shapes of every buffer of ``fn``."""
+    """Concrete shapes of every buffer of ``fn`` (memoised by function and sizes; a new
+    dict each time)."""
+    if not all(type(v) is int for v in sizes.values()):
+        return _shapes_of(fn, sizes)
+    key = (id(fn), tuple(sorted(sizes.items())))
+    found = _SHAPES.get(key)
+    if found is not None and found[0] is fn:
+        return dict(found[1])
+    shapes = _shapes_of(fn, sizes)
+    if len(_SHAPES) >= 4096:
+        _SHAPES.clear()
+    _SHAPES[key] = (fn, dict(shapes))
+    return shapes
+
+
+_SHAPES: dict[tuple[int, tuple[tuple[str, int], ...]],
+              tuple[Function, dict[str, tuple[int, ...]]]] = {}
+"""Shapes by function (its identity: the entry keeps it alive) and sizes."""
+
+
+def _shapes_of(fn: Function, sizes: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
+    """:func:`shapes_of`, computed (an error is raised, never memoised)."""
     shapes = {}
     for b in fn.buffers:
         shape = buffer_shape(b, sizes)

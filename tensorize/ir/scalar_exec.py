@@ -58,6 +58,9 @@ the expression alive)."""
 
 _COMPILED_LIMIT = 1 << 16
 
+_COMPILED_INDEX: dict[tuple[type, int], tuple[tuple[Expr, ...], tuple[Compiled, ...]]] = {}
+"""Compiled index tuples by executor class and tuple (its identity, kept alive)."""
+
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
     ">": operator.gt, ">=": operator.ge}
@@ -117,7 +120,13 @@ class ScalarExec:
     def index(self, index: tuple[Expr, ...], env: dict[str, int], buf: str,
               shape: tuple[int, ...], span: Span | None) -> tuple[int, ...]:
         """Evaluate and bounds-check an index tuple."""
-        idx = tuple([int(self.compiled(e)(self, env)) for e in index])
+        found = _COMPILED_INDEX.get((type(self), id(index)))
+        if found is None or found[0] is not index:
+            found = (index, tuple([self.compiled(e) for e in index]))
+            if len(_COMPILED_INDEX) >= _COMPILED_LIMIT:
+                _COMPILED_INDEX.clear()
+            _COMPILED_INDEX[(type(self), id(index))] = found
+        idx = tuple([int(f(self, env)) for f in found[1]])
         for axis, (i, n) in enumerate(zip(idx, shape)):
             if not 0 <= i < n:
                 raise InterpError(f"index {i} out of bounds for dimension {axis} of '{buf}' "
