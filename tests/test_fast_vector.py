@@ -160,3 +160,32 @@ def test_a_shared_loop_analysis_is_redone_for_other_intrinsics() -> None:
     other = analysis(lib_in)
     assert other is not None and other[0] == {}
     assert analysis({}) is None  # no such intrinsic: nothing vectorises
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["f32", "f64"]), st.integers(0, 2), st.integers(1, 9),
+       st.integers(1, 700), st.integers(0, 2**32))
+def test_step_by_step_sums_are_the_accumulated_ones(tname: str, depth: int, n: int,
+                                                    width: int, seed: int) -> None:
+    """The step-by-step IEEE sum (large slices) and the one-accumulate sum give the same
+    bits, on values where the order of additions shows (huge, tiny, subnormal, inf, NaN),
+    up to the sign and payload of a NaN (SIMD loops propagate another operand's NaN),
+    which the store that follows erases (one NaN: see tensorize.ir.numeric)."""
+    from tensorize.ir import vector_exec
+    from tensorize.ir.vector_ops import canonical_nan
+
+    t = SCALAR_TYPES[tname]
+    rng = np.random.default_rng(seed)
+    pool = np.array([1e30, -1e30, 1.0, 1e-7, -3.5, 5e-324, 1e-45, np.inf, -np.inf, np.nan,
+                     0.1, 2.0**-126, 65504.0, -0.0])
+    shape = [2, 3, 2][:depth] + [n] + [width]
+    values = rng.choice(pool, size=shape).astype(t.np_dtype)
+    start_shape = shape[:depth] + [1] + shape[depth + 1:]
+    start = rng.choice(pool, size=start_shape).astype(t.np_dtype)
+    with np.errstate(all="ignore"):
+        got = vector_exec._sequential_sum(start, values, depth, t)
+        want = vector_exec._accumulated_sum(start, values, depth, t)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert canonical_nan(got, t).tobytes() == canonical_nan(want, t).tobytes()
+    assert (values.size // n >= vector_exec.SEQUENTIAL_SLICE) == (width * int(
+        np.prod(shape[:depth])) >= vector_exec.SEQUENTIAL_SLICE)

@@ -363,9 +363,7 @@ class VectorExec:
             start_value = np.asarray(old, dtype=t.np_dtype)
             full = np.broadcast_shapes(values.shape, axis.shape, start_value.shape)
             start = np.broadcast_to(start_value, full[:depth] + (1,) + full[depth + 1:])
-            steps = np.concatenate([start, np.broadcast_to(values, full)], axis=depth)
-            total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
-            return np.take(total, [full[depth]], axis=depth)
+            return _sequential_sum(start, np.broadcast_to(values, full), depth, t)
 
     # -- memory ---------------------------------------------------------------------
     def index(self, index: tuple[Expr, ...], env: dict[str, Any], buf: str,
@@ -462,6 +460,39 @@ class VectorExec:
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
                     "/": lambda: a // b, "%": lambda: a % b}[op]()
         return _value_binary(op, a, b, t)
+
+
+SEQUENTIAL_SLICE = 512
+"""Fewest elements per step for :func:`_sequential_sum` to add step by step (one numpy
+call per step) rather than by one ``np.add.accumulate`` (which writes every partial sum)."""
+
+
+def _sequential_sum(start: np.ndarray, values: np.ndarray, depth: int, t: DType
+                    ) -> np.ndarray:
+    """``start`` plus the slices of ``values`` along axis ``depth``, added one at a time
+    in order, each addition rounded to ``t`` (``start`` has extent 1 on that axis).
+
+    Two ways with the same result: each step is the same IEEE addition in ``t`` (numpy's
+    ``add`` loop for the type, which ``accumulate`` runs too); a Python loop of whole-slice
+    additions when slices are large, one ``accumulate`` over the concatenation otherwise.
+    """
+    n = values.shape[depth]
+    if n and values.size // n >= SEQUENTIAL_SLICE:
+        lead = (slice(None),) * depth
+        total = np.array(start, dtype=t.np_dtype)
+        for k in range(n):
+            np.add(total, values[lead + (slice(k, k + 1),)], out=total, dtype=t.np_dtype)
+        return total
+    return _accumulated_sum(start, values, depth, t)
+
+
+def _accumulated_sum(start: np.ndarray, values: np.ndarray, depth: int, t: DType
+                     ) -> np.ndarray:
+    """:func:`_sequential_sum` by one ``np.add.accumulate``."""
+    steps = np.concatenate([start, values], axis=depth)
+    total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
+    out: np.ndarray = np.take(total, [values.shape[depth]], axis=depth)
+    return out
 
 
 def _flat_index(idx: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
