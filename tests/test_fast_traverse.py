@@ -138,3 +138,13 @@ def test_a_class_without_resolvable_hints_uses_the_generic_rule() -> None:
     shifted = _Shift()(Odd((Const(1),)))  # type: ignore[arg-type]
     assert shifted.items == (Const(2),)
     assert traverse._NODE_FIELDS[Odd] is None
+
+
+def test_memoised_free_vars_are_a_fresh_set_per_call(modules: list[Module]) -> None:
+    for m in modules[:3]:
+        for node in list(walk(m))[:2000]:
+            want = {n.name for n in _slow_walk(node) if isinstance(n, Var)}
+            first = free_vars(node)
+            assert first == want
+            first.add("<mutated>")
+            assert free_vars(node) == want

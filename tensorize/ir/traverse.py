@@ -246,8 +246,20 @@ def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
 
 
 def free_vars(node: Node) -> set[str]:
-    """Names of the variables an expression (or any node) mentions."""
-    return {n.name for n in preorder(node) if isinstance(n, Var)}
+    """Names of the variables an expression (or any node) mentions (a new set each call;
+    memoised by node identity: nodes are immutable)."""
+    found = _FREE_VARS.get(id(node))
+    if found is not None and found[0] is node:
+        return set(found[1])
+    names = frozenset(n.name for n in preorder(node) if isinstance(n, Var))
+    if len(_FREE_VARS) >= 1 << 15:
+        _FREE_VARS.clear()
+    _FREE_VARS[id(node)] = (node, names)
+    return set(names)
+
+
+_FREE_VARS: dict[int, tuple[Node, frozenset[str]]] = {}
+"""Free variables by node (its identity: the entry keeps it alive)."""
 
 
 def loads(node: Node) -> Iterator[Load]:
