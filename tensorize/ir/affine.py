@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from tensorize.ir.nodes import Binary, Const, Expr, Unary, Var
+from tensorize.ir.traverse import preorder
 
 
 def is_affine(expr: Expr, variables: Collection[str]) -> bool:
@@ -65,9 +66,60 @@ def linear_form(expr: Expr, consts: Mapping[str, int] | None = None) -> Linear |
     """The linear form of a purely affine expression (no ``/`` or ``%`` on variables).
 
     Names in ``consts`` are replaced by their values; every other name is a variable.
-    Returns None when the expression is not linear.
+    Returns None when the expression is not linear. Memoised: the result depends only on
+    the (immutable) expression and the values in ``consts`` of the names it mentions.
     """
-    consts = consts or {}
+    cls = type(expr)
+    if cls is Var:  # the commonest case, cheaper than the memo
+        name = expr.name  # type: ignore[attr-defined]  # a Var
+        if consts and name in consts:
+            return Linear((), consts[name])
+        return Linear(((name, 1),), 0)
+    if cls is Const:
+        value = expr.value  # type: ignore[attr-defined]  # a Const
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return Linear((), value)
+    names = _names(expr)
+    if consts:
+        values = tuple([consts.get(n) for n in names])
+        if not all(type(v) is int or v is None for v in values):
+            return _linear_form(expr, consts)  # odd values (numpy ints): not memoised
+    else:
+        values = (None,) * len(names)
+    key = (id(expr), values)
+    found = _FORMS.get(key)
+    if found is not None and found[0] is expr:
+        return found[1]
+    result = _linear_form(expr, consts or {})
+    if len(_FORMS) >= _MEMO_LIMIT:
+        _FORMS.clear()
+    _FORMS[key] = (expr, result)
+    return result
+
+
+_MEMO_LIMIT = 1 << 16
+_FORMS: dict[tuple[int, tuple[int | None, ...]], tuple[Expr, Linear | None]] = {}
+"""Linear forms by expression (its identity: the entry keeps it alive) and the values of
+the names it mentions."""
+
+_NAMES: dict[int, tuple[Expr, tuple[str, ...]]] = {}
+"""The names an expression mentions, in first-mention order, by identity."""
+
+
+def _names(expr: Expr) -> tuple[str, ...]:
+    found = _NAMES.get(id(expr))
+    if found is not None and found[0] is expr:
+        return found[1]
+    names = tuple(dict.fromkeys(n.name for n in preorder(expr) if isinstance(n, Var)))
+    if len(_NAMES) >= _MEMO_LIMIT:
+        _NAMES.clear()
+    _NAMES[id(expr)] = (expr, names)
+    return names
+
+
+def _linear_form(expr: Expr, consts: Mapping[str, int]) -> Linear | None:
+    """:func:`linear_form`, computed."""
     result = _linear(expr, consts)
     if result is None:
         return None

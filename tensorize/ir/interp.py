@@ -66,7 +66,28 @@ def estimate_work(fn: Function, sizes: Mapping[str, int]) -> int:
 
 
 def shapes_of(fn: Function, sizes: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
-    """Concrete shapes of every buffer of ``fn``."""
+    """Concrete shapes of every buffer of ``fn`` (memoised by function and sizes; a new
+    dict each time)."""
+    if not all(type(v) is int for v in sizes.values()):
+        return _shapes_of(fn, sizes)
+    key = (id(fn), tuple(sorted(sizes.items())))
+    found = _SHAPES.get(key)
+    if found is not None and found[0] is fn:
+        return dict(found[1])
+    shapes = _shapes_of(fn, sizes)
+    if len(_SHAPES) >= 4096:
+        _SHAPES.clear()
+    _SHAPES[key] = (fn, dict(shapes))
+    return shapes
+
+
+_SHAPES: dict[tuple[int, tuple[tuple[str, int], ...]],
+              tuple[Function, dict[str, tuple[int, ...]]]] = {}
+"""Shapes by function (its identity: the entry keeps it alive) and sizes."""
+
+
+def _shapes_of(fn: Function, sizes: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
+    """:func:`shapes_of`, computed (an error is raised, never memoised)."""
     shapes = {}
     for b in fn.buffers:
         shape = buffer_shape(b, sizes)
@@ -288,14 +309,16 @@ def run_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
     every write to ``buf``). Raises like :func:`run`.
     """
     from tensorize.ir.one_element import OneElementExec, OneElementRealExec
-    from tensorize.ir.reduction import map_form, reduction_form
 
     bound = bind_sizes(fn, sizes)
-    form = reduction_form(fn, bound) or map_form(fn, bound)
-    if form is None or form.buf != buf:
+    form_buf, prepared = _element_preparation(fn, bound)
+    if form_buf != buf:
         return None
-    shapes = shapes_of(fn, bound)
-    _check_work(fn, bound)
+    if prepared is None:  # an error: raised again, as the first time
+        shapes = shapes_of(fn, bound)
+        _check_work(fn, bound)
+    else:
+        shapes = dict(prepared)
     if real:
         mem = _real_memory(fn, inputs, shapes, outputs)
         OneElementRealExec(fn, bound, mem, shapes, library or {}, _call,
@@ -305,6 +328,39 @@ def run_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,
     OneElementExec(fn, bound, mem, shapes, library or {}, _call,
                    target=(buf, tuple(index))).run()
     return to_python(mem[buf][tuple(index)], fn.decl(buf).dtype)
+
+
+_PREPARED: dict[tuple[int, tuple[tuple[str, int], ...]],
+                tuple[Function, tuple[str | None, dict[str, tuple[int, ...]] | None]]] = {}
+"""What :func:`run_element` works out from the function and its sizes alone, by function
+(its identity: the entry keeps it alive) and sizes: the same tile kernels and intrinsics
+are run element by element many times."""
+
+
+def _element_preparation(fn: Function, bound: dict[str, int]
+                         ) -> tuple[str | None, dict[str, tuple[int, ...]] | None]:
+    """The buffer of ``fn``'s reduction or map normal form (None: neither) and, when it
+    has one, its buffers' shapes (None: :func:`shapes_of` or the work limit refuses the
+    run, which the caller then raises)."""
+    from tensorize.ir.reduction import map_form, reduction_form
+
+    key = (id(fn), tuple(sorted(bound.items())))
+    found = _PREPARED.get(key)
+    if found is not None and found[0] is fn:
+        return found[1]
+    form = reduction_form(fn, bound) or map_form(fn, bound)
+    shapes: dict[str, tuple[int, ...]] | None = None
+    if form is not None:
+        try:
+            shapes = shapes_of(fn, bound)
+            _check_work(fn, bound)
+        except InterpError:
+            shapes = None
+    result = (None if form is None else form.buf, shapes)
+    if len(_PREPARED) >= 4096:
+        _PREPARED.clear()
+    _PREPARED[key] = (fn, result)
+    return result
 
 
 def run_real_element(fn: Function, inputs: Mapping[str, np.ndarray], buf: str,

@@ -10,15 +10,17 @@ raise :class:`NotReal`.
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from tensorize.errors import NotReal
+from tensorize.errors import NotReal, Span
 from tensorize.ir import numeric
 from tensorize.ir.nodes import Const, Expr, Load
-from tensorize.ir.scalar_exec import ScalarExec, Value
+from tensorize.ir.scalar_exec import Compiled, ScalarExec, Value, _raiser
 from tensorize.ir.types import DType
 
 
@@ -56,14 +58,41 @@ def _widening(src: DType, t: DType) -> bool:
 class RealExec(ScalarExec):
     """:class:`ScalarExec` with float values as exact rationals (real mode)."""
 
-    def eval(self, e: Expr, env: dict[str, int]) -> Value:
+    @classmethod
+    def compile(cls, e: Expr) -> Compiled:
+        t = e.dtype
+        if isinstance(e, Const) and t is not None and t.is_float:
+            try:
+                value = to_real(numeric.round_to_float(e.value, t))
+            except Exception as exc:  # noqa: BLE001 - raised when evaluated, as before
+                return _raiser(exc)
+            return lambda ex, env: value
+        if isinstance(e, Load) and t is not None and t.is_float:
+            return cls._compile_load(e, lambda x, _: to_real(x))
+        return super().compile(e)
+
+    def eval_reference(self, e: Expr, env: dict[str, int]) -> Value:
         t = e.dtype
         if isinstance(e, Const) and t is not None and t.is_float:
             return to_real(numeric.round_to_float(e.value, t))
         if isinstance(e, Load) and t is not None and t.is_float:
-            idx = self.index(e.index, env, e.buf, self.shapes[e.buf], e.span)
+            idx = self.index_reference(e.index, env, e.buf, self.shapes[e.buf], e.span)
             return to_real(self.mem[e.buf][idx])
-        return super().eval(e, env)
+        return super().eval_reference(e, env)
+
+    @classmethod
+    def binary_function(cls, op: str, t: DType, span: Span | None
+                        ) -> Callable[[Value, Value], Value]:
+        if not t.is_float or op in ("==", "!=", "<", "<=", ">", ">="):
+            return ScalarExec.binary_function(op, t, span)
+        arith: Callable[[Any, Any], Any] | None = {
+            "+": operator.add, "-": operator.sub, "*": operator.mul}.get(op)
+        if arith is not None:
+            if narrow(t):
+                return lambda a, b: round_real(arith(a, b), t)
+            return arith
+        binary = cls.binary
+        return lambda a, b: binary(op, a, b, t, span)
 
     @staticmethod
     def cast(x: Value, src: DType, t: DType, saturate: bool) -> Value:

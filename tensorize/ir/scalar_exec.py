@@ -8,6 +8,7 @@ interpreter is tested against, and the fallback for anything that one cannot vec
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -47,8 +48,38 @@ def to_python(x: Any, t: DType) -> Value:
     return int(x)
 
 
+Compiled = Callable[["ScalarExec", dict[str, int]], Value]
+"""An expression compiled for one executor class: its value for an executor and an
+environment (what ``eval`` of the expression gives)."""
+
+_COMPILED: dict[tuple[type, int], tuple[Expr, Compiled]] = {}
+"""Compiled expressions by executor class and expression (its identity: the entry keeps
+the expression alive)."""
+
+_COMPILED_LIMIT = 1 << 16
+
+_COMPILED_INDEX: dict[tuple[type, int], tuple[tuple[Expr, ...], tuple[Compiled, ...]]] = {}
+"""Compiled index tuples by executor class and tuple (its identity, kept alive)."""
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge}
+
+
+def _raiser(exc: BaseException) -> Compiled:
+    """A compiled expression that raises ``exc`` when evaluated (what ``eval`` did)."""
+    def run(ex: ScalarExec, env: dict[str, int]) -> Value:
+        raise exc
+    return run
+
+
 class ScalarExec:
-    """Executes one function's body on a memory of arrays (or views), statement by statement."""
+    """Executes one function's body on a memory of arrays (or views), statement by statement.
+
+    Expressions are compiled once (per executor class) into Python closures that compute
+    exactly what the reference :meth:`eval_reference` does, without dispatching on the
+    node type at every evaluation.
+    """
 
     def __init__(self, fn: Function, sizes: Mapping[str, int], mem: dict[str, Any],
                  shapes: Mapping[str, tuple[int, ...]], library: Mapping[str, Function],
@@ -68,18 +99,19 @@ class ScalarExec:
     def stmt(self, s: Stmt, env: dict[str, int]) -> None:
         if isinstance(s, Assign):
             idx = self.index(s.index, env, s.buf, self.shapes[s.buf], s.span)
-            value = self.eval(s.value, env)
+            value = self.compiled(s.value)(self, env)
             if isinstance(value, float) and math.isnan(value):
                 value = math.nan  # one NaN: see tensorize.ir.numeric
             self.mem[s.buf][idx] = value
         elif isinstance(s, For):
-            lo, hi = self.eval(s.lo, env), self.eval(s.hi, env)
+            lo, hi = self.compiled(s.lo)(self, env), self.compiled(s.hi)(self, env)
+            body, var, block = s.body, s.var, self.block
             for v in range(lo, hi):  # type: ignore[arg-type]  # loop bounds are index values
-                env[s.var] = v
-                self.block(s.body, env)
-            env.pop(s.var, None)
+                env[var] = v
+                block(body, env)
+            env.pop(var, None)
         elif isinstance(s, If):
-            self.block(s.then if self.eval(s.cond, env) else s.orelse, env)
+            self.block(s.then if self.compiled(s.cond)(self, env) else s.orelse, env)
         elif isinstance(s, CallStmt):
             self._call(self, s, env, ())
         else:
@@ -88,7 +120,13 @@ class ScalarExec:
     def index(self, index: tuple[Expr, ...], env: dict[str, int], buf: str,
               shape: tuple[int, ...], span: Span | None) -> tuple[int, ...]:
         """Evaluate and bounds-check an index tuple."""
-        idx = tuple(int(self.eval(e, env)) for e in index)
+        found = _COMPILED_INDEX.get((type(self), id(index)))
+        if found is None or found[0] is not index:
+            found = (index, tuple([self.compiled(e) for e in index]))
+            if len(_COMPILED_INDEX) >= _COMPILED_LIMIT:
+                _COMPILED_INDEX.clear()
+            _COMPILED_INDEX[(type(self), id(index))] = found
+        idx = tuple([int(f(self, env)) for f in found[1]])
         for axis, (i, n) in enumerate(zip(idx, shape)):
             if not 0 <= i < n:
                 raise InterpError(f"index {i} out of bounds for dimension {axis} of '{buf}' "
@@ -97,6 +135,113 @@ class ScalarExec:
 
     # -- expressions ------------------------------------------------------------------
     def eval(self, e: Expr, env: dict[str, int]) -> Value:
+        """The value of ``e`` in ``env`` (by its compiled form)."""
+        return self.compiled(e)(self, env)
+
+    def compiled(self, e: Expr) -> Compiled:
+        """``e`` compiled for this executor's class (made once, then looked up)."""
+        found = _COMPILED.get((type(self), id(e)))
+        if found is not None and found[0] is e:
+            return found[1]
+        fn = type(self).compile(e)
+        if len(_COMPILED) >= _COMPILED_LIMIT:
+            _COMPILED.clear()
+        _COMPILED[(type(self), id(e))] = (e, fn)
+        return fn
+
+    @classmethod
+    def compile(cls, e: Expr) -> Compiled:
+        """A closure computing what :meth:`eval_reference` computes for ``e``, with this
+        class's semantics (its ``cast``, ``unary``, ``binary`` and ``call_builtin``)."""
+        t = e.dtype
+        if isinstance(e, Const):
+            try:
+                value = numeric.round_to_float(e.value, t) if t is not None and t.is_float \
+                    else e.value
+            except Exception as exc:  # noqa: BLE001 - raised when evaluated, as before
+                return _raiser(exc)
+            return lambda ex, env: value
+        if isinstance(e, Var):
+            name = e.name
+            return lambda ex, env: env[name]
+        if isinstance(e, Load):
+            return cls._compile_load(e, to_python)
+        if t is None:
+            return _raiser(AssertionError("expressions are typed by the checker"))
+        if isinstance(e, Cast):
+            src = e.operand.dtype
+            if src is None:
+                return _raiser(AssertionError())
+            operand, cast, saturate = cls.compile(e.operand), cls.cast, e.saturate
+            return lambda ex, env: cast(operand(ex, env), src, t, saturate)
+        if isinstance(e, Unary):
+            operand, unary, op = cls.compile(e.operand), cls.unary, e.op
+            return lambda ex, env: unary(op, operand(ex, env), t)
+        if isinstance(e, Binary):
+            lhs, rhs = cls.compile(e.lhs), cls.compile(e.rhs)
+            if e.op == "&&":
+                return lambda ex, env: bool(lhs(ex, env)) and bool(rhs(ex, env))
+            if e.op == "||":
+                return lambda ex, env: bool(lhs(ex, env)) or bool(rhs(ex, env))
+            operand_type = e.lhs.dtype
+            if operand_type is None:
+                def untyped(ex: ScalarExec, env: dict[str, int]) -> Value:
+                    lhs(ex, env), rhs(ex, env)
+                    raise AssertionError
+                return untyped
+            binary = cls.binary_function(e.op, operand_type, e.span)
+            return lambda ex, env: binary(lhs(ex, env), rhs(ex, env))
+        if isinstance(e, Call):
+            args = [cls.compile(a) for a in e.args]
+            call, fn = cls.call_builtin, e.fn
+            return lambda ex, env: call(fn, [a(ex, env) for a in args], t)
+        return _raiser(AssertionError(type(e).__name__))
+
+    @classmethod
+    def _compile_load(cls, e: Load, convert: Callable[[Any, DType], Value]) -> Compiled:
+        """A load: its index evaluated and bounds-checked, the element converted."""
+        index = [cls.compile(i) for i in e.index]
+        buf, span = e.buf, e.span
+
+        def load(ex: ScalarExec, env: dict[str, int]) -> Value:
+            idx = tuple([int(i(ex, env)) for i in index])
+            shape = ex.shapes[buf]
+            for i, n in zip(idx, shape):
+                if not 0 <= i < n:
+                    ex.index(e.index, env, buf, shape, span)  # raises the error
+            return convert(ex.mem[buf][idx], ex.types[buf])
+        return load
+
+    @classmethod
+    def binary_function(cls, op: str, t: DType, span: Span | None
+                        ) -> Callable[[Value, Value], Value]:
+        """``binary(op, a, b, t, span)`` as a function of ``a`` and ``b`` alone."""
+        compare = _COMPARE.get(op)
+        if compare is not None:
+            return compare
+        if t.is_index:
+            if op == "+":
+                return lambda a, b: int(a) + int(b)
+            if op == "-":
+                return lambda a, b: int(a) - int(b)
+            if op == "*":
+                return lambda a, b: int(a) * int(b)
+        elif t.is_float:
+            if op in ("+", "-", "*", "/"):
+                float_binop = numeric.float_binop
+                return lambda a, b: float_binop(op, float(a), float(b), t)
+        elif op in ("+", "-", "*", "&", "|", "^"):
+            wrap = numeric.wrap
+            arith: Callable[[Any, Any], Any] = {
+                "+": operator.add, "-": operator.sub, "*": operator.mul,
+                "&": operator.and_, "|": operator.or_, "^": operator.xor}[op]
+            return lambda a, b: wrap(arith(int(a), int(b)), t)
+        binary = cls.binary
+        return lambda a, b: binary(op, a, b, t, span)
+
+    def eval_reference(self, e: Expr, env: dict[str, int]) -> Value:
+        """The value of ``e`` by dispatching on node types at every step (the reference
+        the compiled form is tested against)."""
         t = e.dtype
         if isinstance(e, Const):
             if t is not None and t.is_float:
@@ -105,29 +250,41 @@ class ScalarExec:
         if isinstance(e, Var):
             return env[e.name]
         if isinstance(e, Load):
-            idx = self.index(e.index, env, e.buf, self.shapes[e.buf], e.span)
+            idx = self.index_reference(e.index, env, e.buf, self.shapes[e.buf], e.span)
             return to_python(self.mem[e.buf][idx], self.types[e.buf])
         assert t is not None, "expressions are typed by the checker"
         if isinstance(e, Cast):
             src = e.operand.dtype
             assert src is not None
-            return self.cast(self.eval(e.operand, env), src, t, e.saturate)
+            return self.cast(self.eval_reference(e.operand, env), src, t, e.saturate)
         if isinstance(e, Unary):
-            x = self.eval(e.operand, env)
+            x = self.eval_reference(e.operand, env)
             return self.unary(e.op, x, t)
         if isinstance(e, Binary):
             if e.op == "&&":
-                return bool(self.eval(e.lhs, env)) and bool(self.eval(e.rhs, env))
+                return bool(self.eval_reference(e.lhs, env)) and \
+                    bool(self.eval_reference(e.rhs, env))
             if e.op == "||":
-                return bool(self.eval(e.lhs, env)) or bool(self.eval(e.rhs, env))
-            a, b = self.eval(e.lhs, env), self.eval(e.rhs, env)
+                return bool(self.eval_reference(e.lhs, env)) or \
+                    bool(self.eval_reference(e.rhs, env))
+            a, b = self.eval_reference(e.lhs, env), self.eval_reference(e.rhs, env)
             operand_type = e.lhs.dtype
             assert operand_type is not None
             return self.binary(e.op, a, b, operand_type, e.span)
         if isinstance(e, Call):
-            args = [self.eval(a, env) for a in e.args]
+            args = [self.eval_reference(a, env) for a in e.args]
             return self.call_builtin(e.fn, args, t)
         raise AssertionError(type(e).__name__)
+
+    def index_reference(self, index: tuple[Expr, ...], env: dict[str, int], buf: str,
+                        shape: tuple[int, ...], span: Span | None) -> tuple[int, ...]:
+        """:meth:`index` by :meth:`eval_reference`."""
+        idx = tuple(int(self.eval_reference(e, env)) for e in index)
+        for axis, (i, n) in enumerate(zip(idx, shape)):
+            if not 0 <= i < n:
+                raise InterpError(f"index {i} out of bounds for dimension {axis} of '{buf}' "
+                                  f"(size {n})", span)
+        return idx
 
     @staticmethod
     def cast(x: Value, src: DType, t: DType, saturate: bool) -> Value:

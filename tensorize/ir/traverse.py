@@ -1,10 +1,17 @@
-"""Generic traversals of the IR: a read-only walk and a sharing transformer."""
+"""Generic traversals of the IR: a read-only walk and a sharing transformer.
+
+Which fields of a node class can hold child nodes is read once per class from its type
+hints and compiled into one accessor, so that the traversals, which run millions of times
+per corpus run, never look at a field that cannot hold a node.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
-from typing import TypeVar
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from tensorize.ir.nodes import Expr, For, Function, Load, Node, Var, View
 
@@ -15,8 +22,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(node: Node) -> tuple[str, ...]:
-    """The dataclass field names of ``node``'s class (``dataclasses.fields`` is slow, and
-    traversals ask for them a million times per corpus run)."""
+    """The dataclass field names of ``node``'s class (``dataclasses.fields`` is slow)."""
     names = _FIELD_NAMES.get(type(node))
     if names is None:
         names = tuple(f.name for f in dataclasses.fields(node))  # type: ignore[arg-type]  # nodes are dataclass instances
@@ -24,25 +30,139 @@ def _field_names(node: Node) -> tuple[str, ...]:
     return names
 
 
-def children(node: Node) -> Iterator[Node]:
-    """The direct child nodes of ``node``, in field order."""
+# -- what a field can hold ----------------------------------------------------------------
+_NONE, _ONE, _MANY, _ANY = "none", "one", "many", "any"
+"""A field holds no node, always one node, always a tuple of nodes, or it is not known
+(then every value is looked at, as the generic rule: a node, or nodes in a tuple)."""
+
+
+def _is_node_type(hint: Any) -> bool:
+    """Whether every value of type ``hint`` is a node."""
+    if isinstance(hint, type):
+        return issubclass(hint, Node)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return all(_is_node_type(h) for h in typing.get_args(hint))
+    return False
+
+
+def _mentions_node(hint: Any) -> bool:
+    """Whether a value of type ``hint`` could be or hold a node."""
+    if isinstance(hint, type):
+        return issubclass(hint, Node) or hint in (tuple, list, object)
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return False
+    if isinstance(hint, types.UnionType) or origin is not None:
+        return origin in (tuple, list) or any(_mentions_node(h)
+                                              for h in typing.get_args(hint))
+    return True  # a string or a form we do not know: look at the values
+
+
+def _field_kind(hint: Any) -> str:
+    if _is_node_type(hint):
+        return _ONE
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis and \
+            _is_node_type(args[0]):
+        return _MANY
+    return _ANY if _mentions_node(hint) else _NONE
+
+
+def _kinds(cls: type) -> tuple[tuple[str, str], ...] | None:
+    """Each field of ``cls`` with what it can hold, or None when its hints do not resolve."""
+    try:
+        hints = typing.get_type_hints(cls)
+        return tuple((f.name, _field_kind(hints[f.name])) for f in dataclasses.fields(cls))
+    except Exception:  # noqa: BLE001 - any failure to read the hints: the generic rule
+        return None
+
+
+def _generic_children(node: Node) -> tuple[Node, ...]:
+    """The generic rule: every field value that is a node, or the nodes of a tuple."""
+    out: list[Node] = []
     for name in _field_names(node):
         value = getattr(node, name)
         if isinstance(value, Node):
-            yield value
+            out.append(value)
         elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, Node):
-                    yield item
+            out.extend(item for item in value if isinstance(item, Node))
+    return tuple(out)
+
+
+def _any_field(node: Node, name: str) -> tuple[Node, ...]:
+    value = getattr(node, name)
+    if isinstance(value, Node):
+        return (value,)
+    if isinstance(value, tuple):
+        return tuple(item for item in value if isinstance(item, Node))
+    return ()
+
+
+_Accessor = Callable[[Node], tuple[Node, ...]]
+_ACCESSORS: dict[type, _Accessor] = {}
+_NODE_FIELDS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+
+
+def _compile(cls: type) -> _Accessor:
+    """One function returning the children of a node of class ``cls``, in field order."""
+    kinds = _kinds(cls) if dataclasses.is_dataclass(cls) else None
+    _NODE_FIELDS[cls] = None if kinds is None else tuple(k for k in kinds if k[1] != _NONE)
+    if kinds is None:
+        return _generic_children
+    parts = []
+    for name, kind in kinds:
+        if kind == _ONE:
+            parts.append(f"(n.{name},)")
+        elif kind == _MANY:
+            parts.append(f"n.{name}")
+        elif kind == _ANY:
+            parts.append(f"_any_field(n, {name!r})")
+    body = " + ".join(parts) if parts else "()"
+    namespace: dict[str, Any] = {"_any_field": _any_field}
+    exec(f"def children(n):\n    return {body}\n", namespace)  # noqa: S102 - code built from field names
+    accessor: _Accessor = namespace["children"]
+    return accessor
+
+
+def child_tuple(node: Node) -> tuple[Node, ...]:
+    """The direct child nodes of ``node``, in field order, as a tuple."""
+    cls = type(node)
+    accessor = _ACCESSORS.get(cls)
+    if accessor is None:
+        accessor = _ACCESSORS[cls] = _compile(cls)
+    return accessor(node)
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The direct child nodes of ``node``, in field order."""
+    return iter(child_tuple(node))
+
+
+def preorder(node: Node) -> list[Node]:
+    """Every node below and including ``node``, parents before children."""
+    out: list[Node] = []
+    append = out.append
+    stack = [node]
+    pop, extend = stack.pop, stack.extend
+    accessors = _ACCESSORS
+    while stack:
+        current = pop()
+        append(current)
+        accessor = accessors.get(type(current))
+        kids = accessor(current) if accessor is not None else child_tuple(current)
+        if kids:
+            if len(kids) == 1:
+                stack.append(kids[0])
+            else:
+                extend(reversed(kids))
+    return out
 
 
 def walk(node: Node) -> Iterator[Node]:
     """Every node below and including ``node``, parents before children (iterative)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(children(current))))
+    return iter(preorder(node))
 
 
 class Transformer:
@@ -58,6 +178,38 @@ class Transformer:
 
     def generic(self, node: N) -> N:
         """Transform the children of ``node`` and rebuild it if any changed."""
+        cls = type(node)
+        if cls not in _ACCESSORS:
+            _ACCESSORS[cls] = _compile(cls)
+        fields = _NODE_FIELDS[cls]
+        if fields is None:
+            return self._generic_slow(node)
+        changes: dict[str, object] | None = None
+        for name, kind in fields:
+            value = getattr(node, name)
+            if kind == _ONE or (kind == _ANY and isinstance(value, Node)):
+                new = self(value)
+                if new is not value:
+                    if changes is None:
+                        changes = {}
+                    changes[name] = new
+            elif kind == _MANY or (kind == _ANY and isinstance(value, tuple)
+                                   and any(isinstance(v, Node) for v in value)):
+                new_items = tuple(self(v) if isinstance(v, Node) else v for v in value)
+                for a, b in zip(new_items, value):
+                    if a is not b:
+                        if changes is None:
+                            changes = {}
+                        changes[name] = new_items
+                        break
+        if changes is None:
+            return node
+        # nodes are dataclasses whose fields are all init fields, in order
+        return cls(*[changes[f] if f in changes else getattr(node, f)
+                     for f in _field_names(node)])
+
+    def _generic_slow(self, node: N) -> N:
+        """:meth:`generic` by the generic rule, for a class whose hints do not resolve."""
         changes: dict[str, object] = {}
         for name in _field_names(node):
             value = getattr(node, name)
@@ -94,13 +246,25 @@ def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
 
 
 def free_vars(node: Node) -> set[str]:
-    """Names of the variables an expression (or any node) mentions."""
-    return {n.name for n in walk(node) if isinstance(n, Var)}
+    """Names of the variables an expression (or any node) mentions (a new set each call;
+    memoised by node identity: nodes are immutable)."""
+    found = _FREE_VARS.get(id(node))
+    if found is not None and found[0] is node:
+        return set(found[1])
+    names = frozenset(n.name for n in preorder(node) if isinstance(n, Var))
+    if len(_FREE_VARS) >= 1 << 15:
+        _FREE_VARS.clear()
+    _FREE_VARS[id(node)] = (node, names)
+    return set(names)
+
+
+_FREE_VARS: dict[int, tuple[Node, frozenset[str]]] = {}
+"""Free variables by node (its identity: the entry keeps it alive)."""
 
 
 def loads(node: Node) -> Iterator[Load]:
     """Every buffer load inside ``node``."""
-    return (n for n in walk(node) if isinstance(n, Load))
+    return iter([n for n in preorder(node) if isinstance(n, Load)])
 
 
 def bound_names(fn: Function) -> set[str]:
@@ -108,7 +272,7 @@ def bound_names(fn: Function) -> set[str]:
     dimensions (what a fresh name must avoid)."""
     names = {b.name for b in fn.buffers} | {p.name for p in fn.params}
     for s in fn.body:
-        for n in walk(s):
+        for n in preorder(s):
             if isinstance(n, For):
                 names.add(n.var)
             elif isinstance(n, View):

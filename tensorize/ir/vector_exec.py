@@ -51,6 +51,11 @@ MAX_DEPTH = 12
 _Info = tuple[dict[str, tuple[Expr, ...]], list[For], list[CallStmt]]
 
 
+_ANALYSES: dict[int, tuple[For, _Info | None, tuple[tuple[str, Function | None], ...]]] = {}
+"""Loop analyses shared by every executor: by loop node (kept alive with its entry), with
+the intrinsics the analysis looked up, which must be the same objects for it to hold."""
+
+
 class VectorExec:
     """Executes a function body with independent loops turned into numpy array axes."""
 
@@ -131,6 +136,12 @@ class VectorExec:
         cached = self.static.get(id(s))
         if cached is not None and cached[0] is s:  # the node is kept alive with its entry
             return cached[1]
+        shared = _ANALYSES.get(id(s))
+        if shared is not None and shared[0] is s and \
+                all(self.library.get(name) is callee for name, callee in shared[2]):
+            self.static[id(s)] = (s, shared[1])
+            return shared[1]
+        looked_up: list[tuple[str, Function | None]] = []
         result: _Info | None
         accesses: dict[str, set[tuple[Expr, ...]]] = {}
         written: set[str] = set()
@@ -153,6 +164,7 @@ class VectorExec:
                 inner.append(node)
             elif isinstance(node, CallStmt):
                 callee = self.library.get(node.name)
+                looked_up.append((node.name, callee))
                 if callee is None:
                     ok = False
                     break
@@ -173,6 +185,9 @@ class VectorExec:
         else:
             result = None
         self.static[id(s)] = (s, result)
+        if len(_ANALYSES) >= 4096:
+            _ANALYSES.clear()
+        _ANALYSES[id(s)] = (s, result, tuple(looked_up))
         return result
 
     def _consts(self, env: dict[str, Any]) -> dict[str, int]:
@@ -333,7 +348,7 @@ class VectorExec:
                 total = np.add.reduce(parts[0].reshape(-1), dtype=t.np_dtype)
                 arr[()] = np.asarray(arr[()] + total, dtype=t.np_dtype)
             else:
-                np.add.at(arr, tuple(parts[:len(idx)]), parts[len(idx)])
+                _scatter_add(arr, idx, values, parts[len(idx)].shape, t)
         finally:
             for x in bound:
                 del env[x]
@@ -348,9 +363,7 @@ class VectorExec:
             start_value = np.asarray(old, dtype=t.np_dtype)
             full = np.broadcast_shapes(values.shape, axis.shape, start_value.shape)
             start = np.broadcast_to(start_value, full[:depth] + (1,) + full[depth + 1:])
-            steps = np.concatenate([start, np.broadcast_to(values, full)], axis=depth)
-            total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
-            return np.take(total, [full[depth]], axis=depth)
+            return _sequential_sum(start, np.broadcast_to(values, full), depth, t)
 
     # -- memory ---------------------------------------------------------------------
     def index(self, index: tuple[Expr, ...], env: dict[str, Any], buf: str,
@@ -374,6 +387,14 @@ class VectorExec:
             value = vo.canonical_nan(value, t)
         if not any(np.ndim(i) for i in idx):
             arr[tuple(int(i) for i in idx)] = value.reshape(()) if value.size == 1 else value
+            return
+        if arr.flags.c_contiguous and arr.dtype == value.dtype:
+            # one flat index array instead of one index array per axis: the same
+            # elements in the same order (C order of the broadcast shape), twice as fast
+            flat = _flat_index(idx, arr.shape)
+            full = np.broadcast_shapes(np.shape(flat), value.shape)
+            arr.reshape(-1)[np.broadcast_to(flat, full).reshape(-1)] = \
+                np.broadcast_to(value, full).reshape(-1)
             return
         parts = np.broadcast_arrays(*idx, value)
         arr[tuple(parts[:-1])] = parts[-1]
@@ -439,6 +460,79 @@ class VectorExec:
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
                     "/": lambda: a // b, "%": lambda: a % b}[op]()
         return _value_binary(op, a, b, t)
+
+
+SEQUENTIAL_SLICE = 512
+"""Fewest elements per step for :func:`_sequential_sum` to add step by step (one numpy
+call per step) rather than by one ``np.add.accumulate`` (which writes every partial sum)."""
+
+
+def _sequential_sum(start: np.ndarray, values: np.ndarray, depth: int, t: DType
+                    ) -> np.ndarray:
+    """``start`` plus the slices of ``values`` along axis ``depth``, added one at a time
+    in order, each addition rounded to ``t`` (``start`` has extent 1 on that axis).
+
+    Two ways with the same result: each step is the same IEEE addition in ``t`` (numpy's
+    ``add`` loop for the type, which ``accumulate`` runs too); a Python loop of whole-slice
+    additions when slices are large, one ``accumulate`` over the concatenation otherwise.
+    """
+    n = values.shape[depth]
+    if n and values.size // n >= SEQUENTIAL_SLICE:
+        lead = (slice(None),) * depth
+        total = np.array(start, dtype=t.np_dtype)
+        for k in range(n):
+            np.add(total, values[lead + (slice(k, k + 1),)], out=total, dtype=t.np_dtype)
+        return total
+    return _accumulated_sum(start, values, depth, t)
+
+
+def _accumulated_sum(start: np.ndarray, values: np.ndarray, depth: int, t: DType
+                     ) -> np.ndarray:
+    """:func:`_sequential_sum` by one ``np.add.accumulate``."""
+    steps = np.concatenate([start, values], axis=depth)
+    total = np.add.accumulate(steps, axis=depth, dtype=t.np_dtype)
+    out: np.ndarray = np.take(total, [values.shape[depth]], axis=depth)
+    return out
+
+
+def _flat_index(idx: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """The C-order element numbers of a bounds-checked index tuple (ints or broadcastable
+    int arrays) into an array of ``shape``, broadcast only as far as the indices are."""
+    flat: Any = 0
+    stride = 1
+    for i, n in zip(reversed(idx), reversed(shape)):
+        flat = flat + np.asarray(i, dtype=np.int64) * stride if stride != 1 else \
+            flat + np.asarray(i, dtype=np.int64)
+        stride *= n
+    return flat
+
+
+def _scatter_add(arr: np.ndarray, idx: tuple[Any, ...], values: np.ndarray,
+                 full: tuple[int, ...], t: DType) -> None:
+    """``np.add.at(arr, idx, values)`` (all broadcast to ``full``) for a wrapping integer
+    type ``t``, faster: the updates along an axis that no index varies on all go to the
+    same element, so they are summed first (``np.add.reduce`` in ``t`` wraps: integer
+    addition modulo 2**bits is associative and commutative, so any grouping and order
+    gives the same element values); then one flat ``np.add.at`` (numpy's fast path for
+    a one-dimensional index) adds the rest."""
+    if arr.dtype != t.np_dtype or values.dtype != t.np_dtype:
+        parts = np.broadcast_arrays(*idx, values)
+        np.add.at(arr, tuple(parts[:len(idx)]), parts[len(idx)])
+        return
+    ishape = np.broadcast_shapes(*(np.shape(i) for i in idx))
+    ishape = (1,) * (len(full) - len(ishape)) + ishape  # broadcasting aligns the ends
+    values = np.broadcast_to(values, full)
+    axes = tuple(d for d in range(len(full)) if full[d] > 1 and ishape[d] == 1)
+    if axes:
+        values = np.add.reduce(values, axis=axes, dtype=t.np_dtype, keepdims=True)
+    if not arr.flags.c_contiguous:
+        parts = np.broadcast_arrays(*idx, values)
+        np.add.at(arr, tuple(parts[:-1]), parts[-1])
+        return
+    flat = _flat_index(idx, arr.shape)
+    shape = np.broadcast_shapes(np.shape(flat), values.shape)
+    np.add.at(arr.reshape(-1), np.broadcast_to(flat, shape).reshape(-1),
+              np.broadcast_to(values, shape).reshape(-1).astype(t.np_dtype, copy=False))
 
 
 def _value_binary(op: str, a: Any, b: Any, t: DType) -> Any:
