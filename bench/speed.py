@@ -29,7 +29,7 @@ ROOT = HERE.parent
 PAIR = ("examples/qmatmul.tz:qmatmul_nt", "examples/qmatmul_vnni.tz:qmatmul_nt")
 SLOW = ("bench/corpus/resnet18_nhwc.tz", "bench/corpus/resnet18_nchw.tz",
         "bench/corpus/conv_misc.tz", "--target", "arm", "--fp", "real")
-"""About 12 s of work (``apply`` of these, cold): what a ``--timeout`` must cut short."""
+"""About 4 s of work (``apply`` of these, cold): what a ``--timeout`` must cut short."""
 
 
 def _env(cache: str | None) -> dict[str, str]:
