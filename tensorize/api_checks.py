@@ -17,6 +17,7 @@ from tensorize.errors import UsageError
 from tensorize.intrinsics.host import host_supports, in_target
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir.nodes import Function
+from tensorize.ir.sizes import own_sizes as own_sizes
 
 if TYPE_CHECKING:
     from tensorize.equivalence.solver import SolverConfig
@@ -182,12 +183,6 @@ def parse_sizes(items: Sequence[str]) -> dict[str, int]:
         if sizes[name] < 0:
             raise UsageError(f"--set {name}: sizes must not be negative")
     return sizes
-
-
-def own_sizes(fn: Function, sizes: Mapping[str, int] | None) -> dict[str, int]:
-    """The entries of ``sizes`` that name a size parameter of ``fn``."""
-    names = {p.name for p in fn.params}
-    return {k: v for k, v in (sizes or {}).items() if k in names}
 
 
 def parse_signedness(items: Sequence[str]) -> dict[str, str]:

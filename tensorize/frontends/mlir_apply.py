@@ -29,6 +29,7 @@ from tensorize.frontends.mlir_import import (
 )
 from tensorize.frontends.mlir_parse import ParsedMlir, parse_mlir
 from tensorize.ir.nodes import Function
+from tensorize.ir.sizes import own_sizes
 
 if TYPE_CHECKING:
     from tensorize.rewrite.engine import TensorizeResult
@@ -72,8 +73,7 @@ def tensorize_module(parsed: ParsedMlir, library: Mapping[str, Function], run: R
             notes.append(f"@{func.sym_name.data}: left unchanged: {exc.span}: "
                          f"{exc.message}")
             continue
-        own = {k: v for k, v in sizes.items() if any(p.name == k for p in kernel.params)}
-        result = run(kernel, library, own)
+        result = run(kernel, library, own_sizes(kernel, sizes))
         results.append(result)
         if not result.changed:
             continue

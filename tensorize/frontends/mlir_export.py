@@ -46,6 +46,7 @@ from tensorize.ir.nodes import (
     Var,
     View,
 )
+from tensorize.ir.sizes import own_sizes
 from tensorize.ir.types import DType
 
 
@@ -815,8 +816,7 @@ def export_module(functions: Sequence[Function], sizes: Mapping[str, int] | None
     parts: list[str] = []
     decls: dict[str, str] = {}
     for fn in functions:
-        own = {k: v for k, v in (sizes or {}).items() if any(p.name == k for p in fn.params)}
-        done = export_function(fn, own, library)
+        done = export_function(fn, own_sizes(fn, sizes), library)
         parts.append(done.text)
         decls.update(done.decls)
     body = "\n".join(parts + [decls[k] for k in sorted(decls)])

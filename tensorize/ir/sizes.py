@@ -13,6 +13,13 @@ from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import BufferDecl, Expr, Function
 
 
+def own_sizes(fn: Function, sizes: Mapping[str, int] | None) -> dict[str, int]:
+    """The entries of ``sizes`` that name a size parameter of ``fn`` (one ``--set`` list
+    applied to every kernel of a file)."""
+    names = {p.name for p in fn.params}
+    return {k: v for k, v in (sizes or {}).items() if k in names}
+
+
 def bind_sizes(fn: Function, sizes: Mapping[str, int] | None = None) -> dict[str, int]:
     """The value of every size parameter: the given ones, else the defaults."""
     sizes = dict(sizes or {})
