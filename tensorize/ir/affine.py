@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import Binary, Const, Expr, Unary, Var
 from tensorize.ir.traverse import preorder
 
@@ -103,19 +104,10 @@ _FORMS: dict[tuple[int, tuple[int | None, ...]], tuple[Expr, Linear | None]] = {
 """Linear forms by expression (its identity: the entry keeps it alive) and the values of
 the names it mentions."""
 
-_NAMES: dict[int, tuple[Expr, tuple[str, ...]]] = {}
-"""The names an expression mentions, in first-mention order, by identity."""
-
-
+@by_identity(_MEMO_LIMIT)
 def _names(expr: Expr) -> tuple[str, ...]:
-    found = _NAMES.get(id(expr))
-    if found is not None and found[0] is expr:
-        return found[1]
-    names = tuple(dict.fromkeys(n.name for n in preorder(expr) if isinstance(n, Var)))
-    if len(_NAMES) >= _MEMO_LIMIT:
-        _NAMES.clear()
-    _NAMES[id(expr)] = (expr, names)
-    return names
+    """The names ``expr`` mentions, in first-mention order (memoised by identity)."""
+    return tuple(dict.fromkeys(n.name for n in preorder(expr) if isinstance(n, Var)))
 
 
 def _linear_form(expr: Expr, consts: Mapping[str, int]) -> Linear | None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from tensorize.errors import Span
 from tensorize.ir.affine import linear_form
+from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import (
     Assign,
     Binary,
@@ -299,20 +300,11 @@ Monomial = tuple[str, ...]
 _Poly = dict[Monomial, int]
 """A polynomial with integer coefficients in the sizes and loop variables."""
 
-_POLYS: dict[int, tuple[Expr, _Poly | None]] = {}
-"""Polynomials by expression identity (the expression is kept alive with its entry)."""
-
-
+@by_identity(100_000)
 def _poly(e: Expr) -> _Poly | None:
-    """``e`` as a polynomial, or None (``/``, ``%``, anything but + - * of integers)."""
-    hit = _POLYS.get(id(e))
-    if hit is not None and hit[0] is e:
-        return hit[1]
-    result = _poly_of(e)
-    if len(_POLYS) > 100_000:
-        _POLYS.clear()
-    _POLYS[id(e)] = (e, result)
-    return result
+    """``e`` as a polynomial, or None (``/``, ``%``, anything but + - * of integers);
+    memoised by expression identity (callers do not change it)."""
+    return _poly_of(e)
 
 
 def _poly_of(e: Expr) -> _Poly | None:

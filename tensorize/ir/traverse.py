@@ -13,6 +13,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import Expr, For, Function, Load, Node, Var, View
 
 N = TypeVar("N", bound=Node)
@@ -248,18 +249,12 @@ def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
 def free_vars(node: Node) -> set[str]:
     """Names of the variables an expression (or any node) mentions (a new set each call;
     memoised by node identity: nodes are immutable)."""
-    found = _FREE_VARS.get(id(node))
-    if found is not None and found[0] is node:
-        return set(found[1])
-    names = frozenset(n.name for n in preorder(node) if isinstance(n, Var))
-    if len(_FREE_VARS) >= 1 << 15:
-        _FREE_VARS.clear()
-    _FREE_VARS[id(node)] = (node, names)
-    return set(names)
+    return set(_free_names(node))
 
 
-_FREE_VARS: dict[int, tuple[Node, frozenset[str]]] = {}
-"""Free variables by node (its identity: the entry keeps it alive)."""
+@by_identity(1 << 15)
+def _free_names(node: Node) -> frozenset[str]:
+    return frozenset(n.name for n in preorder(node) if isinstance(n, Var))
 
 
 def loads(node: Node) -> Iterator[Load]:

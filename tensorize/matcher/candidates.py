@@ -161,7 +161,7 @@ def program_sites(form: Reduction) -> list[Site]:
     return list(out)
 
 
-@by_identity
+@by_identity()
 def _reads(form: Reduction) -> tuple[list[Site], frozenset[str], list[list[Family]]]:
     """What the matcher needs of a fragment's reads, whatever the intrinsic (asked once
     per fragment, not once per intrinsic): the sites it reads (for an in-place form, not
@@ -508,7 +508,7 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
     yield from extend(0, {})
 
 
-@by_identity
+@by_identity()
 def names_in(fn: Function) -> frozenset[str]:
     """Every name ``fn`` declares: size parameters, buffers and loop variables."""
     out = {p.name for p in fn.params} | {b.name for b in fn.buffers}

@@ -112,7 +112,7 @@ class NestMatch:
         return text
 
 
-@by_identity
+@by_identity()
 def nest_intrinsic(intr: Function) -> bool:
     """Whether ``intr`` is matched as a whole nest: it has an ``out`` output and its body
     is more than one assignment (or uses a ``local``), so it is neither one update nor one

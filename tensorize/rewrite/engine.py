@@ -33,6 +33,7 @@ from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
+from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import CallStmt, Expr, For, Function, If, Stmt, View
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import reduction_form
@@ -792,8 +793,6 @@ class TensorizePass:
 
 _WINDOWS: dict[int, tuple[Function, tuple[Window, ...], Function]] = {}
 """Narrowed intrinsics by identity: (the narrowed function, its windows, the real one)."""
-_NARROWED: dict[int, tuple[Function, Function | None]] = {}
-"""Each intrinsic's narrowed form (None: it has no window), by identity."""
 
 
 @dataclass(frozen=True)
@@ -852,23 +851,15 @@ def _rewrite_kernel(kernel: Function, chosen: Mapping[int, Rewrite]) -> Function
     return replace(kernel, body=tuple(body))
 
 
+@by_identity()
 def _narrowed(intr: Function) -> Function | None:
     """``intr`` narrowed to its windows (:func:`tensorize.matcher.window.narrow`), one
-    object per intrinsic object, or None."""
-    found = _NARROWED.get(id(intr))
-    if found is not None and found[0] is intr:
-        return found[1]
+    object per intrinsic object (registered in :data:`_WINDOWS`), or None."""
     made = narrow(intr)
-    out = None
-    if made is not None:
-        out = made[0]
-        _WINDOWS[id(out)] = (out, made[1], intr)
-    _NARROWED[id(intr)] = (intr, out)
-    return out
-
-
-_TEXTS: dict[int, tuple[Function, str]] = {}
-"""Printed functions by identity (each entry keeps its function alive)."""
+    if made is None:
+        return None
+    _WINDOWS[id(made[0])] = (made[0], made[1], intr)
+    return made[0]
 
 
 def _general_kernel(kernel: Function, sizes: Mapping[str, int],
@@ -880,16 +871,10 @@ def _general_kernel(kernel: Function, sizes: Mapping[str, int],
     return replace(kernel, params=params, body=body)
 
 
+@by_identity()
 def _text_of(fn: Function) -> str:
     """``format_function(fn)``, printed once per function object."""
-    found = _TEXTS.get(id(fn))
-    if found is not None and found[0] is fn:
-        return found[1]
-    if len(_TEXTS) > 4096:
-        _TEXTS.clear()
-    text = format_function(fn)
-    _TEXTS[id(fn)] = (fn, text)
-    return text
+    return format_function(fn)
 
 
 def _as_cached(result: Result) -> Result:
