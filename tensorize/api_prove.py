@@ -58,10 +58,9 @@ def signature_difference(a: Function, sa: Mapping[str, int], b: Function,
 
 
 def _has_calls(fn: Function) -> set[str]:
-    from tensorize.ir.nodes import CallStmt
-    from tensorize.ir.traverse import walk
+    from tensorize.ir.traverse import calls
 
-    return {n.name for s in fn.body for n in walk(s) if isinstance(n, CallStmt)}
+    return {c.name for c in calls(fn.body)}
 
 
 def structural_proof(a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],

@@ -318,10 +318,9 @@ _BATCHED_SIZE = [0]
 
 
 def _calls_intrinsics(fn: Function) -> bool:
-    from tensorize.ir.nodes import CallStmt
-    from tensorize.ir.traverse import walk
+    from tensorize.ir.traverse import calls
 
-    return any(isinstance(n, CallStmt) for s in fn.body for n in walk(s))
+    return bool(calls(fn.body))
 
 
 def _literals(fn: Function) -> tuple[str, ...]:

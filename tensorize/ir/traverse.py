@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from tensorize.ir.memo import by_identity
-from tensorize.ir.nodes import Expr, For, Function, Load, Node, Var, View
+from tensorize.ir.nodes import CallStmt, Expr, For, Function, If, Load, Node, Stmt, Var, View
 
 N = TypeVar("N", bound=Node)
 
@@ -244,6 +244,23 @@ def substitute_index(view_index: tuple[Expr, ...], dims: tuple[str, ...],
     index ``at``."""
     mapping = dict(zip(dims, at))
     return tuple(substitute(e, mapping) for e in view_index)
+
+
+def calls(stmts: Iterable[Stmt]) -> list[CallStmt]:
+    """The call statements among ``stmts`` and inside their loops and branches, in
+    order (a walk over statements only: expressions hold no call)."""
+    out = []
+    stack = list(reversed(tuple(stmts)))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, CallStmt):
+            out.append(stmt)
+        elif isinstance(stmt, For):
+            stack.extend(reversed(stmt.body))
+        elif isinstance(stmt, If):
+            stack.extend(reversed(stmt.orelse))
+            stack.extend(reversed(stmt.then))
+    return out
 
 
 def free_vars(node: Node) -> set[str]:

@@ -48,7 +48,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_expr
 from tensorize.ir.reduction import map_form, reduction_form, sequential_form
-from tensorize.ir.traverse import Transformer, substitute, substitute_index, walk
+from tensorize.ir.traverse import Transformer, calls, substitute, substitute_index, walk
 from tensorize.ir.types import BOOL, INDEX
 from tensorize.matcher.candidates import fresh, instantiate, names_in
 
@@ -218,7 +218,7 @@ def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
                     ) -> tuple[list[NestMatch], str]:
     """The candidates of top-level statement ``stmt`` of ``kernel`` (sizes baked) for
     ``intr``, and why there are none (an empty string when there are some)."""
-    if not isinstance(stmt, For) or any(isinstance(n, CallStmt) for n in walk(stmt)):
+    if not isinstance(stmt, For) or calls((stmt,)):
         return [], "not a loop nest without calls"
     used, written = _used(stmt)
     program_locals = [x for x in used if kernel.decl(x).mode == "local"]

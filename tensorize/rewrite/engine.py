@@ -34,10 +34,11 @@ from tensorize.intrinsics.host import in_target, target_info
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
 from tensorize.ir.memo import by_identity
-from tensorize.ir.nodes import CallStmt, Expr, For, Function, If, Stmt, View
+from tensorize.ir.nodes import Expr, Function, Stmt, View
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import reduction_form
 from tensorize.ir.sizes import bind_sizes
+from tensorize.ir.traverse import calls
 from tensorize.matcher.candidates import (
     Match,
     RejectReason,
@@ -721,7 +722,9 @@ class TensorizePass:
         from tensorize.rewrite.validate import Validation, validate
 
         plan, frag, intr = rewrite.plan, rewrite.fragment, rewrite.intrinsic
-        stmts = apply_plan(plan, frag.form, widened=False)
+        # as proved: of the narrowed intrinsic (the same statements without a window)
+        stmts = apply_plan(plan, frag.form, widened=False) if plan.windows \
+            else rewrite.statements
         tile = tile_kernel(plan.match, frag, intr, kernel)
         base = replace(base, status=Verdict.PROVED, tile=tile)
         if plan.windows and not views_in_bounds(rewrite.statements, _WINDOWS[id(intr)][2],
@@ -839,7 +842,7 @@ class _Generalise:
 
 def _called(fn: Function) -> set[str]:
     """The names of the intrinsics ``fn`` calls."""
-    return {c.name for c in _call_stmts(fn.body)}
+    return {c.name for c in calls(fn.body)}
 
 
 def _rewrite_kernel(kernel: Function, chosen: Mapping[int, Rewrite]) -> Function:
@@ -904,7 +907,7 @@ def _layout(stmts: tuple[Stmt, ...], kernel: Function) -> tuple[int, int]:
     innermost dimension does not step by one element of its buffer (row-major), or is
     not linear (a fused group's division and remainder gather)."""
     strided = total = 0
-    for node in _call_stmts(stmts):
+    for node in calls(stmts):
         for arg in node.args:
             view = arg.value
             if not isinstance(view, View) or not view.dims:
@@ -914,23 +917,6 @@ def _layout(stmts: tuple[Stmt, ...], kernel: Function) -> tuple[int, int]:
             step = _step(view, buf.shape if buf is not None else ())
             strided += step != 1
     return strided, total
-
-
-def _call_stmts(stmts: tuple[Stmt, ...]) -> list[CallStmt]:
-    """The call statements among ``stmts`` and inside their loops and branches (a walk
-    over statements only: expressions hold no call statement)."""
-    out = []
-    stack = list(reversed(stmts))
-    while stack:
-        stmt = stack.pop()
-        if isinstance(stmt, CallStmt):
-            out.append(stmt)
-        elif isinstance(stmt, For):
-            stack.extend(reversed(stmt.body))
-        elif isinstance(stmt, If):
-            stack.extend(reversed(stmt.orelse))
-            stack.extend(reversed(stmt.then))
-    return out
 
 
 def _step(view: View, shape: tuple[Expr, ...]) -> int | None:
@@ -1074,7 +1060,7 @@ def _runnable(rewritten: Function, lib: Mapping[str, Function]) -> tuple[Functio
     a batch per call), else the rewrite itself; and the words that say which."""
     from tensorize.rewrite.inline import NotInlined, inline_calls
 
-    if not _call_stmts(rewritten.body):
+    if not calls(rewritten.body):
         return rewritten, ""
     try:
         return inline_calls(rewritten, lib), ", calls inlined"

@@ -38,7 +38,14 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.reduction import Loop, injective
-from tensorize.ir.traverse import Transformer, bound_names, free_vars, substitute_index, walk
+from tensorize.ir.traverse import (
+    Transformer,
+    bound_names,
+    calls,
+    free_vars,
+    substitute_index,
+    walk,
+)
 from tensorize.ir.types import INDEX
 
 
@@ -87,7 +94,7 @@ class _Inliner:
             raise NotInlined(f"no intrinsic '{s.name}'")
         if callee.assumes or any(b.mode == "local" for b in callee.buffers):
             raise NotInlined(f"'{s.name}' has a local buffer or an assumption")
-        if any(isinstance(n, CallStmt) for st in callee.body for n in walk(st)):
+        if calls(callee.body):
             raise NotInlined(f"'{s.name}' makes a call")
         args = {a.name: a.value for a in s.args}
         sizes: dict[str, int] = {}
