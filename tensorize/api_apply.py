@@ -136,13 +136,16 @@ def tensorize_file(path: str, library: Library, tpass: TensorizePass,
     from tensorize.ir.printer import format_module
 
     module, callees = load_with_callees(path, library)
+    # the library itself when the file adds no intrinsic: the pass then keys its stored
+    # decisions by the library's files instead of printing every spec
+    lib: Library | Mapping[str, Function] = library if not module.intrinsics else callees
     before = _cache_counts(tpass)
     functions, results = [], []
     for fn in module.functions:
         if fn.kind != "kernel":
             functions.append(fn)
             continue
-        result = tpass.run(fn, callees, own_sizes(fn, sizes))
+        result = tpass.run(fn, lib, own_sizes(fn, sizes))
         functions.append(result.faithful())
         results.append(result)
     # the file's comments stay with the statements and declarations kept from it

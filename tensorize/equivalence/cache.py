@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import pickle
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tensorize.digests import cache_dir, file_digests
 from tensorize.equivalence.results import Proved, Refuted, Result
 
 MEMO: dict[str, Result] = {}
@@ -38,12 +38,15 @@ MEMO_LIMIT = 4096
 
 @functools.cache
 def engine_fingerprint() -> str:
-    """A hash of the engine's source files: cached proofs are valid for this engine only."""
+    """A hash of the engine's source files: cached proofs are valid for this engine only.
+    (Each file's hash is read from :mod:`tensorize.digests`' index when its status has
+    not changed.)"""
     root = Path(__file__).resolve().parents[1]
+    files = [p for p in sorted(root.rglob("*"))
+             if p.suffix in (".py", ".lark") and "__pycache__" not in p.parts]
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".lark") and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for path, digest in zip(files, file_digests(files), strict=True):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + digest.encode() + b"\0")
     return h.hexdigest()
 
 
@@ -62,10 +65,7 @@ def memo_put(key: str, result: Result) -> None:
 
 def default_path() -> Path:
     """Where the cache lives unless told otherwise."""
-    if os.environ.get("TENSORIZE_CACHE_DIR"):
-        return Path(os.environ["TENSORIZE_CACHE_DIR"]) / "proofs.sqlite"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tensorize" / "proofs.sqlite"
+    return cache_dir() / "proofs.sqlite"
 
 
 def obligation_key(left: str, right: str, mode: str) -> str:

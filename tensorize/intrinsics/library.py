@@ -1,8 +1,9 @@
 """The intrinsic library: specs loaded from `.tz` files, checked once, looked up by name.
 
-Loading is cached twice: in the process (by the files' paths, times and sizes) and across
-processes (a pickle of the checked specs in the cache directory, keyed by a hash of the
-files' paths and contents and of the engine's source), so that a command that finds the
+Loading is cached twice, both keyed by a hash of the files' paths and contents
+(``tensorize/digests.py`` reads a file again only when its status changed): in the
+process, and across processes (a pickle of the checked specs in the cache directory,
+whose name also hashes the engine's source), so that a command that finds the
 pickle neither imports the parser nor checks a spec. ``Library.index`` groups the specs
 by signature (output type, operand types) so that the pass looks only at specs whose
 types can match a fragment.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tensorize.digests import file_digests
 from tensorize.errors import UsageError
 from tensorize.intrinsics.store import read_stored, stored_path, write_stored
 
@@ -59,6 +61,25 @@ class Library:
 
     intrinsics: dict[str, Function] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
+    source_digest: str | None = field(default=None, compare=False, repr=False)
+    """A hash of the paths and bytes of the files the specs were loaded from (None for a
+    library made otherwise); :meth:`fingerprint` gives it while the specs are still the
+    ones loaded."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_loaded", tuple(self.intrinsics.items()))
+
+    def fingerprint(self) -> str | None:
+        """:attr:`source_digest`, if every spec is still the very object loaded from those
+        files (None once :attr:`intrinsics` was changed): a key that stands for the text
+        of every spec without printing them."""
+        loaded: tuple[tuple[str, Function], ...] = self.__dict__["_loaded"]
+        current = self.intrinsics
+        if self.source_digest is None or len(current) != len(loaded):
+            return None
+        if all(current.get(name) is fn for name, fn in loaded):
+            return self.source_digest
+        return None
 
     @property
     def index(self) -> dict[Signature, tuple[str, ...]]:
@@ -143,15 +164,11 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
                              "install? set TENSORIZE_SPECS to the spec directory)")
         sources.extend(found)
     sources.extend(_spec_files(paths))
-    try:
-        key = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size)
-                    for p in sources)
-    except OSError:  # a file vanished: let the parser report it
-        key = None
-    if key is not None and key in _LOADED:
-        known, origin_of = _LOADED[key]
-        return Library(dict(known), dict(origin_of))
-    stored = _stored_path(sources)
+    digest = _source_digest(sources)
+    if digest is not None and digest in _LOADED:
+        known, origin_of = _LOADED[digest]
+        return Library(dict(known), dict(origin_of), digest)
+    stored = stored_path("library", (digest.encode(),)) if digest is not None else None
     loaded = _read_stored(stored) if stored is not None else None
     if loaded is not None:
         intrinsics, origins = loaded
@@ -159,11 +176,11 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
         intrinsics, origins = _parse_and_check(sources)
         if stored is not None:
             _write_stored(stored, (intrinsics, origins))
-    if key is not None:
+    if digest is not None:
         if len(_LOADED) >= 16:
             _LOADED.clear()
-        _LOADED[key] = (dict(intrinsics), dict(origins))
-    return Library(intrinsics, origins)
+        _LOADED[digest] = (dict(intrinsics), dict(origins))
+    return Library(intrinsics, origins, digest)
 
 
 def _parse_and_check(sources: list[Path]) -> tuple[dict[str, Function], dict[str, str]]:
@@ -184,14 +201,19 @@ def _parse_and_check(sources: list[Path]) -> tuple[dict[str, Function], dict[str
     return intrinsics, origins
 
 
-def _stored_path(sources: list[Path]) -> Path | None:
-    """Where the checked library of these files is stored (None if they cannot be read:
-    the parser then reports it)."""
+def _source_digest(sources: list[Path]) -> str | None:
+    """A hash of the files' paths and contents (None if one cannot be read: the parser
+    then reports it)."""
+    import hashlib
+
     try:
-        parts = [str(p.resolve()).encode() + b"\0" + p.read_bytes() for p in sources]
+        digests = file_digests(sources)
     except OSError:
         return None
-    return stored_path("library", parts)
+    h = hashlib.sha256()
+    for path, digest in zip(sources, digests, strict=True):
+        h.update(f"{path.resolve()}\0{digest}\0".encode())
+    return h.hexdigest()
 
 
 def _read_stored(path: Path) -> tuple[dict[str, Function], dict[str, str]] | None:
@@ -209,6 +231,6 @@ def _write_stored(path: Path, value: tuple[dict[str, Function], dict[str, str]])
     write_stored(path, value)
 
 
-_LOADED: dict[tuple[tuple[str, int, int], ...], tuple[dict[str, Function], dict[str, str]]] = {}
-"""Libraries already loaded in this process, by their files' paths, times and sizes: the
+_LOADED: dict[str, tuple[dict[str, Function], dict[str, str]]] = {}
+"""Libraries already loaded in this process, by :func:`_source_digest` of their files: the
 bundled specs are parsed and checked once per process, not once per command."""

@@ -31,6 +31,7 @@ from tensorize.equivalence.results import (
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
+from tensorize.intrinsics.library import Library
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
 from tensorize.ir.memo import by_identity
@@ -308,17 +309,22 @@ class TensorizePass:
         """The key of this pass's decision on ``kernel`` (None without a cache).
 
         It covers the kernel's text, the sizes, every option of the pass, the text of
-        every intrinsic of the library (which the rewrite is checked against) and, through
+        every intrinsic of the library (which the rewrite is checked against; for a
+        library still as loaded, the hash of its files, which fixes those texts) and, through
         :func:`obligation_key`, the engine's own source. Renamed copies of a kernel miss
         here, but hit the normalised caches of each proof, validation and run.
         """
         if self.cache is None:
             return None
-        lib = dict(library)
         options = repr((self.targets, self.intrinsics, self.fp, self.solver,
                         self.execution_check, self.exhaustive,
                         sorted((sizes or {}).items())))
-        specs = "\n".join(_text_of(lib[name]) for name in sorted(lib))
+        digest = library.fingerprint() if isinstance(library, Library) else None
+        if digest is None:
+            lib = dict(library)
+            specs = "\n".join(_text_of(lib[name]) for name in sorted(lib))
+        else:  # stands for the same texts: the files they were loaded from
+            specs = f"files {digest}"
         return obligation_key(_text_of(kernel), specs, f"decision {options}")
 
     def _run(self, kernel: Function, library: Mapping[str, Function] | Any,
