@@ -81,3 +81,22 @@ def test_the_library_module_imports_nothing_it_needs_only_to_write() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_old_stores_are_pruned(tmp_path, monkeypatch) -> None:
+    """Each engine or spec edit names a new library store: only the newest few are kept."""
+    import os
+
+    from tensorize.intrinsics import store
+
+    monkeypatch.setattr(store, "KEEP", {"library": 3})
+    paths = [tmp_path / f"library-{n:032x}.pickle" for n in range(6)]
+    for n, path in enumerate(paths):
+        store.write_stored(path, {"n": n})
+        os.utime(path, ns=(n * 10**9, n * 10**9))  # written in this order
+    kept = sorted(p.name for p in tmp_path.glob("library-*.pickle"))
+    assert kept == sorted(p.name for p in paths[-3:])
+    assert store.read_stored(paths[-1], lambda v: v == {"n": 5}) == {"n": 5}
+    other = tmp_path / "parse-0.pickle"
+    store.write_stored(other, 1)  # a kind with no limit here is left alone
+    assert other.exists()

@@ -83,3 +83,37 @@ def test_bundled_specs_are_package_data() -> None:
     assert packaged.is_dir()
     assert Path(str(packaged)).resolve() == (ROOT / "intrinsic_specs").resolve()
     assert bundled_specs_dir() == (ROOT / "intrinsic_specs").resolve()
+
+
+def test_the_package_works_from_a_zip_archive(tmp_path) -> None:
+    """Imported from a zip (no file system paths): the bundled specs come through
+    importlib.resources, the grammar too, and the cache is keyed by the archive."""
+
+    archive = tmp_path / "tensorize.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for folder, dirs, names in os.walk(ROOT / "tensorize", followlinks=True):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for name in names:  # the specs through the package's link to intrinsic_specs/
+                path = Path(folder) / name
+                z.write(path, str(path.relative_to(ROOT)))
+    script = (
+        "import tensorize, sys\n"
+        "assert '.zip' in tensorize.__file__, tensorize.__file__\n"
+        "lib = tensorize.load_library()\n"
+        "mod = tensorize.parse('kernel k(N = 4) { in A: i32[N]\\n out B: i32[N]\\n"
+        " for i in 0..N { B[i] = A[i] } }')\n"
+        "from tensorize.equivalence.cache import engine_fingerprint\n"
+        "print(len(lib), mod.functions[0].name, engine_fingerprint()[:7])\n")
+    env = {**os.environ, "PYTHONPATH": str(archive), "TENSORIZE_CACHE_DIR": str(tmp_path / "c")}
+    env.pop("TENSORIZE_SPECS", None)
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env=env, cwd=tmp_path, timeout=300) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    import tensorize
+
+    count, name, fingerprint = runs[0].stdout.split()
+    assert int(count) == len(tensorize.load_library()) and name == "k"
+    assert runs[1].stdout.split()[2] == fingerprint  # the same archive: the same key
+    assert not fingerprint.startswith("unread")
+    assert list((tmp_path / "c").glob("bundled-specs-*"))  # extracted once, then reused

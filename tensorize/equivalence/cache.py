@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,15 @@ def engine_fingerprint() -> str:
     root = Path(__file__).resolve().parents[1]
     files = [p for p in sorted(root.rglob("*"))
              if p.suffix in (".py", ".lark") and "__pycache__" not in p.parts]
+    names = [str(p.relative_to(root)) for p in files]
+    archive = getattr(__spec__.loader, "archive", None)
+    if not files and archive:  # imported from a zip archive: its bytes hold the source
+        files, names = [Path(archive)], ["<archive>"]
+    if not files:  # no source to read: a key of this process only, so nothing is reused
+        return "unread-" + secrets.token_hex(16)
     h = hashlib.sha256()
-    for path, digest in zip(files, file_digests(files), strict=True):
-        h.update(str(path.relative_to(root)).encode() + b"\0" + digest.encode() + b"\0")
+    for name, digest in zip(names, file_digests(files), strict=True):
+        h.update(name.encode() + b"\0" + digest.encode() + b"\0")
     return h.hexdigest()
 
 

@@ -35,12 +35,13 @@ SOURCE_SPECS = Path(__file__).resolve().parents[2] / "intrinsic_specs"
 def bundled_specs_dir() -> Path:
     """The directory of the bundled specs.
 
-    The ``TENSORIZE_SPECS`` environment variable overrides it; else the package data
-    ``tensorize/intrinsic_specs`` next to the package's modules (in a source checkout it
-    is a link to the top-level ``intrinsic_specs/``); else that top-level directory
-    itself. (This is the directory :func:`importlib.resources.files` gives for a package
-    on the file system, found without importing ``importlib.resources``: ~10 ms of every
-    command.)
+    The ``TENSORIZE_SPECS`` environment variable overrides it. Else the package data
+    ``tensorize/intrinsic_specs``: for a package on the file system (in a source checkout
+    a link to the top-level ``intrinsic_specs/``) that is the directory
+    :func:`importlib.resources.files` gives, found from this module's path without
+    importing :mod:`importlib.resources` (~10 ms of every command); for a package that is
+    not (a zip archive), :mod:`importlib.resources` reads it, and it is copied once into
+    the cache directory. Else the top-level directory of a source checkout.
     """
     override = os.environ.get("TENSORIZE_SPECS")
     if override:
@@ -48,7 +49,50 @@ def bundled_specs_dir() -> Path:
     packaged = Path(__file__).resolve().parents[1] / "intrinsic_specs"
     if packaged.is_dir():
         return packaged.resolve()
-    return SOURCE_SPECS
+    extracted = _extracted_specs()
+    return extracted if extracted is not None else SOURCE_SPECS
+
+
+def _extracted_specs() -> Path | None:
+    """The package data through :mod:`importlib.resources`, copied once into the cache
+    directory under a hash of its contents (None when the package has none)."""
+    import hashlib
+    import importlib.resources
+    import shutil
+    import tempfile
+    from importlib.resources.abc import Traversable
+
+    from tensorize.digests import cache_dir
+
+    def files(node: Traversable, prefix: str) -> list[tuple[str, bytes]]:
+        found = []
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                found += files(child, f"{prefix}{child.name}/")
+            elif child.name.endswith(".tz"):
+                found.append((prefix + child.name, child.read_bytes()))
+        return found
+
+    data = importlib.resources.files("tensorize") / "intrinsic_specs"
+    if not data.is_dir():
+        return None
+    specs = files(data, "")
+    h = hashlib.sha256()
+    for name, content in specs:
+        h.update(name.encode() + b"\0" + content + b"\0")
+    where = cache_dir() / f"bundled-specs-{h.hexdigest()[:32]}"
+    if where.is_dir():
+        return where
+    where.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=".bundled-specs-"))
+    for name, content in specs:
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_bytes(content)
+    try:
+        tmp.rename(where)
+    except OSError:  # another process put it there first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return where
 
 
 @dataclass(frozen=True)

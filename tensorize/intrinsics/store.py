@@ -98,5 +98,32 @@ def write_stored(path: Path, value: object) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        _prune(path)
     except (OSError, pickle.PicklingError, RecursionError):
         pass
+
+
+KEEP = {"library": 8, "parse": 512}
+"""How many stores of each kind are kept (the most recently written): each edit of the
+engine or of a spec names a new library store, ~0.5 MB, that nothing reads again."""
+
+
+def _prune(written: Path) -> None:
+    """Remove the oldest stores of ``written``'s kind beyond :data:`KEEP`."""
+    kind = written.name.partition("-")[0]
+    keep = KEEP.get(kind)
+    if keep is None:
+        return
+    found = []
+    for other in written.parent.glob(f"{kind}-*.pickle"):
+        try:
+            found.append((other.stat().st_mtime_ns, other))
+        except OSError:
+            continue  # removed meanwhile by another process
+    found.sort(reverse=True)
+    for _mtime, old in found[keep:]:
+        if old != written:
+            try:
+                old.unlink()
+            except OSError:
+                pass

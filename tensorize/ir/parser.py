@@ -7,6 +7,7 @@ syntax error becomes a :class:`ParseError` with the position of the offending to
 
 from __future__ import annotations
 
+import importlib.resources
 import math
 import threading
 from dataclasses import dataclass, field, replace
@@ -49,7 +50,7 @@ from tensorize.ir.types import SCALAR_TYPES
 MAX_DEPTH = 200
 """Deepest nesting of statements or expressions accepted (keeps later passes in stack)."""
 
-_GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text()
+_GRAMMAR = importlib.resources.files("tensorize.ir").joinpath("grammar.lark").read_text()
 
 
 _N = TypeVar("_N")
