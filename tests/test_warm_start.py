@@ -100,6 +100,10 @@ def test_a_library_changed_after_loading_is_keyed_by_its_texts(tmp_path: Path) -
     assert tpass._decision_key(k, lib.as_dict(), None) != key  # a dict: spec texts
     name = next(iter(lib.keys()))
     other = next(f for f in lib if f.name != name)
+    import dataclasses
+
+    assert dataclasses.replace(lib, intrinsics={name: other}).fingerprint() is None
+    assert type(lib)(lib.intrinsics, lib.origins).fingerprint() is None
     lib.intrinsics[name] = other  # the user swapped a spec in place
     assert lib.fingerprint() is None
     assert tpass._decision_key(k, lib, None) != key

@@ -105,19 +105,24 @@ class Library:
 
     intrinsics: dict[str, Function] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
-    source_digest: str | None = field(default=None, compare=False, repr=False)
-    """A hash of the paths and bytes of the files the specs were loaded from (None for a
-    library made otherwise); :meth:`fingerprint` gives it while the specs are still the
-    ones loaded."""
+    source_digest: str | None = field(default=None, init=False, compare=False, repr=False)
+    """A hash of the paths and bytes of the files the specs were loaded from; set only by
+    :func:`load_library` (None for a library made otherwise, ``dataclasses.replace``
+    included). :meth:`fingerprint` gives it while the specs are still the ones loaded."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_loaded", tuple(self.intrinsics.items()))
+    @classmethod
+    def _from_files(cls, intrinsics: dict[str, Function], origins: dict[str, str],
+                    digest: str | None) -> Library:
+        made = cls(intrinsics, origins)
+        object.__setattr__(made, "source_digest", digest)
+        object.__setattr__(made, "_loaded", tuple(intrinsics.items()))
+        return made
 
     def fingerprint(self) -> str | None:
         """:attr:`source_digest`, if every spec is still the very object loaded from those
         files (None once :attr:`intrinsics` was changed): a key that stands for the text
         of every spec without printing them."""
-        loaded: tuple[tuple[str, Function], ...] = self.__dict__["_loaded"]
+        loaded: tuple[tuple[str, Function], ...] = self.__dict__.get("_loaded", ())
         current = self.intrinsics
         if self.source_digest is None or len(current) != len(loaded):
             return None
@@ -211,7 +216,7 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
     digest = _source_digest(sources)
     if digest is not None and digest in _LOADED:
         known, origin_of = _LOADED[digest]
-        return Library(dict(known), dict(origin_of), digest)
+        return Library._from_files(dict(known), dict(origin_of), digest)
     stored = stored_path("library", (digest.encode(),)) if digest is not None else None
     loaded = _read_stored(stored) if stored is not None else None
     if loaded is not None:
@@ -224,7 +229,7 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
         if len(_LOADED) >= 16:
             _LOADED.clear()
         _LOADED[digest] = (dict(intrinsics), dict(origins))
-    return Library(intrinsics, origins, digest)
+    return Library._from_files(intrinsics, origins, digest)
 
 
 def _parse_and_check(sources: list[Path]) -> tuple[dict[str, Function], dict[str, str]]:
