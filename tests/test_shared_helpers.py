@@ -6,8 +6,8 @@ and the fields every proof result has."""
 
 from __future__ import annotations
 
-from tensorize.backend.layout import const_value, row_major, steps
 from tensorize.equivalence.results import FpMode, Proved, Refuted, Unknown
+from tensorize.ir.layout import const_value, row_major, steps
 from tensorize.ir.nodes import Binary, CallStmt, Const, For, Var, View
 from tensorize.ir.traverse import loop_band
 from tensorize.ir.types import INDEX

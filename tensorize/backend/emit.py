@@ -25,12 +25,12 @@ from tensorize.backend.cexpr import (
     storage_type,
     value_type,
 )
-from tensorize.backend.layout import const_value, row_major, steps
 from tensorize.backend.parallel import parallel_loop
 from tensorize.backend.prelude import AMX_PRELUDE, PRELUDE, int_helpers
 from tensorize.backend.templates import template_of
 from tensorize.errors import UsageError
 from tensorize.ir.affine import linear_form
+from tensorize.ir.layout import const_value, row_major, steps
 from tensorize.ir.nodes import Assign, CallStmt, Expr, For, Function, If, Stmt, Var, View
 from tensorize.ir.types import DType
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from tensorize.backend.layout import const_value, row_major, steps
 from tensorize.backend.templates import template_of
 from tensorize.errors import UsageError
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
+from tensorize.ir.layout import const_value, row_major, steps
 from tensorize.ir.nodes import (
     Arg,
     Assign,

@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tensorize.backend.blocking import _subst_call
-from tensorize.backend.layout import const_value
 from tensorize.backend.parallel import parallel_loop
+from tensorize.ir.layout import const_value
 from tensorize.ir.nodes import Binary, CallStmt, Const, Expr, For, Function, Stmt, Var, View
 from tensorize.ir.traverse import bound_names, free_vars, loop_band
 from tensorize.ir.types import INDEX

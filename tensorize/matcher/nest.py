@@ -49,7 +49,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.reduction import map_form, reduction_form, sequential_form
-from tensorize.ir.traverse import Transformer, calls, walk
+from tensorize.ir.traverse import Transformer, calls, loop_band, walk
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import fresh, instantiate, names_in
 
@@ -349,16 +349,10 @@ def library_work(cand: NestMatch) -> int:
 def perfect_band(stmt: Stmt, depth: int) -> list[For] | None:
     """The ``depth`` outer loops of ``stmt`` when they are perfectly nested from 0 with
     constant bounds, else None."""
-    band: list[For] = []
-    node = stmt
-    while len(band) < depth:
-        if not isinstance(node, For) or const_int(node.lo) != 0 or const_int(node.hi) is None:
-            return None
-        band.append(node)
-        if len(band) < depth:
-            if len(node.body) != 1:
-                return None
-            node = node.body[0]
+    band = loop_band(stmt)[:depth]
+    if len(band) != depth or any(const_int(f.lo) != 0 or const_int(f.hi) is None
+                                 for f in band):
+        return None
     return band
 
 

@@ -31,8 +31,8 @@ from tensorize.equivalence.results import (
 from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
-from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
+from tensorize.ir.layout import const_value, steps
 from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import Expr, For, Function, Stmt, View
 from tensorize.ir.printer import format_function
@@ -934,22 +934,12 @@ def _layout(stmts: tuple[Stmt, ...], kernel: Function) -> tuple[int, int]:
 
 def _step(view: View, shape: tuple[Expr, ...]) -> int | None:
     """How many elements the view's innermost dimension steps by (None: not linear)."""
-    extents = []
-    for e in shape:
-        extent = linear_form(e)
-        if extent is None or extent.coeffs:
-            return None
-        extents.append(extent.const)
-    if len(extents) != len(view.index):
+    extents = [const_value(e) for e in shape]
+    known = [n for n in extents if n is not None]
+    if len(known) != len(extents) or len(known) != len(view.index):
         return None
-    step, stride = 0, 1
-    for e, size in zip(reversed(view.index), reversed(extents)):
-        form = linear_form(e)
-        if form is None:
-            return None
-        step += form.coeff(view.dims[-1]) * stride
-        stride *= size
-    return step
+    moved = steps(view, view.dims[-1:], known)
+    return None if moved is None else moved[0]
 
 
 def _family(target: str) -> str:

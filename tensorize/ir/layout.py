@@ -1,4 +1,5 @@
-"""Row-major layout arithmetic shared by the back end's passes and the C emitter.
+"""Row-major layout arithmetic shared by the engine's layout rule, the back end's passes
+and the C emitter.
 
 A buffer is stored row-major; a call's view of it is an affine index. These helpers
 give a bound's constant value, the element strides of a row-major shape, and how many
