@@ -83,6 +83,15 @@ def test_lane_block_is_vfcmaddcph_with_a_scalar_tail(n: int, calls: int) -> None
     if n % 16:
         tail = stmt.then[1]
         assert isinstance(tail, For) and tail.lo == Const(n - n % 16, INDEX)
+    # the plan says so too, in words and in the report
+    plan = chosen[0].plan
+    assert plan is not None
+    tails = result.to_json()["fragments"][0]["chosen"]["plan"]["tails"]
+    if n % 16:
+        assert tails == [[{"var": "i", "lo": n - n % 16, "hi": n}]]
+        assert f"scalar tail: the nest over i in {n - n % 16}..{n}" in plan.describe()
+    else:
+        assert tails == [] and "scalar tail" not in plan.describe()
     _agrees(kernel(text, LIB), result.rewritten, n)
 
 

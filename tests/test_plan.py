@@ -179,6 +179,9 @@ def test_a_whole_nest_goes_through_its_plan_into_the_kernel_and_the_report() -> 
     assert [(x["var"], x["hi"]) for x in got["loops"]] == [("io", 2), ("jo", 3)]
     assert got["args"]["d"] == "(d0, d1) -> D[d0 + 16 * io, d1 + 16 * jo]"
     assert got["tails"] == []
+    # the keys a fragment's plan has, so that a reader of the report needs no second case
+    fragment_plan = _result()[1].to_json()["fragments"][0]["chosen"]["plan"]
+    assert set(got) == set(fragment_plan) | {"whole_nest"}
 
 
 def test_explain_prints_the_plan_of_a_whole_nest(tmp_path) -> None:

@@ -196,16 +196,19 @@ class NestPlan:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (the keys of :meth:`Plan.to_json` that a nest has, and
-        ``whole_nest``)."""
+        """A JSON-ready dict: the keys of :meth:`Plan.to_json` (a nest has no witness,
+        no init moved in front, no widened parameter) and ``whole_nest``."""
         return {
             "intrinsic": self.match.intrinsic,
             "whole_nest": True,
             "loops": _loops_json(self.loops),
             "args": {a.name: _arg_text(a) for a in self.args},
+            "witness": {},
+            "init": None,
             "tails": [] if self.tail is None else [[{"var": self.tail.var,
                                                      "lo": self.tail.lo,
                                                      "hi": self.tail.hi}]],
+            "widened": [],
         }
 
 
