@@ -19,9 +19,11 @@ from tensorize.ir.interp import bind_sizes, shapes_of
 from tensorize.ir.nodes import Binary, Const, For, Function, If, Var
 from tensorize.ir.traverse import substitute
 from tensorize.ir.types import BOOL, INDEX
-from tensorize.matcher.nest import check_tiles, nest_candidates, nest_intrinsic
-from tensorize.rewrite.apply import bake_sizes
+from tensorize.matcher.nest import nest_candidates, nest_intrinsic
+from tensorize.rewrite.apply import apply_nest_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_nest_plan
+from tensorize.rewrite.validate_nest import validate_nest
 from tests.kernels import kernel
 
 LIB = tensorize.load_library().as_dict()
@@ -81,6 +83,15 @@ def test_lane_block_is_vfcmaddcph_with_a_scalar_tail(n: int, calls: int) -> None
     if n % 16:
         tail = stmt.then[1]
         assert isinstance(tail, For) and tail.lo == Const(n - n % 16, INDEX)
+    # the plan says so too, in words and in the report
+    plan = chosen[0].plan
+    assert plan is not None
+    tails = result.to_json()["fragments"][0]["chosen"]["plan"]["tails"]
+    if n % 16:
+        assert tails == [[{"var": "i", "lo": n - n % 16, "hi": n}]]
+        assert f"scalar tail: the nest over i in {n - n % 16}..{n}" in plan.describe()
+    else:
+        assert tails == [] and "scalar tail" not in plan.describe()
     _agrees(kernel(text, LIB), result.rewritten, n)
 
 
@@ -169,8 +180,9 @@ def test_tampered_tiles_and_tails_are_rejected() -> None:
     cands, _ = nest_candidates(stmt, 0, baked, intr)
     cand = next(c for c in cands if c.tiles and dict(c.pairing)["a"] == "A")
     assert cand.tail == 4
-    assert check_tiles(cand, stmt, baked, intr) == []
-    wrapper = cand.replacement
+    plan = make_nest_plan(cand, stmt, intr)
+    (wrapper,) = apply_nest_plan(plan, stmt)
+    assert validate_nest(plan, (wrapper,), stmt, baked, intr).ok
     assert isinstance(wrapper, If)
     loops, tail = wrapper.then
     assert isinstance(loops, For) and isinstance(tail, For)
@@ -205,4 +217,18 @@ def test_tampered_tiles_and_tails_are_rejected() -> None:
         "no tail wrapper, tiles only": loops,
     }
     for name, m in mutants.items():
-        assert check_tiles(replace(cand, stmt=m), stmt, baked, intr), name
+        assert not validate_nest(plan, (m,), stmt, baked, intr).ok, name
+    # plans with a wrong tail or tile count make statements the validator refuses
+    assert plan.tail is not None and (plan.tail.lo, plan.tail.hi) == (96, 100)
+    wrong_plans = {
+        "tail starts a lane late": replace(plan, tail=replace(plan.tail, lo=97)),
+        "tail starts a lane early": replace(plan, tail=replace(plan.tail, lo=95)),
+        "tail stops short": replace(plan, tail=replace(plan.tail, hi=99)),
+        "no tail": replace(plan, tail=None),
+        "a tile fewer": replace(plan, loops=(replace(plan.loops[0], hi=5),)),
+        "a tile more": replace(plan, loops=(replace(plan.loops[0], hi=7),)),
+    }
+    for name, wrong in wrong_plans.items():
+        emitted = apply_nest_plan(wrong, stmt)
+        assert emitted != (wrapper,), name
+        assert not validate_nest(wrong, emitted, stmt, baked, intr).ok, name

@@ -1,7 +1,8 @@
 """Whole-nest matching (tensorize/matcher/nest.py): gemmini.matmul_preload (an init read
 from another buffer) and onednn.sgemm_bias_relu (a local accumulator and an epilogue)
 match a whole nest as one call; near misses are refuted, with the difference confirmed
-by the interpreter, and a tampered call is rejected by the check of the emitted call."""
+by the interpreter, and a tampered call is rejected by the validator of the emitted
+statement (tensorize/rewrite/validate_nest.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from tensorize.ir.interp import bind_sizes, run
 from tensorize.ir.nodes import Arg, Const, View
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import instantiate
-from tensorize.matcher.nest import check_call, nest_candidates, overwrites_outputs
-from tensorize.rewrite.apply import bake_sizes
+from tensorize.matcher.nest import nest_candidates, overwrites_outputs
+from tensorize.rewrite.apply import apply_nest_plan, bake_sizes
 from tensorize.rewrite.engine import TensorizePass
+from tensorize.rewrite.plan import make_nest_plan
+from tensorize.rewrite.validate_nest import validate_nest
 from tests.kernels import kernel
 
 LIB = tensorize.load_library()
@@ -160,21 +163,28 @@ def test_the_emitted_call_is_checked_against_the_proved_nest() -> None:
                                                        "C": "C"})
     inst = instantiate(intr, cand.sizes)
     stmt = baked.body[0]
-    assert check_call(cand.call, cand, stmt, baked, inst) == []
-    args = {a.name: a for a in cand.call.args}
+    plan = make_nest_plan(cand, stmt, intr)
+    (call,) = apply_nest_plan(plan, stmt)
+    assert validate_nest(plan, (call,), stmt, baked, inst).ok
+    args = {a.name: a for a in call.args}
 
     def with_arg(name: str, value) -> object:
-        return replace(cand.call, args=tuple(Arg(name, value) if a.name == name else a
-                                             for a in cand.call.args))
+        return replace(call, args=tuple(Arg(name, value) if a.name == name else a
+                                        for a in call.args))
     mutants = [
         with_arg("K", Const(4, INDEX)),                                  # wrong size
         with_arg("A", replace(args["A"].value, buf="B")),                # wrong buffer
         with_arg("bias", View(("b0",), "bias", (Const(0, INDEX),))),     # not whole
-        replace(cand.call, name="blas.sgemm"),                           # other intrinsic
-        replace(cand.call, args=cand.call.args[:-1]),                    # missing view
+        replace(call, name="blas.sgemm"),                                # other intrinsic
+        replace(call, args=call.args[:-1]),                              # missing view
     ]
     for m in mutants:
-        assert check_call(m, cand, stmt, baked, inst), m
+        assert not validate_nest(plan, (m,), stmt, baked, inst).ok, m
+    # a plan whose call has a wrong size makes a statement the validator refuses
+    wrong = replace(plan, args=tuple(Arg("K", Const(4, INDEX)) if a.name == "K" else a
+                                     for a in plan.args))
+    assert not validate_nest(wrong, apply_nest_plan(wrong, stmt), stmt, baked, inst).ok
+    assert not validate_nest(plan, (call, call), stmt, baked, inst).ok  # one statement
 
 
 def test_overwrites_outputs_by_form() -> None:
@@ -239,7 +249,6 @@ def test_tiled_preload_with_the_init_reading_the_wrong_element_is_refuted() -> N
 
 def test_tampered_tiles_are_rejected() -> None:
     from tensorize.ir.nodes import Binary, For
-    from tensorize.matcher.nest import check_tiles
     text = PRELOAD.replace("INIT", "D[i, j]").replace("M = 16, N = 16", "M = 32, N = 32")
     k = kernel(text, LIB.as_dict())
     baked = bake_sizes(k, bind_sizes(k, None))
@@ -247,8 +256,9 @@ def test_tampered_tiles_are_rejected() -> None:
     cands, _ = nest_candidates(baked.body[0], 0, baked, intr)
     cand = next(c for c in cands if c.tiles and dict(c.pairing)["a"] == "A")
     stmt = baked.body[0]
-    assert check_tiles(cand, stmt, baked, intr) == []
-    outer = cand.replacement
+    plan = make_nest_plan(cand, stmt, intr)
+    (outer,) = apply_nest_plan(plan, stmt)
+    assert validate_nest(plan, (outer,), stmt, baked, intr).ok
     assert isinstance(outer, For)
     inner = outer.body[0]
     call = inner.body[0]
@@ -256,7 +266,7 @@ def test_tampered_tiles_are_rejected() -> None:
     def rebuilt(new_call=None, hi=None):
         c = new_call or call
         i2 = replace(inner, body=(c,))
-        return replace(cand, stmt=replace(outer, body=(i2,), hi=hi or outer.hi))
+        return replace(outer, body=(i2,), hi=hi or outer.hi)
 
     def with_view(name, f):
         return replace(call, args=tuple(replace(a, value=f(a.value)) if a.name == name
@@ -273,7 +283,14 @@ def test_tampered_tiles_are_rejected() -> None:
         rebuilt(replace(call, name="gemmini.matmul_acc")),             # another intrinsic
     ]
     for m in mutants:
-        assert check_tiles(m, stmt, baked, intr), m
+        assert not validate_nest(plan, (m,), stmt, baked, intr).ok, m
+    # a plan with a tile count off by one makes statements the validator refuses
+    for loop in (0, 1):
+        loops = list(plan.loops)
+        loops[loop] = replace(loops[loop], hi=loops[loop].hi - 1)
+        fewer = replace(plan, loops=tuple(loops))
+        assert not validate_nest(fewer, apply_nest_plan(fewer, stmt), stmt, baked,
+                                 intr).ok, loop
 
 
 def _rename(e, names):

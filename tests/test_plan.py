@@ -5,6 +5,7 @@ pass has the shape of an xDSL ModulePass."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from pathlib import Path
 
@@ -135,3 +136,66 @@ def test_explain_prints_the_plan_of_the_rewrite_it_used(tmp_path) -> None:
     assert "plan: call nest: for i in 0..3 for jo in 0..4 (tiles of j)" in out.text
     assert "plan: scalar tail: i in 0..3, j in 64..70, k in 0..40" in out.text
     assert f"plan: call: {VNNI}(a = (k) -> A[i, 4 * ko + k]" in out.text
+
+
+PRELOAD = """kernel p(M = 32, N = 48, K = 16) {
+  in A: i8[M, K]
+  in B: i8[K, N]
+  in D: i32[M, N]
+  out C: i32[M, N]
+  for i in 0..M {
+    for j in 0..N {
+      C[i, j] = D[i, j]
+      for k in 0..K {
+        C[i, j] += i32(A[i, k]) * i32(B[k, j])
+      }
+    }
+  }
+}"""
+PRELOAD_CALL = "gemmini.matmul_preload"
+
+
+def test_a_whole_nest_goes_through_its_plan_into_the_kernel_and_the_report() -> None:
+    """A whole-nest rewrite takes the same road: a plan (loops over tiles, the call's
+    views), the statements it became in the kernel, the plan in the JSON report."""
+    from tensorize.rewrite.apply import apply_nest_plan
+    from tensorize.rewrite.plan import NestPlan
+
+    k = tensorize.parse(PRELOAD, library=LIB).kernels[0]
+    result = TensorizePass(intrinsics=(PRELOAD_CALL,)).run(k, LIB)
+    chosen = result.fragments[0].chosen
+    assert chosen is not None and isinstance(chosen.plan, NestPlan)
+    plan = chosen.plan
+    assert [(x.var, x.lo, x.hi, x.tiles) for x in plan.loops] == [
+        ("io", 0, 2, "i"), ("jo", 0, 3, "j")] and plan.tail is None
+    baked = bake_sizes(k, result.sizes)
+    emitted = apply_nest_plan(plan, baked.body[0])
+    assert [format_stmt(x) for x in result.rewritten.body] == \
+        [format_stmt(x) for x in emitted]
+    assert any("validation: loops over tiles" in c for c in chosen.checks)
+    report = json.loads(json.dumps(result.to_json()))
+    got = report["fragments"][0]["chosen"]["plan"]
+    assert got["whole_nest"] and got["intrinsic"] == PRELOAD_CALL
+    assert [(x["var"], x["hi"]) for x in got["loops"]] == [("io", 2), ("jo", 3)]
+    assert got["args"]["d"] == "(d0, d1) -> D[d0 + 16 * io, d1 + 16 * jo]"
+    assert got["tails"] == []
+    # the keys a fragment's plan has, so that a reader of the report needs no second case
+    fragment_plan = _result()[1].to_json()["fragments"][0]["chosen"]["plan"]
+    assert set(got) == set(fragment_plan) | {"whole_nest"}
+
+
+def test_explain_prints_the_plan_of_a_whole_nest(tmp_path) -> None:
+    from tensorize.cli import main
+
+    path = tmp_path / "preload.tz"
+    path.write_text(PRELOAD)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["explain", str(path), "--intrinsic", PRELOAD_CALL], stdout=out,
+                stderr=err)
+    assert code == 0, err.getvalue()
+    text = out.getvalue()
+    assert "candidate [USED] whole nest: c <- C, a <- A, b <- B, d <- D" in text
+    assert "plan: call nest: for io in 0..2 (tiles of i) for jo in 0..3 (tiles of j)" \
+        in text
+    assert (f"plan: call: {PRELOAD_CALL}(a = (a0, a1) -> A[a0 + 16 * io, a1], "
+            in text)

@@ -30,6 +30,7 @@ from tensorize.backend.prelude import AMX_PRELUDE, PRELUDE, int_helpers
 from tensorize.backend.templates import template_of
 from tensorize.errors import UsageError
 from tensorize.ir.affine import linear_form
+from tensorize.ir.layout import const_value, row_major, steps
 from tensorize.ir.nodes import Assign, CallStmt, Expr, For, Function, If, Stmt, Var, View
 from tensorize.ir.types import DType
 
@@ -304,22 +305,19 @@ class _KernelEmitter:
                 continue
             view = args[b.name]
             assert isinstance(view, View)
-            pshape = [_const(e, callee_sizes) for e in b.shape]
+            pshape = [const_value(e, callee_sizes) for e in b.shape]
             parent = self.fn.buffer(view.buf)
             if parent is None or any(x is None for x in pshape):
                 return False
-            bshape = [_const(e, self.fixed) for e in parent.shape]
-            if any(x is None for x in bshape):
+            bshape = [const_value(e, self.fixed) for e in parent.shape]
+            parent_shape = [x for x in bshape if x is not None]
+            extents = [x for x in pshape if x is not None]
+            if len(parent_shape) != len(bshape) or len(extents) != len(pshape):
                 return False
-            row = _row_strides([int(x) for x in bshape])  # type: ignore[arg-type]  # shapes are constant once sizes are bound
-            dense = _row_strides([int(x) for x in pshape])  # type: ignore[arg-type]  # shapes are constant once sizes are bound
-            per_dim = [0] * len(view.dims)
-            for j, e in enumerate(view.index):
-                form = linear_form(e, self.fixed)
-                if form is None:
-                    return False
-                for d_i, d in enumerate(view.dims):
-                    per_dim[d_i] += form.coeff(d) * row[j]
+            dense = row_major(extents)
+            per_dim = steps(view, view.dims, parent_shape, self.fixed)
+            if per_dim is None:
+                return False
             for d_i in range(len(view.dims)):
                 if (b.name, d_i) in tpl.strided:
                     strides[(b.name, d_i)] = per_dim[d_i]
@@ -421,7 +419,7 @@ region: several milliseconds of scalar code, a few hundred microseconds vectoris
 
 
 def _trips(s: For, sizes: Mapping[str, int]) -> int | None:
-    lo, hi = _const(s.lo, sizes), _const(s.hi, sizes)
+    lo, hi = const_value(s.lo, sizes), const_value(s.hi, sizes)
     return None if lo is None or hi is None else max(hi - lo, 0)
 
 
@@ -459,18 +457,6 @@ def _zero(t: DType) -> str:
     if t.is_float:
         return "0.0" if value_type(t) == "double" else "0.0f"
     return f"(({C_TYPES[t.name]})0)"
-
-
-def _const(e: Expr, sizes: Mapping[str, int]) -> int | None:
-    form = linear_form(e, sizes)
-    return form.const if form is not None and not form.coeffs else None
-
-
-def _row_strides(shape: Sequence[int]) -> list[int]:
-    strides = [1] * len(shape)
-    for i in range(len(shape) - 2, -1, -1):
-        strides[i] = strides[i + 1] * shape[i + 1]
-    return strides
 
 
 def _flatten(index: Sequence[str], shape: Sequence[str]) -> str:

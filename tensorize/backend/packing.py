@@ -27,6 +27,7 @@ from tensorize.backend.templates import template_of
 from tensorize.errors import UsageError
 from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
+from tensorize.ir.layout import const_value, row_major, steps
 from tensorize.ir.nodes import (
     Arg,
     Assign,
@@ -42,7 +43,7 @@ from tensorize.ir.nodes import (
     Var,
     View,
 )
-from tensorize.ir.traverse import bound_names, free_vars, substitute, walk
+from tensorize.ir.traverse import bound_names, free_vars, loop_band, substitute, walk
 from tensorize.ir.types import INDEX
 
 
@@ -56,53 +57,28 @@ class Packed:
     elements: int
 
 
-def _const(e: Expr) -> int | None:
-    form = linear_form(e, {})
-    return form.const if form is not None and not form.coeffs else None
-
-
-def view_strides(view: View, parent_shape: Sequence[int]) -> list[int] | None:
-    """Element strides of each view dimension in the row-major parent; None if not linear."""
-    row = [1] * len(parent_shape)
-    for i in range(len(parent_shape) - 2, -1, -1):
-        row[i] = row[i + 1] * parent_shape[i + 1]
-    per = [0] * len(view.dims)
-    for j, e in enumerate(view.index):
-        form = linear_form(e, {})
-        if form is None:
-            return None
-        for d_i, d in enumerate(view.dims):
-            per[d_i] += form.coeff(d) * row[j]
-    return per
-
-
 def readable(callee: Function, param: BufferDecl, view: View, parent_shape: Sequence[int]
              ) -> bool:
     """Whether the template of ``callee`` reads parameter ``param`` through ``view``."""
     tpl = template_of(callee)
     if tpl is None:
         return False
-    shape = [_const(e) for e in param.shape]
-    strides = view_strides(view, parent_shape)
-    if strides is None or any(s is None for s in shape):
+    shape = [const_value(e) for e in param.shape]
+    strides = steps(view, view.dims, parent_shape)  # each view dimension's stride
+    known = [n for n in shape if n is not None]
+    if strides is None or len(known) != len(shape):
         return False
-    dense = [1] * len(shape)
-    for i in range(len(shape) - 2, -1, -1):
-        dense[i] = dense[i + 1] * int(shape[i + 1])  # type: ignore[arg-type]  # shapes and ranges are constant once sizes are bound
+    dense = row_major(known)
     return all((param.name, d) in tpl.strided or shape[d] == 1 or strides[d] == dense[d]
                for d in range(len(shape)))
 
 
 def _nest(stmt: Stmt) -> tuple[list[For], CallStmt] | None:
     """The loops of a perfect nest around a single call, and the call."""
-    loops: list[For] = []
-    s = stmt
-    while isinstance(s, For) and len(s.body) == 1:
-        loops.append(s)
-        s = s.body[0]
-    if not loops or not isinstance(s, CallStmt):
+    loops = loop_band(stmt)
+    if not loops or len(loops[-1].body) != 1 or not isinstance(loops[-1].body[0], CallStmt):
         return None
-    return loops, s
+    return loops, loops[-1].body[0]
 
 
 def pack_operands(fn: Function, library: Mapping[str, Function],
@@ -125,7 +101,7 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
             continue
         loops, call = found
         callee = library.get(call.name)
-        maybe = [(_const(f.lo), _const(f.hi)) for f in loops]
+        maybe = [(const_value(f.lo), const_value(f.hi)) for f in loops]
         bounds = [(lo, hi) for lo, hi in maybe if lo is not None and hi is not None]
         if callee is None or template_of(callee) is None or len(bounds) != len(loops):
             body.append(stmt)
@@ -139,8 +115,8 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
             view = args[b.name].value
             assert isinstance(view, View)
             src = fn.buffer(view.buf)
-            parent_shape = _ints([_const(e) for e in src.shape]) if src is not None else None
-            pshape = _ints([_const(e) for e in b.shape])
+            parent_shape = _ints([const_value(e) for e in src.shape]) if src is not None else None
+            pshape = _ints([const_value(e) for e in b.shape])
             if src is None or src.mode != "in" or parent_shape is None or pshape is None:
                 continue
             pad = _row_pad(view, loops, parent_shape, src.dtype.bits)
@@ -202,15 +178,10 @@ def _strided_in_reduction(view: View, inner: str, parent_shape: Sequence[int],
     """Whether the innermost loop steps the view by more than its own size: each call
     then touches a new cache line (a column strip of ``B[K, N]``), which a packed copy
     turns into one contiguous stream."""
-    row = [1] * len(parent_shape)
-    for i in range(len(parent_shape) - 2, -1, -1):
-        row[i] = row[i + 1] * parent_shape[i + 1]
-    step = 0
-    for j, e in enumerate(view.index):
-        form = linear_form(e, {})
-        if form is None:
-            return False
-        step += form.coeff(inner) * row[j]
+    moved = steps(view, (inner,), parent_shape)
+    if moved is None:
+        return False
+    step = moved[0]
     size = 1
     for x in pshape:
         size *= x
@@ -228,15 +199,10 @@ def _row_pad(view: View, loops: Sequence[For], parent_shape: Sequence[int], bits
     compete for the same L1 sets; one cache line of padding spreads them. 0: no padding."""
     if len(loops) < 2:
         return 0
-    row = [1] * len(parent_shape)
-    for i in range(len(parent_shape) - 2, -1, -1):
-        row[i] = row[i + 1] * parent_shape[i + 1]
-    step = 0
-    for j, e in enumerate(view.index):
-        form = linear_form(e, {})
-        if form is None:
-            return 0
-        step += form.coeff(loops[0].var) * row[j]
+    moved = steps(view, (loops[0].var,), parent_shape)
+    if moved is None:
+        return 0
+    step = moved[0]
     nbytes = abs(step) * max(bits // 8, 1)
     if nbytes < ALIAS_BYTES or nbytes % ALIAS_BYTES:
         return 0
@@ -304,7 +270,7 @@ def check_packing(original: Function, packed: Function, library: Mapping[str, Fu
                 [replace(f, body=()) for f in b[0]] or a[1].name != b[1].name:
             problems.append("a changed statement is not a packed call nest")
             continue
-        ranges = {f.var: (_const(f.lo), _const(f.hi)) for f in a[0]}
+        ranges = {f.var: (const_value(f.lo), const_value(f.hi)) for f in a[0]}
         callee = library.get(a[1].name)
         if callee is None:
             problems.append(f"unknown intrinsic '{a[1].name}'")
@@ -318,7 +284,7 @@ def check_packing(original: Function, packed: Function, library: Mapping[str, Fu
                 problems.append(f"argument '{old_arg.name}' changed into something else")
                 continue
             param = callee.buffer(old_arg.name)
-            extents = [_const(e) for e in param.shape] if param is not None else [None]
+            extents = [const_value(e) for e in param.shape] if param is not None else [None]
             if param is None or param.mode != "in" or any(x is None for x in extents):
                 problems.append(f"argument '{old_arg.name}' is not an input of fixed shape")
                 continue
@@ -336,7 +302,7 @@ def _copy_nest(s: Stmt, new_bufs: Mapping[str, BufferDecl]
                ) -> tuple[list[tuple[str, int, int]], Assign] | None:
     loops: list[tuple[str, int, int]] = []
     while isinstance(s, For) and len(s.body) == 1:
-        lo, hi = _const(s.lo), _const(s.hi)
+        lo, hi = const_value(s.lo), const_value(s.hi)
         if lo is None or hi is None:
             return None
         loops.append((s.var, lo, hi))

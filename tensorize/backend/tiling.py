@@ -38,9 +38,9 @@ from pathlib import Path
 
 from tensorize.backend.blocking import _subst_call
 from tensorize.backend.parallel import parallel_loop
-from tensorize.ir.affine import linear_form
+from tensorize.ir.layout import const_value
 from tensorize.ir.nodes import Binary, CallStmt, Const, Expr, For, Function, Stmt, Var, View
-from tensorize.ir.traverse import bound_names, free_vars
+from tensorize.ir.traverse import bound_names, free_vars, loop_band
 from tensorize.ir.types import INDEX
 
 DEFAULT_L1 = 32 * 1024
@@ -85,11 +85,6 @@ class Tiles:
     tk: int
 
 
-def _bound(e: Expr) -> int | None:
-    form = linear_form(e, {})
-    return form.const if form is not None and not form.coeffs else None
-
-
 def _step_bytes(calls: list[CallStmt], library: Mapping[str, Function], fn: Function,
                 p_var: str | None) -> tuple[int, int]:
     """Bytes the calls of one reduction step read, each distinct input view once: those
@@ -107,7 +102,7 @@ def _step_bytes(calls: list[CallStmt], library: Mapping[str, Function], fn: Func
             seen.add(view)
             n = 1
             for e in b.shape:
-                x = _bound(e)
+                x = const_value(e)
                 n *= x if x is not None else 1
             parent = fn.buffer(view.buf)
             nbytes = n * max((parent.dtype.bits if parent else 8) // 8, 1)
@@ -140,16 +135,13 @@ def choose_tiles(p_extent: int, k_extent: int, step: tuple[int, int], caches: Ca
 
 
 def _nest(stmt: Stmt) -> tuple[list[For], list[CallStmt]] | None:
-    loops: list[For] = []
-    s = stmt
-    while isinstance(s, For) and len(s.body) == 1 and isinstance(s.body[0], For):
-        loops.append(s)
-        s = s.body[0]
-    if not isinstance(s, For):
+    """The loops of a perfect nest whose innermost body is calls only, and the calls."""
+    loops = loop_band(stmt)
+    if not loops:
         return None
-    loops.append(s)
-    calls = [c for c in s.body if isinstance(c, CallStmt)]
-    if len(calls) != len(s.body) or not calls:
+    body = loops[-1].body
+    calls = [c for c in body if isinstance(c, CallStmt)]
+    if len(calls) != len(body) or not calls:
         return None
     return loops, calls
 
@@ -200,7 +192,7 @@ def _tile_nest(stmt: Stmt, fn: Function, library: Mapping[str, Function], caches
     loops, calls = found
     consts: list[tuple[int, int]] = []
     for f in loops:
-        lo, hi = _bound(f.lo), _bound(f.hi)
+        lo, hi = const_value(f.lo), const_value(f.hi)
         if lo is None or hi is None or hi <= lo:
             return None
         consts.append((lo, hi))

@@ -84,21 +84,23 @@ class Counterexample:
         return "\n".join(lines)
 
 
-class _Json:
-    """``to_json`` for the result dataclasses."""
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        fields: dict[str, Any] = asdict(self)  # type: ignore[call-overload]  # a mixin: self is a dataclass instance
-        return fields
-
-
 @dataclass(frozen=True)
-class Proved(_Json):
-    """The two sides are equal for every input meeting the assumptions."""
+class _Outcome:
+    """What every result has: the float semantics it holds in, the seconds it took, and
+    ``to_json``."""
 
     mode: FpMode
     time: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Proved(_Outcome):
+    """The two sides are equal for every input meeting the assumptions."""
+
     obligation: str
     method: str
     assumptions: tuple[str, ...] = ()
@@ -108,21 +110,17 @@ class Proved(_Json):
 
 
 @dataclass(frozen=True)
-class Refuted(_Json):
+class Refuted(_Outcome):
     """The two sides differ; the counterexample shows where."""
 
-    mode: FpMode
-    time: float
     counterexample: Counterexample
     status: Literal["refuted"] = "refuted"
 
 
 @dataclass(frozen=True)
-class Unknown(_Json):
+class Unknown(_Outcome):
     """No answer (timeout, resource limit, unsupported form). Never a proof."""
 
-    mode: FpMode
-    time: float
     reason: str
     status: Literal["unknown"] = "unknown"
 

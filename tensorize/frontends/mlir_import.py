@@ -46,7 +46,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.dialects.func import FuncOp
-from xdsl.ir import Attribute, Block, Operation, OpResult, SSAValue
+from xdsl.ir import Attribute, Block, Operation, OpResult, SSAValue, Use
 from xdsl.ir.affine import (
     AffineBinaryOpExpr,
     AffineBinaryOpKind,
@@ -375,10 +375,9 @@ class FunctionImporter:
                 hints.setdefault(k, v)
         from tensorize.frontends.mlir_views import call_sign_hints
 
-        for mem, b in self.buffers.items():
-            if b is buf:
-                for k, v in call_sign_hints(self, mem).items():
-                    hints.setdefault(k, v)
+        for mem in self.memrefs_of(buf):
+            for k, v in call_sign_hints(self, mem).items():
+                hints.setdefault(k, v)
         if len(hints) == 2:
             s_op, u_op = hints["s"], hints["u"]
             raise self.error(
@@ -390,38 +389,40 @@ class FunctionImporter:
         buf.ty = _signed(base, "u" not in hints)
         return buf.ty
 
+    def memrefs_of(self, buf: Buffer) -> list[SSAValue]:
+        """The memref values of the function that stand for ``buf``."""
+        return [mem for mem, b in self.buffers.items() if b is buf]
+
+    def uses_of(self, buf: Buffer) -> list[Use]:
+        """Every use of a memref value that stands for ``buf``."""
+        return [use for mem in self.memrefs_of(buf) for use in mem.uses]
+
     def loaded_values(self, buf: Buffer) -> list[SSAValue]:
         values: list[SSAValue] = []
-        for mem, b in self.buffers.items():
-            if b is not buf:
-                continue
-            for use in mem.uses:
-                op = use.operation
-                if op.name in ("affine.load", "memref.load"):
-                    values.append(op.results[0])
-                elif op.name.startswith("linalg.") and op.regions and op.regions[0].blocks:
-                    pos = use.index
-                    args = op.regions[0].blocks[0].args
-                    if op.name == "linalg.generic" and pos < len(args):
-                        values.append(args[pos])
+        for use in self.uses_of(buf):
+            op = use.operation
+            if op.name in ("affine.load", "memref.load"):
+                values.append(op.results[0])
+            elif op.name.startswith("linalg.") and op.regions and op.regions[0].blocks:
+                pos = use.index
+                args = op.regions[0].blocks[0].args
+                if op.name == "linalg.generic" and pos < len(args):
+                    values.append(args[pos])
         return values
 
     def stored_values(self, buf: Buffer) -> list[SSAValue]:
         values: list[SSAValue] = []
-        for mem, b in self.buffers.items():
-            if b is not buf:
-                continue
-            for use in mem.uses:
-                op = use.operation
-                if op.name in ("affine.store", "memref.store") and use.index == 1:
-                    values.append(op.operands[0])
-                elif op.name == "linalg.generic" and op.regions[0].blocks:
-                    body = op.regions[0].blocks[0]
-                    n_in = len(op.operands) - _n_outputs(op)
-                    k = use.index - n_in
-                    last = body.last_op
-                    if k >= 0 and last is not None and k < len(last.operands):
-                        values.append(last.operands[k])
+        for use in self.uses_of(buf):
+            op = use.operation
+            if op.name in ("affine.store", "memref.store") and use.index == 1:
+                values.append(op.operands[0])
+            elif op.name == "linalg.generic" and op.regions[0].blocks:
+                body = op.regions[0].blocks[0]
+                n_in = len(op.operands) - _n_outputs(op)
+                k = use.index - n_in
+                last = body.last_op
+                if k >= 0 and last is not None and k < len(last.operands):
+                    values.append(last.operands[k])
         return values
 
     # -- statements -----------------------------------------------------------------

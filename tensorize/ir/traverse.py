@@ -263,6 +263,18 @@ def calls(stmts: Iterable[Stmt]) -> list[CallStmt]:
     return out
 
 
+def loop_band(stmt: Stmt) -> list[For]:
+    """The loops of ``stmt`` from the outermost down to the first whose body is not one
+    loop (empty when ``stmt`` is no loop): the perfect part of a loop nest."""
+    band: list[For] = []
+    while isinstance(stmt, For):
+        band.append(stmt)
+        if len(stmt.body) != 1:
+            break
+        stmt = stmt.body[0]
+    return band
+
+
 def free_vars(node: Node) -> set[str]:
     """Names of the variables an expression (or any node) mentions (a new set each call;
     memoised by node identity: nodes are immutable)."""

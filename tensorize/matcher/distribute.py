@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Assign, For, Function, Load, Stmt
 from tensorize.ir.reduction import Loop, injective
-from tensorize.ir.traverse import free_vars, walk
+from tensorize.ir.traverse import free_vars, loop_band, walk
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,10 @@ def distribute(kernel: Function, only: frozenset[int] | None = None
 
 def split_epilogue(stmt: Stmt) -> tuple[Stmt, Stmt] | None:
     """(reduction nest, epilogue nest) when ``stmt`` may be distributed so, else None."""
-    outer: list[For] = []
-    node = stmt
-    while isinstance(node, For) and len(node.body) == 1 and isinstance(node.body[0], For):
-        outer.append(node)
-        node = node.body[0]
-    if not isinstance(node, For):
+    outer = loop_band(stmt)
+    if not outer:
         return None
-    outer.append(node)
+    node = outer[-1]
     body = node.body
     nests = [n for n, s in enumerate(body) if isinstance(s, For)]
     if len(nests) != 1 or nests[0] > 1 or nests[0] == len(body) - 1:

@@ -15,9 +15,14 @@ the intrinsic's parameters (the kernel's own ``local`` buffers that only this ne
 become its locals). Whether the call computes what the nest does is then the equivalence
 engine's question, asked by the engine: the nest kernel must equal the intrinsic (for every
 initial content of every buffer), and the intrinsic's result must not depend on the
-initial contents of its ``out`` buffers, which a call starts at zero. :func:`check_call`
-re-derives the nest kernel from an emitted call (whole-buffer views, the proved sizes,
-no output bound twice) so that the rewrite checked is the one proved.
+initial contents of its ``out`` buffers, which a call starts at zero.
+
+A :class:`NestMatch` is the matcher's answer only (which intrinsic, where, the pairing,
+the sizes, the nest kernel, the tiling); the planner
+(:func:`tensorize.rewrite.plan.make_nest_plan`) lays out the call and its loops, the
+rewriter (:func:`tensorize.rewrite.apply.apply_nest_plan`) makes the statements and the
+validator (:mod:`tensorize.rewrite.validate_nest`) checks those statements against the
+nest, with the helpers below (:func:`perfect_band`, :func:`independent_output`, ...).
 """
 
 from __future__ import annotations
@@ -30,26 +35,22 @@ from dataclasses import dataclass, replace
 from tensorize.ir.affine import linear_form
 from tensorize.ir.memo import by_identity
 from tensorize.ir.nodes import (
-    Arg,
     Assign,
     Assume,
     Binary,
     BufferDecl,
-    CallStmt,
     Const,
     Expr,
     For,
     Function,
-    If,
     Load,
     Stmt,
     Var,
     View,
 )
-from tensorize.ir.printer import format_expr
 from tensorize.ir.reduction import map_form, reduction_form, sequential_form
-from tensorize.ir.traverse import Transformer, calls, substitute, substitute_index, walk
-from tensorize.ir.types import BOOL, INDEX
+from tensorize.ir.traverse import Transformer, calls, loop_band, walk
+from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import fresh, instantiate, names_in
 
 MAX_NEST_CANDIDATES = 16
@@ -59,9 +60,9 @@ MAX_NEST_CANDIDATES = 16
 @dataclass(frozen=True)
 class NestMatch:
     """One way to compute top-level statement ``position`` with one call of ``intrinsic``
-    (or a nest of such calls over tiles): match and plan in one, since the statement
-    that replaces the nest is built and checked here (:func:`check_call`,
-    :func:`check_tiles`)."""
+    (or a nest of such calls over tiles), before any proof: the matcher's answer, with no
+    statement in it. The planner (:func:`tensorize.rewrite.plan.make_nest_plan`) lays it
+    out as loops over tiles, the call's arguments and a scalar tail."""
 
     intrinsic: str
     position: int
@@ -73,34 +74,23 @@ class NestMatch:
     """(program local, its name in the nest kernel) for the locals only this nest uses."""
     tile: Function
     """The nest on the intrinsic's parameters (what is proved equal to the intrinsic)."""
-    call: CallStmt
     instances: int
     """Assignment instances of the nest (the scalar work the call replaces)."""
+    dims: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """For each parameter of :attr:`pairing`, the names of its view's dimensions (fresh:
+    they collide with no name of the kernel or the intrinsic)."""
     tiles: tuple[tuple[str, int, int, str], ...] = ()
     """A tiled nest: (band loop, tile extent, tile count, loop over tiles) for each loop of
     the nest's outer band, outer to inner; empty when one call takes whole buffers."""
-    stmt: Stmt | None = None
-    """What replaces the nest: the call, or the loops over tiles around it (with a scalar
-    tail: ``if true { loops over tiles; the nest over the rest of its band loop }``)."""
     tail: int = 0
     """Iterations of the (single) band loop left to the scalar tail after the tiles."""
+    tail_instances: int = 0
+    """Assignment instances left as scalar code in the tail (0 without a tail)."""
 
     @property
     def calls(self) -> int:
         """How many calls the rewrite makes."""
         return math.prod(n for _v, _t, n, _o in self.tiles) if self.tiles else 1
-
-    @property
-    def tail_instances(self) -> int:
-        """Assignment instances left as scalar code in the tail (0 without a tail)."""
-        if not self.tail or not isinstance(self.stmt, If) or len(self.stmt.then) != 2:
-            return 0
-        return instances(self.stmt.then[1])
-
-    @property
-    def replacement(self) -> Stmt:
-        """The statement that replaces the nest."""
-        return self.stmt if self.stmt is not None else self.call
 
     def describe(self) -> str:
         """The mapping in words."""
@@ -129,7 +119,8 @@ def nest_intrinsic(intr: Function) -> bool:
     return assigns > 1 or any(b.mode == "local" for b in intr.buffers)
 
 
-def _const(e: Expr) -> int | None:
+def const_int(e: Expr) -> int | None:
+    """The value of an integer constant, else None."""
     return e.value if isinstance(e, Const) and isinstance(e.value, int) else None
 
 
@@ -138,7 +129,7 @@ def instances(stmt: Stmt) -> int:
     if isinstance(stmt, Assign):
         return 1
     if isinstance(stmt, For):
-        lo, hi = _const(stmt.lo), _const(stmt.hi)
+        lo, hi = const_int(stmt.lo), const_int(stmt.hi)
         if lo is None or hi is None:
             return 0
         return max(hi - lo, 0) * sum(instances(s) for s in stmt.body)
@@ -163,7 +154,7 @@ def _extents(stmt: Stmt) -> list[int]:
     out = []
     for node in walk(stmt):
         if isinstance(node, For):
-            lo, hi = _const(node.lo), _const(node.hi)
+            lo, hi = const_int(node.lo), const_int(node.hi)
             if lo is not None and hi is not None and hi > lo:
                 out.append(hi - lo)
     return sorted(set(out))
@@ -201,16 +192,19 @@ def build_tile(stmt: Stmt, kernel: Function, inst: Function,
     return Function("kernel", "nest", (), tuple(buffers), assumes, (), (body,))
 
 
-def _whole_view(param: str, buf: str, rank: int, taken: set[str]) -> View:
+def _fresh_dims(param: str, rank: int, taken: set[str]) -> tuple[str, ...]:
+    """Names for the ``rank`` dimensions of ``param``'s view, none in ``taken`` (each
+    added to it)."""
     dims = []
     for axis in range(rank):
         dims.append(fresh(f"{param}{axis}", taken))
         taken.add(dims[-1])
-    return View(tuple(dims), buf, tuple(Var(d, INDEX) for d in dims))
+    return tuple(dims)
 
 
-def _shape(decl: BufferDecl) -> tuple[int, ...] | None:
-    dims = tuple(_const(e) for e in decl.shape)
+def const_shape(decl: BufferDecl) -> tuple[int, ...] | None:
+    """The shape of ``decl`` when every extent is a constant, else None."""
+    dims = tuple(const_int(e) for e in decl.shape)
     return None if any(d is None for d in dims) else dims  # type: ignore[return-value]  # None checked
 
 
@@ -250,7 +244,7 @@ def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
     for combo in itertools.product(values, repeat=len(names)):
         sizes = tuple(zip(names, combo))
         inst = instantiate(intr, sizes) if names else intr
-        shapes = {b.name: _shape(b) for b in inst.buffers}
+        shapes = {b.name: const_shape(b) for b in inst.buffers}
         if any(s is None for s in shapes.values()):
             continue
         for pairing in _pairings(p_outs, outs, kernel, shapes) :
@@ -258,13 +252,10 @@ def nest_candidates(stmt: Stmt, position: int, kernel: Function, intr: Function
                 both = pairing + more
                 tile = build_tile(stmt, kernel, inst, both, tuple(locals_))
                 taken = set(taken_names)
-                args = [Arg(n, Const(v, INDEX)) for n, v in sizes]
-                for p, x in both:
-                    rank = len(shapes[p] or ())
-                    args.append(Arg(p, _whole_view(p, x, rank, taken)))
-                call = CallStmt(intr.name, tuple(args))
+                dims = tuple((p, _fresh_dims(p, len(shapes[p] or ()), taken))
+                             for p, _x in both)
                 out.append(NestMatch(intr.name, position, both, sizes, tuple(locals_),
-                                         tile, call, instances(stmt)))
+                                     tile, instances(stmt), dims))
                 if len(out) >= MAX_NEST_CANDIDATES:
                     return out, ""
     return out, "" if out else why
@@ -277,7 +268,7 @@ def _pairings(params: list[BufferDecl], bufs: list[str], kernel: Function,
         ok = True
         for b, x in zip(params, perm):
             decl = kernel.decl(x)
-            if decl.dtype != b.dtype or _shape(decl) != shapes[b.name]:
+            if decl.dtype != b.dtype or const_shape(decl) != shapes[b.name]:
                 ok = False
                 break
         if ok:
@@ -295,7 +286,7 @@ def overwrites_outputs(inst: Function) -> bool:
     outs = [b for b in inst.buffers if b.mode == "out"]
     form = reduction_form(inst, {})
     for b in outs:
-        shape = tuple(_const(e) for e in b.shape)
+        shape = tuple(const_int(e) for e in b.shape)
         read = any(isinstance(n, Load) and n.buf == b.name for s in inst.body
                    for n in walk(s))
         if form is not None and form.buf == b.name and form.init is not None:
@@ -317,7 +308,7 @@ def _plain_assigns(stmts: tuple[Stmt, ...], outer: list[tuple[str, int, int]]
         if isinstance(s, Assign):
             yield s, outer
         elif isinstance(s, For):
-            lo, hi = _const(s.lo), _const(s.hi)
+            lo, hi = const_int(s.lo), const_int(s.hi)
             if lo is not None and hi is not None:
                 yield from _plain_assigns(s.body, outer + [(s.var, lo, hi)])
 
@@ -349,78 +340,23 @@ def zero_outputs(inst: Function) -> Function:
     return replace(inst, body=tuple(zeros) + inst.body)
 
 
-def check_call(call: Stmt, cand: NestMatch, stmt: Stmt, kernel: Function,
-               inst: Function) -> list[str]:
-    """Why the emitted ``call`` is not the candidate that was proved (empty: it is).
-
-    Re-derived from the call itself: it names the intrinsic, passes exactly the proved
-    sizes, binds every non-local parameter to a view that is a whole buffer of the
-    parameter's type and shape (identity index, fresh distinct dimensions), binds no
-    buffer twice, and the nest kernel rebuilt from those bindings is the proved one.
-    """
-    failures = []
-    if not isinstance(call, CallStmt) or call.name != cand.intrinsic:
-        return ["the statement is not a call of the intrinsic"]
-    args = {a.name: a.value for a in call.args}
-    if len(args) != len(call.args):
-        failures.append("an argument is given twice")
-    for n, v in cand.sizes:
-        got = args.get(n)
-        if not (isinstance(got, Const) and got.value == v):
-            failures.append(f"size {n} is not the proved {v}")
-    pairing = []
-    for b in inst.buffers:
-        if b.mode == "local":
-            continue
-        view = args.get(b.name)
-        if not isinstance(view, View):
-            failures.append(f"parameter {b.name} has no view")
-            continue
-        decl = kernel.buffer(view.buf)
-        shape = tuple(_const(e) for e in b.shape)
-        if decl is None or decl.dtype != b.dtype or _shape(decl) != shape:
-            failures.append(f"{b.name} is bound to {view.buf}, not a buffer of its type "
-                            "and shape")
-            continue
-        if (len(set(view.dims)) != len(view.dims) or len(view.dims) != len(shape)
-                or view.index != tuple(Var(d, INDEX) for d in view.dims)):
-            failures.append(f"the view of {b.name} is not the whole of {view.buf}: "
-                            + ", ".join(format_expr(e) for e in view.index))
-        pairing.append((b.name, view.buf))
-    bound = [x for _p, x in pairing]
-    if len(set(bound)) != len(bound):
-        failures.append("a buffer is bound to two parameters")
-    if extra := set(args) - {p for p, _x in pairing} - {n for n, _v in cand.sizes}:
-        failures.append(f"unexpected arguments {', '.join(sorted(extra))}")
-    if not failures and build_tile(stmt, kernel, inst, tuple(pairing),
-                                   cand.locals_) != cand.tile:
-        failures.append("the nest rebuilt from the call is not the one proved")
-    return failures
-
-
 def library_work(cand: NestMatch) -> int:
     """The work a library call's sizes describe (their product; 1 without sizes)."""
     return math.prod(v for _n, v in cand.sizes) if cand.sizes else 1
 
 
 # -- tiles of a nest ---------------------------------------------------------------------
-def _band(stmt: Stmt, depth: int) -> list[For] | None:
+def perfect_band(stmt: Stmt, depth: int) -> list[For] | None:
     """The ``depth`` outer loops of ``stmt`` when they are perfectly nested from 0 with
     constant bounds, else None."""
-    band: list[For] = []
-    node = stmt
-    while len(band) < depth:
-        if not isinstance(node, For) or _const(node.lo) != 0 or _const(node.hi) is None:
-            return None
-        band.append(node)
-        if len(band) < depth:
-            if len(node.body) != 1:
-                return None
-            node = node.body[0]
+    band = loop_band(stmt)[:depth]
+    if len(band) != depth or any(const_int(f.lo) != 0 or const_int(f.hi) is None
+                                 for f in band):
+        return None
     return band
 
 
-def _accesses(stmt: Stmt) -> list[tuple[str, tuple[Expr, ...]]]:
+def accesses(stmt: Stmt) -> list[tuple[str, tuple[Expr, ...]]]:
     """Every (buffer, index) ``stmt`` reads or writes."""
     out = []
     for node in walk(stmt):
@@ -429,7 +365,7 @@ def _accesses(stmt: Stmt) -> list[tuple[str, tuple[Expr, ...]]]:
     return out
 
 
-def _independent(stmt: Stmt, band: list[For]) -> str | None:
+def independent_output(stmt: Stmt, band: list[For]) -> str | None:
     """The buffer every band point writes only its own element of (``W[v1, ..., vm]``,
     the band's variables in order), reading ``W`` only there and writing nothing else,
     with no other statement than loops and assignments: then the band's points are
@@ -445,10 +381,10 @@ def _independent(stmt: Stmt, band: list[For]) -> str | None:
                                if isinstance(n, Stmt)):
         return None
     (w,) = writes
-    ranks = {len(i) for b, i in _accesses(stmt) if b == w}
+    ranks = {len(i) for b, i in accesses(stmt) if b == w}
     if len(ranks) != 1:
         return None
-    for b, i in _accesses(stmt):
+    for b, i in accesses(stmt):
         if b != w:
             continue
         got = _strip(i)
@@ -464,7 +400,7 @@ def _strip(index: tuple[Expr, ...]) -> list[Expr]:
     return [Var(e.name, INDEX) if isinstance(e, Var) else e for e in index]
 
 
-def _ranges(stmt: Stmt, tiles: dict[str, int]) -> dict[str, tuple[int, int]] | None:
+def loop_ranges(stmt: Stmt, tiles: dict[str, int]) -> dict[str, tuple[int, int]] | None:
     """The (lowest, highest) value of every loop variable of ``stmt`` with the band
     loops cut to their tiles (``tiles``); None if an inner bound is not constant."""
     out = {}
@@ -493,8 +429,10 @@ def _interval(e: Expr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int] | 
     return low, high
 
 
-def _inside(index: tuple[Expr, ...], shape: tuple[int, ...],
-            ranges: dict[str, tuple[int, int]]) -> bool:
+def inside(index: tuple[Expr, ...], shape: tuple[int, ...],
+           ranges: dict[str, tuple[int, int]]) -> bool:
+    """Whether ``index`` stays inside ``shape`` for every value of its variables in
+    ``ranges`` (each linear, its bounds known)."""
     if len(index) != len(shape):
         return False
     for e, n in zip(index, shape):
@@ -504,7 +442,7 @@ def _inside(index: tuple[Expr, ...], shape: tuple[int, ...],
     return True
 
 
-def tile_view(buf: str, accesses: list[tuple[Expr, ...]], dims: tuple[str, ...],
+def tile_view(buf: str, indices: list[tuple[Expr, ...]], dims: tuple[str, ...],
               tiles: tuple[tuple[str, int, int, str], ...]) -> View | None:
     """The view of ``buf`` for one tile: dimension ``q`` of the parameter is element
     ``q + offset`` of the buffer, the offset the band variables' share of the index at
@@ -513,7 +451,7 @@ def tile_view(buf: str, accesses: list[tuple[Expr, ...]], dims: tuple[str, ...],
     index: list[Expr] = []
     for axis, d in enumerate(dims):
         offsets = set()
-        for acc in accesses:
+        for acc in indices:
             form = linear_form(acc[axis]) if axis < len(acc) else None
             if form is None:
                 return None
@@ -534,17 +472,17 @@ def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: li
            ins: list[str], taken_names: set[str]) -> list[NestMatch]:
     """Candidates that tile the nest's outer band by a fixed-size intrinsic whose single
     output is written at its band's own element (``c[i, j]`` under ``for i``, ``for j``):
-    one call per tile, the band's points being independent (:func:`_independent`)."""
+    one call per tile, the band's points being independent (:func:`independent_output`)."""
     outputs = [b for b in intr.buffers if b.mode in ("out", "inout")]
     if len(outputs) != 1 or len(outs) != 1:
         return []
-    full = tuple(_const(e) for e in outputs[0].shape)
+    full = tuple(const_int(e) for e in outputs[0].shape)
     if not full or any(n is None for n in full):
         return []
     band = None
     for depth in range(len(full), 0, -1):  # the whole shape, else a lane block's band
-        band = _band(stmt, depth)
-        if band is not None and _independent(stmt, band) == outs[0]:
+        band = perfect_band(stmt, depth)
+        if band is not None and independent_output(stmt, band) == outs[0]:
             break
         band = None
     if band is None:
@@ -554,7 +492,7 @@ def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: li
     tail = 0
     taken = set(taken_names)
     for f, t in zip(band, shape):
-        extent = _const(f.hi)
+        extent = const_int(f.hi)
         assert extent is not None and t is not None
         if extent < t:
             return []
@@ -568,42 +506,37 @@ def _tiled(stmt: Stmt, position: int, kernel: Function, intr: Function, outs: li
     if all(n == 1 for _v, _t, n, _o in tiles) and not tail:
         return []  # one tile: the whole-buffer candidates cover it
     cut = {v: t for v, t, _n, _o in tiles}
-    inner = _cut(stmt, cut)
-    ranges = _ranges(inner, cut)
+    inner = cut_band(stmt, cut)
+    ranges = loop_ranges(inner, cut)
     if ranges is None:
         return []
     by_buf: dict[str, list[tuple[Expr, ...]]] = {}
-    for b, index in _accesses(stmt):
+    for b, index in accesses(stmt):
         by_buf.setdefault(b, []).append(index)
     out = []
     for pairing in _pairings_by_type(outputs, outs, kernel):
         for more in _pairings_by_type([b for b in intr.buffers if b.mode == "in"], ins,
                                       kernel):
             both = pairing + more
-            shapes = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
-            if any(not _inside(i, shapes[p], ranges)  # type: ignore[arg-type]  # constant shapes
+            shapes = {b.name: tuple(const_int(e) for e in b.shape) for b in intr.buffers}
+            if any(not inside(i, shapes[p], ranges)  # type: ignore[arg-type]  # constant shapes
                    for p, x in both for i in by_buf[x]):
                 continue  # the tile would read or write outside the parameter
-            args = []
+            dims = []
             for p, x in both:
-                dims = []
+                names = []
                 for axis in range(len(shapes[p])):
-                    dims.append(fresh(f"{p}{axis}", taken))
-                    taken.add(dims[-1])
-                view = tile_view(x, by_buf[x], tuple(dims), tuple(tiles))
-                if view is None:
+                    names.append(fresh(f"{p}{axis}", taken))
+                    taken.add(names[-1])
+                if tile_view(x, by_buf[x], tuple(names), tuple(tiles)) is None:
                     break
-                args.append(Arg(p, view))
+                dims.append((p, tuple(names)))
             else:
-                call = CallStmt(intr.name, tuple(args))
-                loops: Stmt = call
-                for _v, _t, n, loop in reversed(tiles):
-                    loops = For(loop, Const(0, INDEX), Const(n, INDEX), (loops,))
-                if tail:
-                    loops = If(Const(True, BOOL), (loops, tail_nest(stmt, tiles[0])))
+                tail_instances = instances(tail_nest(stmt, tiles[0])) if tail else 0
                 tile = build_tile(inner, kernel, intr, both, ())
-                out.append(NestMatch(intr.name, position, both, (), (), tile, call,
-                                         instances(stmt), tuple(tiles), loops, tail))
+                out.append(NestMatch(intr.name, position, both, (), (), tile,
+                                     instances(stmt), tuple(dims), tuple(tiles), tail,
+                                     tail_instances))
     return out
 
 
@@ -615,7 +548,7 @@ def tail_nest(stmt: Stmt, tile: tuple[str, int, int, str]) -> Stmt:
     return replace(stmt, lo=Const(t * n, INDEX))
 
 
-def _cut(stmt: Stmt, tiles: dict[str, int]) -> Stmt:
+def cut_band(stmt: Stmt, tiles: dict[str, int]) -> Stmt:
     """``stmt`` with each band loop in ``tiles`` running over one tile from 0."""
 
     class _Cut(Transformer):
@@ -634,95 +567,3 @@ def _pairings_by_type(params: list[BufferDecl], bufs: list[str], kernel: Functio
         if all(kernel.decl(x).dtype == b.dtype and len(kernel.decl(x).shape) == len(b.shape)
                for b, x in zip(params, perm)):
             yield tuple((b.name, x) for b, x in zip(params, perm))
-
-
-def check_tiles(cand: NestMatch, stmt: Stmt, kernel: Function, intr: Function
-                ) -> list[str]:
-    """Why the emitted loops over tiles are not the tiled candidate proved (empty: they
-    are), checked on the emitted statement: loops over tiles of the recorded counts
-    around one call of the intrinsic; the band's points independent; the tile kernel
-    rebuilt from the call's bindings is the proved one; each view maps every access of
-    the nest at its tile's origin onto the access at the tile (a linear identity,
-    ``view[index at origin] == buffer[index]`` for every band point of the tile), and
-    every view stays inside its buffer."""
-    failures: list[str] = []
-    node = cand.replacement
-    tail = 0
-    if isinstance(node, If):  # loops over tiles, then the scalar tail of a one-loop band
-        band1 = _band(stmt, 1)
-        if not (isinstance(node.cond, Const) and node.cond.value is True and not node.orelse
-                and len(node.then) == 2 and len(cand.tiles) == 1 and band1 is not None):
-            return ["the statement is neither loops over tiles nor loops over tiles then "
-                    "a tail of a one-loop band"]
-        v, t, n, _o = cand.tiles[0]
-        if band1[0].var != v:
-            return [f"the nest's outer loop is not {v}"]
-        extent = _const(band1[0].hi)
-        if extent is None or not 0 < extent - t * n < t:
-            return [f"the tail of loop {v} is not what remains after {n} tiles of {t}"]
-        if node.then[1] != tail_nest(stmt, cand.tiles[0]):
-            return [f"the tail is not the nest over {v} in {t * n}..{extent}"]
-        tail = extent - t * n
-        node = node.then[0]
-    ranges: dict[str, tuple[int, int]] = {}
-    for v, _t, n, loop in cand.tiles:
-        if not (isinstance(node, For) and node.var == loop and _const(node.lo) == 0
-                and _const(node.hi) == n and len(node.body) == 1):
-            return [f"the loop over tiles of {v} is not 0..{n}"]
-        ranges[loop] = (0, n - 1)
-        node = node.body[0]
-    if not isinstance(node, CallStmt) or node.name != cand.intrinsic:
-        return ["the loops over tiles do not hold one call of the intrinsic"]
-    band = _band(stmt, len(cand.tiles))
-    if band is None or [f.var for f in band] != [v for v, _t, _n, _o in cand.tiles] \
-            or _independent(stmt, band) is None:
-        return ["the nest's band points are not independent"]
-    for f, (_v, t, n, _o) in zip(band, cand.tiles):
-        if _const(f.hi) != t * n + tail:
-            failures.append(f"loop {f.var} is not {n} tiles of {t}"
-                            + (f" and a tail of {tail}" if tail else ""))
-    args = {a.name: a.value for a in node.args}
-    pairing = []
-    accesses = _accesses(stmt)
-    for b in intr.buffers:
-        if b.mode == "local":
-            continue
-        view = args.get(b.name)
-        if not isinstance(view, View):
-            return [f"parameter {b.name} has no view"]
-        decl = kernel.buffer(view.buf)
-        if decl is None or decl.dtype != b.dtype:
-            failures.append(f"{b.name} is bound to a buffer of another type")
-            continue
-        pairing.append((b.name, view.buf))
-        shape = _shape(decl)
-        env = dict(ranges) | {d: (0, _const(e) - 1)  # type: ignore[operator]  # constant shapes
-                              for d, e in zip(view.dims, b.shape)}
-        if shape is None or not _inside(view.index, shape, env):
-            failures.append(f"the view of {b.name} leaves {view.buf}")
-        for buf, index in accesses:
-            if buf != view.buf:
-                continue
-            origin = {f.var: Binary("+", Var(f.var, INDEX), Binary(
-                "*", Const(t, INDEX), Var(loop, INDEX), INDEX), INDEX)
-                for f, (_v, t, _n, loop) in zip(band, cand.tiles)}
-            moved = [linear_form(substitute(e, origin)) for e in index]
-            got = [linear_form(e) for e in substitute_index(view.index, view.dims, index)]
-            if None in moved or None in got or moved != got:
-                failures.append(f"the view of {b.name} does not map the nest's accesses of "
-                                f"{buf} at a tile's origin to the tile")
-                break
-    if len({x for _p, x in pairing}) != len(pairing):
-        failures.append("a buffer is bound to two parameters")
-    cut = _cut(stmt, {v: t for v, t, _n, _o in cand.tiles})
-    inner = _ranges(cut, {v: t for v, t, _n, _o in cand.tiles})
-    params = {b.name: tuple(_const(e) for e in b.shape) for b in intr.buffers}
-    names = dict((x, p) for p, x in pairing)
-    if inner is None or any(
-            buf in names and not _inside(index, params[names[buf]], inner)  # type: ignore[arg-type]  # constant shapes
-            for buf, index in accesses):
-        failures.append("a tile reads or writes outside its parameters")
-    if not failures:
-        if build_tile(cut, kernel, intr, tuple(pairing), ()) != cand.tile:
-            failures.append("the tile rebuilt from the call is not the one proved")
-    return failures

@@ -3,7 +3,8 @@
 :func:`apply_plan` emits the init nest moved in front, the loops over tiles around one
 ``call`` with a view per parameter, and the scalar tails; the loop variables are the
 program's own for loops outside the tile, the tile loops (which tile) and the views'
-dimensions (the position inside a tile). :func:`generalise_fragment` writes the same
+dimensions (the position inside a tile). :func:`apply_nest_plan` does the same for a
+whole nest's plan. :func:`generalise_fragment` writes the same
 statements with their loop bounds in the kernel's size parameters; :func:`bake_sizes`
 does the opposite for a kernel.
 """
@@ -29,10 +30,10 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.reduction import Reduction
 from tensorize.ir.traverse import Transformer, free_vars, walk
-from tensorize.ir.types import INDEX
+from tensorize.ir.types import BOOL, INDEX
 from tensorize.matcher.fragments import Fragment
 from tensorize.matcher.window import widen
-from tensorize.rewrite.plan import Plan, index_add
+from tensorize.rewrite.plan import NestPlan, Plan, index_add
 
 
 def _i(value: int) -> Expr:
@@ -59,6 +60,19 @@ def apply_plan(plan: Plan, form: Reduction, *, widened: bool = True) -> tuple[St
     if widened and plan.windows:
         return widen(tuple(statements), plan.match.intrinsic, plan.windows)
     return tuple(statements)
+
+
+def apply_nest_plan(plan: NestPlan, nest: For) -> tuple[Stmt, ...]:
+    """The statement ``plan`` makes of the top-level nest ``nest``: the loops over tiles
+    around one call and, with a scalar tail, ``if true { loops over tiles; the nest over
+    the tail of its band loop }`` (one statement in the nest's place)."""
+    stmt: Stmt = CallStmt(plan.match.intrinsic, plan.args)
+    for loop in reversed(plan.loops):
+        stmt = For(loop.var, _i(loop.lo), _i(loop.hi), (stmt,))
+    if plan.tail is not None:
+        tail = replace(nest, lo=_i(plan.tail.lo), hi=_i(plan.tail.hi))
+        stmt = If(Const(True, BOOL), (stmt, tail))
+    return (stmt,)
 
 
 class _Bake(Transformer):

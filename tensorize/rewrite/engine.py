@@ -32,10 +32,10 @@ from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import TensorizeError, UsageError
 from tensorize.intrinsics.host import in_target, target_info
 from tensorize.intrinsics.library import Library
-from tensorize.ir.affine import linear_form
 from tensorize.ir.check import check_function
+from tensorize.ir.layout import const_value, steps
 from tensorize.ir.memo import by_identity
-from tensorize.ir.nodes import Expr, Function, Stmt, View
+from tensorize.ir.nodes import Expr, For, Function, Stmt, View
 from tensorize.ir.printer import format_function
 from tensorize.ir.reduction import reduction_form
 from tensorize.ir.sizes import bind_sizes
@@ -54,8 +54,6 @@ from tensorize.matcher.distribute import Split, distribute
 from tensorize.matcher.fragments import Fragment, fragments
 from tensorize.matcher.nest import (
     NestMatch,
-    check_call,
-    check_tiles,
     instances,
     library_work,
     nest_candidates,
@@ -65,12 +63,20 @@ from tensorize.matcher.nest import (
 )
 from tensorize.matcher.window import Window, narrow, views_in_bounds
 from tensorize.rewrite.apply import (
+    apply_nest_plan,
     apply_plan,
     bake_sizes,
     generalise_fragment,
     without_empty_loops,
 )
-from tensorize.rewrite.plan import Plan, Rewrite, make_plan
+from tensorize.rewrite.plan import (
+    NestPlan,
+    NestRewrite,
+    Plan,
+    Rewrite,
+    make_nest_plan,
+    make_plan,
+)
 
 SCALAR_COST = 1.0
 """Cost of one scalar update instance, in the units of an intrinsic's ``cost``."""
@@ -121,8 +127,8 @@ class Attempt:
     widened: int = 0
     """Views of the call widened to an operand the intrinsic takes whole but reads only a
     window of (matcher/window.py): a last tie rule, the packed word taken as stored."""
-    plan: Plan | None = field(default=None, repr=False, compare=False)
-    """The plan of the rewrite (None for a whole-nest call, whose match is its plan)."""
+    plan: Plan | NestPlan | None = field(default=None, repr=False, compare=False)
+    """The plan of the rewrite (a whole nest's for a whole-nest call)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -373,11 +379,12 @@ class TensorizePass:
                     moved[place] = targets[n] if len(targets) == len(places) else targets[0]
             chosen = {moved[pos]: pick for pos, pick in chosen.items()}
             reports = [replace(r, position=moved[r.position]) for r in reports]
-        if nests:  # each whole nest becomes its call (its parts are not split any more)
-            where = _places(len(baked.body), final)
-            calls = {where[o][0]: c.replacement for o, c in nests.items()}
-            split = replace(split, body=tuple(calls.get(n, x) for n, x in enumerate(split.body)))
-        rewritten = _rewrite_kernel(split, chosen)
+        # each fragment, and each whole nest (its parts not split any more), becomes the
+        # statements of its rewrite
+        where = _places(len(baked.body), final)
+        replaced = {p: rw.statements for p, rw in chosen.items()} | {
+            where[o][0]: rw.statements for o, rw in nests.items()}
+        rewritten = _rewrite_kernel(split, replaced)
         rewritten = check_function(rewritten, lib)  # the IR is checked again
         general = None if kept or nests else _Generalise(
             self.fp, dict(bound), dict(chosen), rewritten,
@@ -466,7 +473,7 @@ class TensorizePass:
                intrinsics: list[Function], proofs: dict[tuple[str, str], Result],
                stages: dict[str, float], family: str | None, reports: list[FragmentReport],
                chosen: dict[int, Rewrite]
-               ) -> tuple[list[FragmentReport], dict[int, NestMatch]]:
+               ) -> tuple[list[FragmentReport], dict[int, NestRewrite]]:
         """Whole top-level nests of ``baked`` computed by one call of a whole-nest
         intrinsic (:mod:`tensorize.matcher.nest`): the reports (a chosen nest replaces the
         reports of its parts in ``split``, whose choices it drops from ``chosen``) and the
@@ -474,12 +481,14 @@ class TensorizePass:
         less than its parts as they were decided (chosen rewrites, else scalar code)."""
         eligible = [i for i in intrinsics if nest_intrinsic(i)
                     and (family is None or _family(i.target) in (family, ANY_FAMILY))]
-        picked: dict[int, NestMatch] = {}
+        picked: dict[int, NestRewrite] = {}
         if not eligible:
             return reports, picked
         places = _places(len(baked.body), splits)
         for original, stmt in enumerate(baked.body):
-            attempts: list[tuple[Attempt, NestMatch]] = []
+            if not isinstance(stmt, For):
+                continue  # no nest (nest_candidates finds none either)
+            attempts: list[tuple[Attempt, NestRewrite]] = []
             for intr in eligible:
                 if unordered(intr) and self.fp != FpMode.REAL and any(
                         b.dtype.is_float for b in intr.buffers if b.mode != "in"):
@@ -487,7 +496,7 @@ class TensorizePass:
                 t0 = time.perf_counter()
                 cands, _why = nest_candidates(stmt, original, baked, intr)
                 stages["candidates"] += time.perf_counter() - t0
-                attempts.extend((self._nest_attempt(c, stmt, baked, intr, proofs, stages), c)
+                attempts.extend(self._nest_attempt(c, stmt, baked, intr, proofs, stages)
                                 for c in cands)
             if not attempts:
                 continue
@@ -524,30 +533,35 @@ class TensorizePass:
             for p in parts:
                 chosen.pop(p, None)
             reports = [r for r in reports if r.position not in parts]
-            reports.append(FragmentReport(parts[0], best[1].instances, alternative, best[0],
+            reports.append(FragmentReport(parts[0], best[1].plan.match.instances,
+                                          alternative, best[0],
                                           mine + older, rejected))
             reports.sort(key=lambda r: r.position)
             picked[original] = best[1]
         return reports, picked
 
-    def _nest_attempt(self, cand: NestMatch, stmt: Stmt, kernel: Function,
+    def _nest_attempt(self, cand: NestMatch, stmt: For, kernel: Function,
                       intr: Function, proofs: dict[tuple[str, str], Result],
-                      stages: dict[str, float]) -> Attempt:
-        """Prove and check one whole-nest candidate: the nest kernel equals the intrinsic
-        (at the candidate's sizes), the intrinsic's result does not depend on the initial
-        contents of its ``out`` buffers (a call starts them at zero), its own
-        ``assume``s hold, and the emitted call is the candidate proved."""
+                      stages: dict[str, float]) -> tuple[Attempt, NestRewrite]:
+        """Plan, prove and check one whole-nest match: its plan made into statements
+        (rewrite/plan.py, rewrite/apply.py), the nest kernel equal to the intrinsic (at
+        the match's sizes), the intrinsic's result independent of the initial contents of
+        its ``out`` buffers (a call starts them at zero), its own ``assume``s holding, and
+        the statements validated against the nest (rewrite/validate_nest.py)."""
         from tensorize.equivalence.execute import work
         from tensorize.equivalence.prove import ProveOptions
+        from tensorize.rewrite.validate_nest import validate_nest
 
         inst = instantiate(intr, cand.sizes) if cand.sizes else intr
+        plan = make_nest_plan(cand, stmt, inst)
+        rewrite = NestRewrite(plan, inst, apply_nest_plan(plan, stmt))
         cost = intr.cost * cand.calls
         if cand.sizes:  # a library call: an overhead, then work in proportion to its size
             cost *= LIBRARY_CALL_OVERHEAD + library_work(cand) / LIBRARY_SPEEDUP
         cost += cand.tail_instances * SCALAR_COST  # a lane block's scalar tail
         base = Attempt(intrinsic=intr.name, mapping=cand.describe(), status=Verdict.PROVED,
                        cost=cost, calls=cand.calls, tail=cand.tail_instances, tile=cand.tile,
-                       sizes=tuple(cand.sizes))
+                       sizes=tuple(cand.sizes), plan=plan)
         budget = ProveOptions().unroll_budget
         if (reduction_form(cand.tile, {}) is None or reduction_form(inst, {}) is None) \
                 and work(cand.tile, {}) + work(inst, {}) > budget:
@@ -555,12 +569,12 @@ class TensorizePass:
             # refutation alone could not make a rewrite, so nothing is run
             return replace(base, status=Verdict.UNKNOWN, reason="nest proof: not in a form "
                            f"proved per element, and more than {budget} statement instances "
-                           "to unroll")
+                           "to unroll"), rewrite
         result = self._tile_result(cand.tile, inst, proofs, stages)
         failed = _unproved(result, "the intrinsic differs from the program's nest",
                            "nest proof", base)
         if failed is not None:
-            return failed
+            return failed, rewrite
         assert isinstance(result, Proved), "what did not prove was returned above"
         # a call starts its out buffers at zero: the intrinsic must overwrite them (by its
         # form, else proved: the intrinsic equals itself started from zero)
@@ -571,28 +585,25 @@ class TensorizePass:
                 return replace(base, status=Verdict.UNKNOWN if not isinstance(zero, Refuted)
                                else Verdict.INVALID, proof=result,
                                reason="the intrinsic's result may depend on the initial "
-                               "contents of its out buffers, which a call starts at zero")
+                               "contents of its out buffers, which a call starts at zero"
+                               ), rewrite
             overwritten = zero.method
         for a in inst.assumes:  # the intrinsic's own preconditions must hold
             if not any(x.buf == a.buf and a.contains(x.lo, x.hi)
                        for x in cand.tile.assumes):
                 return replace(base, status=Verdict.INVALID, reason=f"the intrinsic assumes "
                                f"{a.buf} in {a.lo}..{a.hi}; the program does not",
-                               proof=result)
-        failures = (check_tiles(cand, stmt, kernel, inst) if cand.tiles
-                    else check_call(cand.call, cand, stmt, kernel, inst))
-        if failures:
-            return replace(base, status=Verdict.INVALID, reason="; ".join(failures),
-                           proof=result)
+                               proof=result), rewrite
+        t0 = time.perf_counter()
+        check = validate_nest(plan, rewrite.statements, stmt, kernel, inst)
+        stages["validation"] += time.perf_counter() - t0
+        if not check.ok:
+            return replace(base, status=Verdict.INVALID, reason="; ".join(check.failures),
+                           proof=result), rewrite
         checks = (f"tile proof ({result.method})",
                   f"out buffers overwritten whole ({overwritten})",
-                  "validation: loops over tiles around one call, independent band points, "
-                  "each view maps the nest's accesses at a tile's origin to the tile and "
-                  "stays in its buffer, the tile rebuilt from the call is the one proved"
-                  if cand.tiles else
-                  "validation: the call passes whole buffers and the proved sizes, and the "
-                  "nest rebuilt from it is the one proved")
-        return replace(base, proof=result, checks=checks)
+                  *(f"validation: {c}" for c in check.checks))
+        return replace(base, proof=result, checks=checks), rewrite
 
     def _fragment(self, frag: Fragment, kernel: Function, intrinsics: list[Function],
                   proofs: dict[tuple[str, str], Result], stages: dict[str, float],
@@ -851,12 +862,14 @@ def _called(fn: Function) -> set[str]:
     return {c.name for c in calls(fn.body)}
 
 
-def _rewrite_kernel(kernel: Function, chosen: Mapping[int, Rewrite]) -> Function:
-    """``kernel`` with each chosen fragment, by position, replaced by the statements of
-    its rewrite (exactly those that were validated, widened where the plan says)."""
+def _rewrite_kernel(kernel: Function, replaced: Mapping[int, tuple[Stmt, ...]]
+                    ) -> Function:
+    """``kernel`` with each chosen fragment or nest, by position, replaced by the
+    statements of its rewrite (exactly those that were validated, widened where the plan
+    says)."""
     body: list[Stmt] = []
     for position, stmt in enumerate(kernel.body):
-        body.extend(chosen[position].statements if position in chosen else (stmt,))
+        body.extend(replaced.get(position, (stmt,)))
     return replace(kernel, body=tuple(body))
 
 
@@ -927,22 +940,12 @@ def _layout(stmts: tuple[Stmt, ...], kernel: Function) -> tuple[int, int]:
 
 def _step(view: View, shape: tuple[Expr, ...]) -> int | None:
     """How many elements the view's innermost dimension steps by (None: not linear)."""
-    extents = []
-    for e in shape:
-        extent = linear_form(e)
-        if extent is None or extent.coeffs:
-            return None
-        extents.append(extent.const)
-    if len(extents) != len(view.index):
+    extents = [const_value(e) for e in shape]
+    known = [n for n in extents if n is not None]
+    if len(known) != len(extents) or len(known) != len(view.index):
         return None
-    step, stride = 0, 1
-    for e, size in zip(reversed(view.index), reversed(extents)):
-        form = linear_form(e)
-        if form is None:
-            return None
-        step += form.coeff(view.dims[-1]) * stride
-        stride *= size
-    return step
+    moved = steps(view, view.dims[-1:], known)
+    return None if moved is None else moved[0]
 
 
 def _family(target: str) -> str:

@@ -19,6 +19,17 @@ The pipeline has one object per step, shared by everything after it:
 
 A plan prints itself (:meth:`Plan.describe`, :meth:`Plan.to_json`): ``explain`` and the
 ``--report`` JSON show it.
+
+A whole nest one call computes (:mod:`tensorize.matcher.nest`) goes the same way with
+its own plan, :class:`NestPlan` (:func:`make_nest_plan`): the loops over the tiles of
+the nest's band, the call's arguments (a whole buffer, or a tile's view, per
+parameter) and the scalar tail of a band of one loop; the rewriter
+(:func:`tensorize.rewrite.apply.apply_nest_plan`) makes its statement, the validator
+(:func:`tensorize.rewrite.validate_nest.validate_nest`) checks that statement against
+the nest, and a :class:`NestRewrite` is what the kernel gets. It is a class of its own,
+not a :class:`Plan`: a fragment's plan is about a reduction's tile map (groups, witness,
+init moved in front, tail boxes of the reduction's loops, windows), none of which a
+whole nest has; the two share :class:`CallLoop` and print alike.
 """
 
 from __future__ import annotations
@@ -26,13 +37,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tensorize.ir.nodes import Arg, Binary, Const, Expr, Function, Stmt, Var, View
+from tensorize.ir.nodes import Arg, Binary, Const, Expr, For, Function, Stmt, Var, View
 from tensorize.ir.printer import format_expr, format_stmt
 from tensorize.ir.reduction import Loop, Reduction
 from tensorize.ir.traverse import substitute
 from tensorize.ir.types import INDEX
 from tensorize.matcher.candidates import Group, Match
 from tensorize.matcher.fragments import Fragment
+from tensorize.matcher.nest import NestMatch, accesses, tile_view
 from tensorize.matcher.window import Window
 
 
@@ -79,11 +91,7 @@ class Plan:
 
     def describe(self) -> str:
         """The plan in words: the call nest, the call, the init and the tails."""
-        loops = " ".join(f"for {x.var} in {x.lo}..{x.hi}" + (f" (tiles of {x.tiles})"
-                                                             if x.tiles else "")
-                         for x in self.loops)
-        args = ", ".join(f"{a.name} = {_arg_text(a)}" for a in self.args)
-        lines = [f"call nest: {loops or '(none)'}", f"call: {self.match.intrinsic}({args})"]
+        lines = _call_lines(self.loops, self.match.intrinsic, self.args)
         if self.init is not None:
             lines.append("init moved in front: " + " ".join(format_stmt(self.init).split()))
         for box in self.tails:
@@ -99,8 +107,7 @@ class Plan:
         """A JSON-ready dict."""
         return {
             "intrinsic": self.match.intrinsic,
-            "loops": [{"var": x.var, "lo": x.lo, "hi": x.hi, "tiles": x.tiles}
-                      for x in self.loops],
+            "loops": _loops_json(self.loops),
             "args": {a.name: _arg_text(a) for a in self.args},
             "witness": {v: format_expr(e) for v, e in self.witness},
             "init": " ".join(format_stmt(self.init).split()) if self.init is not None
@@ -159,6 +166,94 @@ def make_plan(match: Match, form: Reduction, intr: Function,
     return Plan(match, tuple(loops), tuple(args),
                 tuple(point.items()), form.init_nest(),
                 tuple(tail_boxes(form, match.tails)), windows)
+
+
+@dataclass(frozen=True)
+class NestPlan:
+    """How a whole-nest match becomes its statement: loops over the tiles of the nest's
+    band around one call, and the scalar tail of a band of one loop (see the module
+    docstring)."""
+
+    match: NestMatch
+    loops: tuple[CallLoop, ...]
+    """The loops over tiles, outer to inner (empty: one call takes whole buffers)."""
+    args: tuple[Arg, ...]
+    """The call's arguments: a library call's sizes, then a view per parameter."""
+    tail: Loop | None = None
+    """The iterations of the band loop no call computes, run by the nest as written."""
+
+    @property
+    def intrinsic(self) -> str:
+        """The name of the intrinsic called."""
+        return self.match.intrinsic
+
+    def describe(self) -> str:
+        """The plan in words: the loops over tiles, the call and the tail."""
+        lines = ["whole nest", *_call_lines(self.loops, self.match.intrinsic, self.args)]
+        if self.tail is not None:
+            lines.append(f"scalar tail: the nest over {self.tail.var} in "
+                         f"{self.tail.lo}..{self.tail.hi}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: the keys of :meth:`Plan.to_json` (a nest has no witness,
+        no init moved in front, no widened parameter) and ``whole_nest``."""
+        return {
+            "intrinsic": self.match.intrinsic,
+            "whole_nest": True,
+            "loops": _loops_json(self.loops),
+            "args": {a.name: _arg_text(a) for a in self.args},
+            "witness": {},
+            "init": None,
+            "tails": [] if self.tail is None else [[{"var": self.tail.var,
+                                                     "lo": self.tail.lo,
+                                                     "hi": self.tail.hi}]],
+            "widened": [],
+        }
+
+
+@dataclass(frozen=True)
+class NestRewrite:
+    """A whole-nest plan and the statements it became: what replaces the nest at
+    ``plan.match.position`` in the kernel when it is proved, validated and chosen."""
+
+    plan: NestPlan
+    intrinsic: Function
+    """The intrinsic the nest was proved against (instantiated at a call's sizes)."""
+    statements: tuple[Stmt, ...]
+
+
+def make_nest_plan(match: NestMatch, nest: For, intr: Function) -> NestPlan:
+    """The plan of ``match`` (a match of ``intr``) for the top-level nest ``nest`` (sizes
+    baked). The call's arguments are in the intrinsic's order, as the checker puts them:
+    sizes, then buffers.
+
+    One call takes whole buffers (each view the identity on its dimensions) unless the
+    match tiles the nest's band: then one loop over the tiles of each band loop, each view
+    the buffer at the tile's origin (:func:`tensorize.matcher.nest.tile_view`), and, when
+    the band loop's extent is no multiple of its tile, the rest of its iterations left to
+    the nest as written.
+    """
+    dims = dict(match.dims)
+    by_buf: dict[str, list[tuple[Expr, ...]]] = {}
+    for buf, index in accesses(nest):
+        by_buf.setdefault(buf, []).append(index)
+    args = [Arg(n, Const(v, INDEX)) for n, v in match.sizes]
+    bound = dict(match.pairing)
+    for p in [b.name for b in intr.buffers if b.name in bound]:
+        x = bound[p]
+        if match.tiles:
+            view = tile_view(x, by_buf.get(x, []), dims[p], match.tiles)
+            assert view is not None, "the matcher keeps only tiles whose views exist"
+        else:
+            view = View(dims[p], x, tuple(Var(d, INDEX) for d in dims[p]))
+        args.append(Arg(p, view))
+    loops = tuple(CallLoop(loop, 0, n, v) for v, _t, n, loop in match.tiles)
+    tail = None
+    if match.tail:
+        v, t, n, _loop = match.tiles[0]
+        tail = Loop(v, t * n, t * n + match.tail)
+    return NestPlan(match, loops, tuple(args), tail)
 
 
 def group_point(groups: tuple[Group, ...], form: Reduction) -> dict[str, Expr]:
@@ -233,6 +328,21 @@ def index_add(a: Expr, b: Expr) -> Expr:
 
 def _mul(k: int, a: Expr) -> Expr:
     return a if k == 1 else Binary("*", Const(k, INDEX), a, INDEX)
+
+
+def _call_lines(loops: tuple[CallLoop, ...], intrinsic: str, args: tuple[Arg, ...]
+                ) -> list[str]:
+    """The call nest and the call, as :meth:`Plan.describe` and :meth:`NestPlan.describe`
+    print them."""
+    text = " ".join(f"for {x.var} in {x.lo}..{x.hi}" + (f" (tiles of {x.tiles})"
+                                                        if x.tiles else "")
+                    for x in loops)
+    call = ", ".join(f"{a.name} = {_arg_text(a)}" for a in args)
+    return [f"call nest: {text or '(none)'}", f"call: {intrinsic}({call})"]
+
+
+def _loops_json(loops: tuple[CallLoop, ...]) -> list[dict[str, Any]]:
+    return [{"var": x.var, "lo": x.lo, "hi": x.hi, "tiles": x.tiles} for x in loops]
 
 
 def _arg_text(a: Arg) -> str:
