@@ -18,7 +18,7 @@ import pytest
 from tensorize.ir import syntax
 from tensorize.ir.check import ERROR, UNTYPED, check_module
 from tensorize.ir.nodes import Expr, Function, Module
-from tensorize.ir.parser import parse_file
+from tensorize.ir.parser import parse, parse_file
 from tensorize.ir.traverse import walk
 from tensorize.ir.types import DType
 from tests.conftest import EXAMPLES, ROOT
@@ -174,3 +174,35 @@ def test_the_parse_store_serves_parsed_modules(tmp_path: Path, monkeypatch) -> N
 
     monkeypatch.setattr(parser, "parse", no_parse)
     assert api_load.parse_path(src) == first
+
+
+def test_an_intrinsic_with_an_error_still_checks_the_calls_to_it() -> None:
+    """A spec with a type error in its body stays a callee for the rest of the file: the
+    calls to it are checked against its declarations, bounds included (every error of a
+    file is reported at once, as before the two phases)."""
+    from tensorize.errors import CheckError
+
+    text = """intrinsic t.bad {
+  in a: i32[4]
+  out c: i32[4]
+  for i in 0..4 {
+    c[i] = a[i] + 1.5
+  }
+}
+
+kernel k {
+  in A: i32[8]
+  out C: i32[8]
+  for j in 0..8 {
+    call t.bad(a = (x) -> A[j + x], c = (x) -> C[j + x])
+  }
+}
+"""
+    with pytest.raises(CheckError) as info:
+        check_module(parse(text))
+    found = [(message, span.line if span else None) for message, span in info.value.errors]
+    assert found == [
+        ("the float literal 1.5 cannot be an i32 value", 5),
+        ("index j + x of 'A' ranges over 0..=10 but dimension 0 has size 8", 13),
+        ("index j + x of 'C' ranges over 0..=10 but dimension 0 has size 8", 13),
+    ]

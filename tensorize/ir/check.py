@@ -113,7 +113,7 @@ class _Scope:
 class _Checker:
     """Checks one function; ``errors`` collects (message, span) pairs."""
 
-    def __init__(self, fn: ParsedFunction, callees: Mapping[str, ParsedFunction]) -> None:
+    def __init__(self, fn: ParsedFunction, callees: Mapping[str, Function]) -> None:
         self.fn = fn
         self.callees = callees
         self.errors: list[tuple[str, Span | None]] = []
@@ -565,23 +565,23 @@ def _finish_untyped(fn: Function, errors: list[tuple[str, Span | None]]) -> None
 def check_function(fn: ParsedFunction, callees: Mapping[str, Function]) -> Function:
     """Type-check one kernel or intrinsic (parsed, or checked before and rewritten) into
     checked IR; raise :class:`CheckError` with every error."""
-    return _check_function(fn, callees, callees)
+    typed, errors = _checked(fn, callees)
+    if errors:
+        raise CheckError(errors)
+    return typed
 
 
-def _check_function(fn: ParsedFunction, callees: Mapping[str, ParsedFunction],
-                    checked_callees: Mapping[str, Function]) -> Function:
-    """:func:`check_function`; ``callees`` may hold intrinsics that failed their own
-    check (as parsed, for the signatures of calls), ``checked_callees`` the others (for
-    the bounds of calls)."""
+def _checked(fn: ParsedFunction, callees: Mapping[str, Function]
+             ) -> tuple[Function, list[tuple[str, Span | None]]]:
+    """The checked function and every error found (with errors, the function holds
+    poison where they are, and only serves as the callee of later calls)."""
     checker = _Checker(fn, callees)
     typed = checker.check()
     if not checker.errors:
         _finish_untyped(typed, checker.errors)
     if not checker.errors:
-        checker.errors.extend(bounds_errors(typed, checked_callees))
-    if checker.errors:
-        raise CheckError(checker.errors)
-    return typed
+        checker.errors.extend(bounds_errors(typed, callees))
+    return typed, checker.errors
 
 
 def check_module(module: ParsedModule, library: Mapping[str, Function] | None = None
@@ -589,24 +589,18 @@ def check_module(module: ParsedModule, library: Mapping[str, Function] | None = 
     """Type-check every function of a module, in order: the checked module.
 
     A function may call the intrinsics of ``library`` and those defined earlier in the
-    module. Every error of every function is collected before raising.
+    module (one that has errors too: its declarations are checked for the calls). Every
+    error of every function is collected before raising.
     """
-    checked_callees: dict[str, Function] = dict(library or {})
-    callees: dict[str, ParsedFunction] = dict(checked_callees)
+    callees: dict[str, Function] = dict(library or {})
     errors: list[tuple[str, Span | None]] = []
     checked = []
     for fn in module.functions:
-        try:
-            typed = _check_function(fn, callees, checked_callees)
-        except CheckError as exc:
-            errors.extend(exc.errors)
-            if fn.kind == "intrinsic":
-                callees[fn.name] = fn
-                checked_callees.pop(fn.name, None)
-            continue
+        typed, found = _checked(fn, callees)
+        errors.extend(found)
         checked.append(typed)
         if fn.kind == "intrinsic":
-            callees[fn.name] = checked_callees[fn.name] = typed
+            callees[fn.name] = typed
     if errors:
         raise CheckError(errors)
     return Module(tuple(checked), module.span, module.layout)
