@@ -17,6 +17,7 @@ from tensorize.api_checks import own_sizes, parse_sizes
 from tensorize.errors import CheckError, UsageError
 from tensorize.intrinsics.library import Library, load_library
 from tensorize.ir.nodes import Function, Module
+from tensorize.ir.syntax import ParsedModule
 
 MLIR_SUFFIX = ".mlir"
 
@@ -42,7 +43,7 @@ def parse(text: str, name: str = "<input>", library: Mapping[str, Function] | No
     return check_module(parse_text(text, name), library)
 
 
-def parse_path(path: str | Path) -> Module:
+def parse_path(path: str | Path) -> ParsedModule:
     """Read and parse one `.tz` file (untyped IR), from the parse store when these bytes
     under this name were parsed before by this engine (no parser is even imported then);
     a parse that succeeds is stored for the next process."""
@@ -57,8 +58,8 @@ def parse_path(path: str | Path) -> Module:
 
         return parse_file(path)
     where = stored_path("parse", (str(path).encode(), data))
-    found = read_stored(where, lambda value: isinstance(value, Module))
-    if isinstance(found, Module):
+    found = read_stored(where, lambda value: isinstance(value, ParsedModule))
+    if isinstance(found, ParsedModule):
         return found
     from tensorize.ir.parser import decode
     from tensorize.ir.parser import parse as parse_source

@@ -85,7 +85,7 @@ def operation_count(kernel: Function, sizes: Mapping[str, int] | None = None,
             return None
         elif isinstance(s, Assign):
             ops = sum(1 if isinstance(n, Binary) and n.op in ("+", "-", "*", "/") and
-                      n.dtype is not None and n.dtype.is_numeric else
+                      n.dtype.is_numeric else
                       2 if isinstance(n, Call) and n.fn == "fma" else 0
                       for n in walk(s.value))
             total += trips * ops

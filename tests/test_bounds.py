@@ -328,9 +328,10 @@ def test_quick_bound_settles_tiles_tails_and_fused_indices() -> None:
     from ``N / 32 * 32``, a fused ``(4 * a + b) / 3 % 3``, a constant ``64 / 16``."""
     from tensorize.ir.bounds import _quick_safe
 
-    def ex(text: str) -> object:
-        kernel = parse(f"kernel k() {{\n out X: i32[1]\n X[{text}] = 0\n}}").kernels[0]
-        return kernel.body[0].index[0]  # type: ignore[union-attr]
+    def ex(text: str) -> object:  # the checked expression: every name a size parameter
+        names = "jo, j, N, i, oh, a, b, io"
+        kernel = check_module(parse(f"kernel k({names}) {{\n out X: i32[{text}]\n}}")).kernels[0]
+        return kernel.buffers[0].shape[0]
 
     cases = [
         ("32 * jo + j", "N", (("jo", "0", "N / 32"), ("j", "0", "32"))),

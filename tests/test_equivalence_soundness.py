@@ -14,8 +14,10 @@ from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved
 from tensorize.errors import TensorizeError
 from tensorize.ir.check import check_module
-from tensorize.ir.nodes import Binary, Const, Load, Module, Var
+from tensorize.ir.nodes import Binary, Const, Load, Var
+from tensorize.ir.syntax import ParsedModule
 from tensorize.ir.traverse import Transformer
+from tensorize.ir.types import INDEX
 from tests.random_pairs import check_pair, elementwise_pair, product_pair, reduction_pair
 from tests.strategies import kernels
 
@@ -28,7 +30,7 @@ class _Mutate(Transformer):
 
     def visit_Load(self, node: Load):
         if self.which == 0 and node.buf == "X":
-            k = Binary("-", Binary("-", Var("N"), Const(1)), Var("k"))
+            k = Binary("-", Binary("-", Var("N"), Const(1, INDEX), INDEX), Var("k"), INDEX)
             return dataclasses.replace(node, index=(node.index[0], k))
         return self.generic(node)
 
@@ -46,9 +48,9 @@ class _Mutate(Transformer):
 
 @given(kernels(), st.integers(0, 2), st.sampled_from(["ieee", "real"]))
 def test_no_proof_of_a_refutable_pair(k, which: int, fp: str) -> None:
-    a = check_module(Module((k,))).kernels[0]
+    a = check_module(ParsedModule((k,))).kernels[0]
     try:  # the checker rejects a mutant that reads out of bounds for some sizes
-        b = check_module(Module((_Mutate(which)(k),))).kernels[0]
+        b = check_module(ParsedModule((_Mutate(which)(a),))).kernels[0]
         result = prove(a, b, options=ProveOptions(fp=fp, execution=False, unroll_budget=5000))
     except TensorizeError:
         return  # the mutant reads out of bounds: bad input, rightly rejected

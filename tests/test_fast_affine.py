@@ -8,18 +8,20 @@ from hypothesis import strategies as st
 from tensorize.ir import affine
 from tensorize.ir.affine import linear_form
 from tensorize.ir.nodes import Binary, Const, Expr, Unary, Var
+from tensorize.ir.types import BOOL, F32, INDEX
 
 NAMES = ["i", "j", "M", "N"]
 
 _leaves = st.one_of(st.sampled_from([Var(n) for n in NAMES]),
-                    st.integers(-3, 5).map(Const), st.just(Const(True)), st.just(Const(0.5)))
+                    st.integers(-3, 5).map(lambda v: Const(v, INDEX)),
+                    st.just(Const(True, BOOL)), st.just(Const(0.5, F32)))
 
 
 def _grow(kids: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     return st.one_of(
         st.tuples(st.sampled_from(["+", "-", "*", "/", "%"]), kids, kids).map(
-            lambda x: Binary(x[0], x[1], x[2])),
-        kids.map(lambda k: Unary("-", k)))
+            lambda x: Binary(x[0], x[1], x[2], INDEX)),
+        kids.map(lambda k: Unary("-", k, INDEX)))
 
 
 exprs = st.recursive(_leaves, _grow, max_leaves=8)
@@ -35,7 +37,7 @@ def test_memoised_linear_form_is_the_computed_one(e: Expr, envs: list[dict[str, 
 
 
 def test_same_expression_other_values_other_forms() -> None:
-    e = Binary("*", Var("i"), Binary("+", Var("M"), Const(1)))
+    e = Binary("*", Var("i"), Binary("+", Var("M"), Const(1, INDEX), INDEX), INDEX)
     assert linear_form(e) is None  # i * (M + 1): not linear while M is a variable
     assert linear_form(e, {"M": 3}) == affine.Linear((("i", 4),), 0)
     assert linear_form(e, {"M": 5}) == affine.Linear((("i", 6),), 0)
@@ -46,7 +48,7 @@ def test_same_expression_other_values_other_forms() -> None:
 def test_numpy_values_are_not_memoised_with_ints() -> None:
     import numpy as np
 
-    e = Binary("+", Var("M"), Const(1))
+    e = Binary("+", Var("M"), Const(1, INDEX), INDEX)
     form = linear_form(e, {"M": np.int64(2)})
     assert form is not None and form.const == 3 and type(form.const) is np.int64
     form = linear_form(e, {"M": 2})

@@ -17,8 +17,10 @@ from hypothesis import given, settings
 
 from tensorize.api import load_specs, parse_path
 from tensorize.ir import traverse
+from tensorize.ir.check import check_function
 from tensorize.ir.nodes import Binary, Const, Expr, Load, Module, Node, Var
 from tensorize.ir.traverse import Transformer, children, free_vars, substitute, walk
+from tensorize.ir.types import F32, INDEX
 from tests.strategies import kernels
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,9 +118,10 @@ def test_transformer_matches_the_generic_rebuild(modules: list[Module]) -> None:
 @settings(max_examples=60, deadline=None)
 @given(kernels())
 def test_generated_kernels_walk_and_substitute_alike(fn) -> None:  # type: ignore[no-untyped-def]
+    fn = check_function(fn, {})
     assert [id(n) for n in walk(fn)] == [id(n) for n in _slow_walk(fn)]
     assert _Shift()(fn) == _SlowShift()(fn)
-    mapping = {"i": Binary("+", Var("i"), Const(1))}
+    mapping = {"i": Binary("+", Var("i"), Const(1, INDEX), INDEX)}
     new = substitute(fn, mapping)
     assert free_vars(new) == {n.name for n in _slow_walk(new) if isinstance(n, Var)}
 
@@ -131,12 +134,12 @@ def test_a_class_without_resolvable_hints_uses_the_generic_rule() -> None:
         dtype: None = None
         span: None = None
 
-    inner = Load("A", (Var("i"),))
+    inner = Load("A", (Var("i"),), F32)
     odd = Odd((inner, 3), Var("j"))  # type: ignore[arg-type]
     assert list(children(odd)) == [inner, Var("j")]
     assert [n for n in walk(odd)] == [odd, inner, Var("i"), Var("j")]
-    shifted = _Shift()(Odd((Const(1),)))  # type: ignore[arg-type]
-    assert shifted.items == (Const(2),)
+    shifted = _Shift()(Odd((Const(1, INDEX),)))  # type: ignore[arg-type]
+    assert shifted.items == (Const(2, INDEX),)
     assert traverse._NODE_FIELDS[Odd] is None
 
 

@@ -212,10 +212,15 @@ def test_split_dims_refuses_a_tile_crossing_a_group():
     """(4*o + k) % 6 with k in 0..4 is not offset + k for every o: refused."""
     from tensorize.frontends.mlir_export import split_dims
     from tensorize.ir.nodes import Binary, Const, Var
+    from tensorize.ir.types import INDEX
 
-    e = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(6))
+    def fused(m: int) -> Binary:  # (4*o + k) % m
+        four_o = Binary("*", Const(4, INDEX), Var("o"), INDEX)
+        return Binary("%", Binary("+", four_o, Var("k"), INDEX), Const(m, INDEX), INDEX)
+
+    e = fused(6)
     assert split_dims(e, {"k": 4}, {}) is None
-    e8 = Binary("%", Binary("+", Binary("*", Const(4), Var("o")), Var("k")), Const(8))
+    e8 = fused(8)
     split = split_dims(e8, {"k": 4}, {})
     assert split is not None and split[1] == {"k": 1}
 

@@ -125,7 +125,7 @@ class ExprEmitter:
     def index(self, e: Expr) -> str:
         """An ``index`` expression (loop bounds, subscripts) as ``int64_t`` arithmetic."""
         if isinstance(e, Const):
-            return int_literal(int(e.value), e.dtype or _INDEX)
+            return int_literal(int(e.value), e.dtype)
         if isinstance(e, Var):
             return self.scope.var(e.name)
         if isinstance(e, Unary) and e.op == "-":
@@ -155,7 +155,6 @@ class ExprEmitter:
     def expr(self, e: Expr) -> str:
         """A data expression as C of its value type."""
         t = e.dtype
-        assert t is not None, "the back end needs a type-checked kernel"
         if t.is_index:
             return self.index(e)
         if isinstance(e, Const):
@@ -180,7 +179,6 @@ class ExprEmitter:
     # -- operators --------------------------------------------------------------------
     def unary(self, e: Unary) -> str:
         t = e.dtype
-        assert t is not None
         a = self.expr(e.operand)
         if e.op == "!":
             return f"(!{a})"
@@ -192,8 +190,6 @@ class ExprEmitter:
 
     def binary(self, e: Binary) -> str:
         op = e.op
-        at = e.lhs.dtype
-        assert at is not None and e.dtype is not None
         a, b = self.expr(e.lhs), self.expr(e.rhs)
         if op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
             return f"({a} {op} {b})"
@@ -218,7 +214,6 @@ class ExprEmitter:
 
     def call(self, e: Call) -> str:
         t = e.dtype
-        assert t is not None
         args = [self.expr(x) for x in e.args]
         if e.fn == "select":
             return f"({args[0]} ? {args[1]} : {args[2]})"
@@ -253,7 +248,6 @@ class ExprEmitter:
     def cast(self, e: Cast) -> str:
         t = e.dtype
         src = e.operand.dtype
-        assert t is not None and src is not None
         a = self.expr(e.operand)
         c = C_TYPES[t.name]
         if src == t and not src.is_index:
@@ -315,5 +309,3 @@ def float_to_int_helper(t: DType) -> str:
     return (f"static inline {c} tz_f2i_{c}(double x) {{ if (x != x || x < 1.0) return 0; "
             f"if (x >= {top}) return {int_literal(t.max, t)}; return ({c})x; }}\n")
 
-
-_INDEX = DType("index", "index", 64)

@@ -140,7 +140,7 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
                                     tuple(Const(x, INDEX) for x in extents + pshape)))
             local_index = tuple(_minus(Var(f.var), lo) for f, lo, _ in outer)
             dims = tuple(Var(d) for d in view.dims)
-            copy: Stmt = Assign(name, local_index + dims, Load(view.buf, view.index))
+            copy: Stmt = Assign(name, local_index + dims, Load(view.buf, view.index, src.dtype))
             for d, size in reversed(list(zip(view.dims, pshape))):
                 copy = For(d, Const(0, INDEX), Const(size, INDEX), (copy,))
             for f, lo, hi in reversed(outer):
@@ -210,7 +210,7 @@ def _row_pad(view: View, loops: Sequence[For], parent_shape: Sequence[int], bits
 
 
 def _minus(v: Expr, lo: int) -> Expr:
-    return v if lo == 0 else Binary("-", v, Const(lo, INDEX))
+    return v if lo == 0 else Binary("-", v, Const(lo, INDEX), INDEX)
 
 
 def _fresh(base: str, taken: set[str]) -> str:

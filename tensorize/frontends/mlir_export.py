@@ -47,7 +47,7 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.sizes import own_sizes
-from tensorize.ir.types import DType
+from tensorize.ir.types import INDEX, DType
 
 
 class ExportError(TensorizeError):
@@ -329,7 +329,6 @@ class FunctionExporter:
     def expr(self, e: Expr) -> str:
         """Emit the operations computing ``e``; its SSA value."""
         t = e.dtype
-        assert t is not None
         if isinstance(e, Const):
             return self.const(e.value, t)
         if isinstance(e, Load):
@@ -362,7 +361,6 @@ class FunctionExporter:
 
     def binary(self, e: Binary, t: DType) -> str:
         lt = e.lhs.dtype
-        assert lt is not None
         if e.op in _INT_CMP and lt.is_index:
             return self.index_cond(e)
         a, b = self.expr(e.lhs), self.expr(e.rhs)
@@ -442,7 +440,6 @@ class FunctionExporter:
 
     def cast(self, e: Cast, t: DType) -> str:
         src = e.operand.dtype
-        assert src is not None
         if src.is_index:
             x = self.index_value(e.operand)
             if t.is_float:
@@ -707,9 +704,9 @@ class FunctionExporter:
                    for d in view.dims]
         if any(s < 0 for s in strides):
             raise self.error("a view with a negative stride", view.span)
-        total: Expr = Const(0)
+        total: Expr = Const(0, INDEX)
         for k, e in enumerate(offsets):
-            total = Binary("+", total, Binary("*", Const(rows[k]), e))
+            total = Binary("+", total, Binary("*", Const(rows[k], INDEX), e, INDEX), INDEX)
         off = self.index_value(total)
         rtype = (f"memref<{''.join(f'{n}x' for n in shape)}{mlir_type(t)}, "
                  f"strided<[{', '.join(map(str, strides))}], offset: ?>>")
@@ -746,7 +743,7 @@ def split_dims(e: Expr, dims: Mapping[str, int], sizes: Mapping[str, int],
     if not _has_dims(e, dims):
         return e, {}
     if isinstance(e, Var):
-        return Const(0), {e.name: 1}
+        return Const(0, INDEX), {e.name: 1}
     if isinstance(e, Binary) and e.op in ("+", "-"):
         a, b = split_dims(e.lhs, dims, sizes), split_dims(e.rhs, dims, sizes)
         if a is None or b is None:
@@ -755,15 +752,15 @@ def split_dims(e: Expr, dims: Mapping[str, int], sizes: Mapping[str, int],
         coeff = dict(a[1])
         for d, c in b[1].items():
             coeff[d] = coeff.get(d, 0) + sign * c
-        return Binary(e.op, a[0], b[0]), coeff
+        return Binary(e.op, a[0], b[0], INDEX), coeff
     if isinstance(e, Binary) and e.op == "*":
         k = linear_form(e.lhs, sizes) if not _has_dims(e.lhs, dims) else \
             linear_form(e.rhs, sizes)
         inner = split_dims(e.rhs if not _has_dims(e.lhs, dims) else e.lhs, dims, sizes)
         if k is None or k.coeffs or inner is None:
             return None
-        return Binary("*", Const(k.const), inner[0]), {d: c * k.const
-                                                       for d, c in inner[1].items()}
+        return Binary("*", Const(k.const, INDEX), inner[0], INDEX), {d: c * k.const
+                                                                     for d, c in inner[1].items()}
     if isinstance(e, Binary) and e.op in ("/", "%"):
         m = linear_form(e.rhs, sizes)
         inner = split_dims(e.lhs, dims, sizes)
@@ -771,7 +768,7 @@ def split_dims(e: Expr, dims: Mapping[str, int], sizes: Mapping[str, int],
             return None
         x, coeff = inner
         if not any(coeff.values()):  # the dims cancelled out inside
-            return Binary(e.op, x, Const(m.const)), {}
+            return Binary(e.op, x, Const(m.const, INDEX), INDEX), {}
         if any(c < 0 for c in coeff.values()):
             return None
         dmax = sum(c * (dims[d] - 1) for d, c in coeff.items())
@@ -782,8 +779,8 @@ def split_dims(e: Expr, dims: Mapping[str, int], sizes: Mapping[str, int],
         if dmax >= g:
             return None
         if e.op == "/":
-            return Binary("/", x, Const(m.const)), {}
-        return Binary("%", x, Const(m.const)), coeff
+            return Binary("/", x, Const(m.const, INDEX), INDEX), {}
+        return Binary("%", x, Const(m.const, INDEX), INDEX), coeff
     return None
 
 

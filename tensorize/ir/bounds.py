@@ -52,6 +52,7 @@ from tensorize.ir.nodes import (
 )
 from tensorize.ir.printer import format_expr
 from tensorize.ir.traverse import substitute, walk
+from tensorize.ir.types import INDEX
 
 SOLVER_TIMEOUT_MS = 2000
 """Time the integer solver gets for one access (it answers in milliseconds in practice)."""
@@ -151,7 +152,7 @@ class _Bounds:
         sizes: dict[str, Expr] = {}
         for p in callee.params:
             if p.default is not None:
-                sizes[p.name] = Const(p.default)
+                sizes[p.name] = Const(p.default, INDEX)
         params = {p.name for p in callee.params}
         views: dict[str, View] = {}
         for a in s.args:
@@ -164,7 +165,7 @@ class _Bounds:
             if view is None or len(view.dims) != len(b.shape):
                 continue
             extents = tuple(substitute(x, sizes) for x in b.shape)
-            dims = tuple((d, Const(0), x) for d, x in zip(view.dims, extents))
+            dims = tuple((d, Const(0, INDEX), x) for d, x in zip(view.dims, extents))
             self.add(view.buf, view.index, view.span, ctx, dims)
 
     # -- checking one axis --------------------------------------------------------------
@@ -265,7 +266,7 @@ def _names(e: Expr) -> set[str]:
 
 
 def _eval(e: Expr, env: Mapping[str, int]) -> int:
-    form = linear_form(substitute(e, {k: Const(v) for k, v in env.items()}))
+    form = linear_form(substitute(e, {k: Const(v, INDEX) for k, v in env.items()}))
     if form is not None and not form.coeffs:
         return form.const
     return _eval_any(e, env)

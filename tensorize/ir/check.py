@@ -1,16 +1,20 @@
-"""The type checker: turns parsed IR into typed IR, or reports every error it finds.
+"""The type checker: translates parsed IR (:mod:`tensorize.ir.syntax`) into checked IR
+(:mod:`tensorize.ir.nodes`), or reports every error it finds.
 
 Rules (DESIGN.md): no implicit conversions; a literal takes the type its context needs;
 loop bounds, buffer indices and ``if`` conditions are affine; buffer ranks and modes are
 respected (an ``in`` buffer is never written). Errors are collected, and an ill-typed
-expression gets the poison type ``ERROR`` so that one mistake is reported once.
+expression gets the poison type ``ERROR`` so that one mistake is reported once. A literal
+expression that no context has typed yet carries ``UNTYPED`` until its context retypes
+it; the output has neither (a function with an error raises instead), which makes the
+checked classes' ``dtype: DType`` true.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tensorize.errors import CheckError, Span
@@ -45,10 +49,43 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.numeric import round_to_float
+from tensorize.ir.syntax import (
+    ParsedArg,
+    ParsedAssign,
+    ParsedBinary,
+    ParsedBufferDecl,
+    ParsedCall,
+    ParsedCallStmt,
+    ParsedCast,
+    ParsedConst,
+    ParsedExpr,
+    ParsedFor,
+    ParsedFunction,
+    ParsedIf,
+    ParsedLoad,
+    ParsedModule,
+    ParsedStmt,
+    ParsedUnary,
+    ParsedVar,
+    ParsedView,
+)
 from tensorize.ir.types import BOOL, INDEX, DType
 
 ERROR = DType("<error>", "index", 0)
 """The poison type of an expression that already produced an error."""
+UNTYPED = DType("<untyped>", "index", 0)
+"""The type of a literal expression no context has typed yet (the checker's own)."""
+
+
+def _kept(e: ParsedExpr) -> DType:
+    """The type ``e`` already has (re-checking a checked node), else ``UNTYPED``."""
+    return UNTYPED if e.dtype is None else e.dtype
+
+
+def _poison(span: Span | None) -> Expr:
+    """A placeholder for a part that has an error (the checker's output is then
+    discarded)."""
+    return Const(0, ERROR, span)
 
 
 @dataclass
@@ -76,7 +113,7 @@ class _Scope:
 class _Checker:
     """Checks one function; ``errors`` collects (message, span) pairs."""
 
-    def __init__(self, fn: Function, callees: Mapping[str, Function]) -> None:
+    def __init__(self, fn: ParsedFunction, callees: Mapping[str, Function]) -> None:
         self.fn = fn
         self.callees = callees
         self.errors: list[tuple[str, Span | None]] = []
@@ -101,14 +138,15 @@ class _Checker:
                 self.error(f"duplicate name '{b.name}'", b.span)
             shape = tuple(self.index_expr(e, scope, variables=set(), what="a buffer extent")
                           for e in b.shape)
-            decl = replace(b, shape=shape)
+            decl = BufferDecl(b.name, b.mode, b.dtype, shape, b.span)
             scope.buffers[b.name] = decl
             buffers.append(decl)
         for a in fn.assumes:
             self.check_assume(a, scope)
         self.check_meta(fn.meta)
         body = self.block(fn.body, scope)
-        return replace(fn, buffers=tuple(buffers), body=body)
+        return Function(fn.kind, fn.name, fn.params, tuple(buffers), fn.assumes, fn.meta, body,
+                        fn.span)
 
     def check_assume(self, a: Assume, scope: _Scope) -> None:
         decl = scope.buffers.get(a.buf)
@@ -155,13 +193,13 @@ class _Checker:
                 self.error("order must be 'ordered' or 'unordered'", m.span)
 
     # -- statements -----------------------------------------------------------------
-    def block(self, stmts: tuple[Stmt, ...], scope: _Scope) -> tuple[Stmt, ...]:
+    def block(self, stmts: tuple[ParsedStmt, ...], scope: _Scope) -> tuple[Stmt, ...]:
         return tuple(self.stmt(s, scope) for s in stmts)
 
-    def stmt(self, s: Stmt, scope: _Scope) -> Stmt:
-        if isinstance(s, Assign):
+    def stmt(self, s: ParsedStmt, scope: _Scope) -> Stmt:
+        if isinstance(s, ParsedAssign):
             return self.assign(s, scope)
-        if isinstance(s, For):
+        if isinstance(s, ParsedFor):
             lo = self.index_expr(s.lo, scope, scope.variables, "a loop bound")
             hi = self.index_expr(s.hi, scope, scope.variables, "a loop bound")
             if scope.bound(s.var):
@@ -169,22 +207,21 @@ class _Checker:
             scope.loops.append(s.var)
             body = self.block(s.body, scope)
             scope.loops.pop()
-            return replace(s, lo=lo, hi=hi, body=body)
-        if isinstance(s, If):
+            return For(s.var, lo, hi, body, s.span)
+        if isinstance(s, ParsedIf):
             cond = self.condition(s.cond, scope)
-            return replace(s, cond=cond, then=self.block(s.then, scope),
-                           orelse=self.block(s.orelse, scope))
-        if isinstance(s, CallStmt):
+            return If(cond, self.block(s.then, scope), self.block(s.orelse, scope), s.span)
+        if isinstance(s, ParsedCallStmt):
             return self.call_stmt(s, scope)
         raise AssertionError(f"unknown statement {type(s).__name__}")
 
-    def assign(self, s: Assign, scope: _Scope) -> Stmt:
+    def assign(self, s: ParsedAssign, scope: _Scope) -> Stmt:
         decl = scope.buffers.get(s.buf)
         if decl is None:
             what = "a loop variable" if s.buf in scope.index_names else "unknown buffer"
             self.error(f"cannot assign to '{s.buf}': {what}"
                        if what != "unknown buffer" else f"unknown buffer '{s.buf}'", s.span)
-            return s
+            return Assign(s.buf, (), _poison(s.span), s.span)
         if decl.mode == "in":
             self.error(f"cannot write to '{s.buf}': it is an 'in' buffer", s.span)
         index = self.indices(s.index, decl, scope, s.span)
@@ -195,13 +232,13 @@ class _Checker:
         elif value.dtype not in (decl.dtype, ERROR):
             self.error(f"cannot assign {_a(value.dtype)} value to '{s.buf}' of type "
                        f"{decl.dtype}; add a cast", value.span or s.span)
-        return replace(s, index=index, value=value)
+        return Assign(s.buf, index, value, s.span)
 
-    def call_stmt(self, s: CallStmt, scope: _Scope) -> Stmt:
+    def call_stmt(self, s: ParsedCallStmt, scope: _Scope) -> Stmt:
         callee = self.callees.get(s.name)
         if callee is None:
             self.error(f"unknown intrinsic '{s.name}'", s.span)
-            return s
+            return CallStmt(s.name, (), s.span)
         given = {a.name: a for a in s.args}
         args: list[Arg] = []
         for p in callee.params:
@@ -210,11 +247,11 @@ class _Checker:
                 if p.default is None:
                     self.error(f"missing size argument '{p.name}' of '{s.name}'", s.span)
                 continue
-            if isinstance(arg.value, View):
+            if isinstance(arg.value, ParsedView):
                 self.error(f"'{p.name}' is a size parameter; give it a number", arg.span)
                 continue
             value = self.index_expr(arg.value, scope, set(), "a size argument")
-            args.append(replace(arg, value=value))
+            args.append(Arg(arg.name, value, arg.span))
         for b in callee.buffers:
             if b.mode == "local":
                 continue
@@ -225,21 +262,22 @@ class _Checker:
             args.append(self.view_arg(arg, b, scope))
         for name, arg in given.items():
             self.error(f"'{s.name}' has no parameter '{name}'", arg.span)
-        return replace(s, args=tuple(args))
+        return CallStmt(s.name, tuple(args), s.span)
 
-    def view_arg(self, arg: Arg, param: BufferDecl, scope: _Scope) -> Arg:
+    def view_arg(self, arg: ParsedArg, param: ParsedBufferDecl, scope: _Scope) -> Arg:
         value = arg.value
-        if isinstance(value, Var) and value.name in scope.buffers:  # `a = A`: identity view
+        if isinstance(value, ParsedVar) and value.name in scope.buffers:  # `a = A`: identity
             decl = scope.buffers[value.name]
             dims = tuple(f"_d{i}" for i in range(len(decl.shape)))
-            value = View(dims, value.name, tuple(Var(d) for d in dims), span=value.span)
-        if not isinstance(value, View):
+            value = ParsedView(dims, value.name, tuple(ParsedVar(d) for d in dims),
+                               span=value.span)
+        if not isinstance(value, ParsedView):
             self.error(f"argument '{arg.name}' must be a view such as (i) -> A[i]", arg.span)
-            return arg
+            return Arg(arg.name, _poison(arg.span), arg.span)
         found = scope.buffers.get(value.buf)
         if found is None:
             self.error(f"unknown buffer '{value.buf}'", value.span)
-            return arg
+            return Arg(arg.name, _poison(arg.span), arg.span)
         decl = found
         if len(value.dims) != len(param.shape):
             self.error(f"'{arg.name}' has rank {len(param.shape)}; the view has "
@@ -256,16 +294,17 @@ class _Checker:
         scope.dims.extend(value.dims)
         index = self.indices(value.index, decl, scope, value.span)
         del scope.dims[len(scope.dims) - len(value.dims):]
-        return replace(arg, value=replace(value, index=index))
+        return Arg(arg.name, View(value.dims, value.buf, index, value.span), arg.span)
 
-    def indices(self, index: tuple[Expr, ...], decl: BufferDecl, scope: _Scope,
+    def indices(self, index: tuple[ParsedExpr, ...], decl: BufferDecl, scope: _Scope,
                 span: Span | None) -> tuple[Expr, ...]:
         if len(index) != len(decl.shape):
             self.error(f"'{decl.name}' has rank {len(decl.shape)} but is indexed with "
                        f"{len(index)} {'index' if len(index) == 1 else 'indices'}", span)
         return tuple(self.index_expr(e, scope, scope.variables, "an index") for e in index)
 
-    def index_expr(self, e: Expr, scope: _Scope, variables: set[str], what: str) -> Expr:
+    def index_expr(self, e: ParsedExpr, scope: _Scope, variables: set[str], what: str
+                   ) -> Expr:
         typed = self.expr(e, scope, INDEX)
         if typed.dtype == ERROR:
             return typed
@@ -276,7 +315,7 @@ class _Checker:
             self.error(f"{what} must be affine in the loop variables", typed.span or e.span)
         return typed
 
-    def condition(self, e: Expr, scope: _Scope) -> Expr:
+    def condition(self, e: ParsedExpr, scope: _Scope) -> Expr:
         typed = self.expr(e, scope, BOOL)
         if typed.dtype == ERROR:
             return typed
@@ -290,77 +329,76 @@ class _Checker:
         return typed
 
     # -- expressions ----------------------------------------------------------------
-    def expr(self, e: Expr, scope: _Scope, expected: DType | None) -> Expr:
+    def expr(self, e: ParsedExpr, scope: _Scope, expected: DType | None) -> Expr:
         """Type ``e``; ``expected`` is the type its context needs (for literals)."""
-        if isinstance(e, Const):
+        if isinstance(e, ParsedConst):
             return self.const(e, expected)
-        if isinstance(e, Var):
+        if isinstance(e, ParsedVar):
             if e.name in scope.index_names:
-                return replace(e, dtype=INDEX)
+                return Var(e.name, INDEX, e.span)
             decl = scope.buffers.get(e.name)
             if decl is not None:
                 if decl.shape:
                     self.error(f"'{e.name}' has rank {len(decl.shape)}; index it", e.span)
-                    return replace(e, dtype=ERROR)
-                return Load(e.name, (), dtype=decl.dtype, span=e.span)
+                    return Var(e.name, ERROR, e.span)
+                return Load(e.name, (), decl.dtype, e.span)
             self.error(f"unknown name '{e.name}'", e.span)
-            return replace(e, dtype=ERROR)
-        if isinstance(e, Load):
+            return Var(e.name, ERROR, e.span)
+        if isinstance(e, ParsedLoad):
             decl = scope.buffers.get(e.buf)
             if decl is None:
                 self.error(f"unknown buffer '{e.buf}'", e.span)
-                return replace(e, dtype=ERROR)
+                return Load(e.buf, (), ERROR, e.span)
             index = self.indices(e.index, decl, scope, e.span)
-            return replace(e, index=index, dtype=decl.dtype)
-        if isinstance(e, Cast):
+            return Load(e.buf, index, decl.dtype, e.span)
+        if isinstance(e, ParsedCast):
             return self.cast(e, scope)
-        if isinstance(e, Unary):
+        if isinstance(e, ParsedUnary):
             return self.unary(e, scope, expected)
-        if isinstance(e, Binary):
+        if isinstance(e, ParsedBinary):
             return self.binary(e, scope, expected)
-        if isinstance(e, Call):
+        if isinstance(e, ParsedCall):
             return self.call(e, scope, expected)
         self.error(f"unexpected expression {type(e).__name__}", e.span)
-        return e
+        return _poison(e.span)
 
-    def const(self, e: Const, expected: DType | None) -> Expr:
+    def const(self, e: ParsedConst, expected: DType | None) -> Expr:
         v = e.value
         if isinstance(v, bool):
             if expected not in (None, BOOL):
                 self.error(f"a bool literal cannot be {_a(expected)} value", e.span)
-                return replace(e, dtype=ERROR)
-            return replace(e, dtype=BOOL)
+                return Const(v, ERROR, e.span)
+            return Const(v, BOOL, e.span)
         if expected is None:
-            return e  # untyped; the caller decides
+            return Const(v, _kept(e), e.span)  # untyped; the caller decides
         if expected == ERROR:
-            return replace(e, dtype=ERROR)
+            return Const(v, ERROR, e.span)
         if expected.is_bool:
             self.error(f"expected a bool, found the number {v}", e.span)
-            return replace(e, dtype=ERROR)
+            return Const(v, ERROR, e.span)
         if isinstance(v, float) and not expected.is_float:
             self.error(f"the float literal {v} cannot be {_a(expected)} value", e.span)
-            return replace(e, dtype=ERROR)
+            return Const(v, ERROR, e.span)
         if expected.is_float:
             if math.isfinite(v) and math.isinf(round_to_float(v, expected)):
                 self.error(f"literal {v} does not fit in {expected} (largest finite value "
                            f"{_max_finite(expected):g}); write inf for infinity", e.span)
-                return replace(e, dtype=ERROR)
-            return replace(e, dtype=expected)
+                return Const(v, ERROR, e.span)
+            return Const(v, expected, e.span)
         if expected.is_int and not expected.min <= v <= expected.max:
             self.error(f"literal {v} does not fit in {expected} ({expected.min}..="
                        f"{expected.max})", e.span)
-            return replace(e, dtype=ERROR)
-        return replace(e, dtype=expected)
+            return Const(v, ERROR, e.span)
+        return Const(v, expected, e.span)
 
-    def cast(self, e: Cast, scope: _Scope) -> Expr:
+    def cast(self, e: ParsedCast, scope: _Scope) -> Expr:
         target = e.dtype
-        assert target is not None
         operand = self.expr(e.operand, scope, None)
-        if operand.dtype is None:  # a literal: it simply takes the target type
+        if operand.dtype is UNTYPED:  # a literal: it simply takes the target type
             operand = self.expr(e.operand, scope, target)
         source = operand.dtype
-        if source is None or source == ERROR:
-            return replace(e, operand=operand)
+        if source is UNTYPED or source == ERROR:
+            return Cast(operand, target, e.saturate, e.span)
         if e.saturate and not target.is_int:
             self.error(f"sat_{target} is not a cast: saturating casts go to integer types",
                        e.span)
@@ -368,33 +406,34 @@ class _Checker:
             self.error(f"cannot saturate a {source} value", e.span)
         if target.is_bool and not (source.is_int or source.is_bool):
             self.error(f"cannot cast {source} to bool; compare instead", e.span)
-        return replace(e, operand=operand)
+        return Cast(operand, target, e.saturate, e.span)
 
-    def unary(self, e: Unary, scope: _Scope, expected: DType | None) -> Expr:
+    def unary(self, e: ParsedUnary, scope: _Scope, expected: DType | None) -> Expr:
         operand = self.expr(e.operand, scope, expected)
         t = operand.dtype
-        if t is None:
-            return replace(e, operand=operand)
+        if t is UNTYPED:
+            return Unary(e.op, operand, _kept(e), e.span)
         if t == ERROR:
-            return replace(e, operand=operand, dtype=ERROR)
+            return Unary(e.op, operand, ERROR, e.span)
         ok = {"-": t.is_numeric or t.is_index, "!": t.is_bool, "~": t.is_int}[e.op]
         if not ok:
             self.error(f"operator '{e.op}' does not apply to {t}", e.span)
-            return replace(e, operand=operand, dtype=ERROR)
-        return replace(e, operand=operand, dtype=t)
+            return Unary(e.op, operand, ERROR, e.span)
+        return Unary(e.op, operand, t, e.span)
 
-    def _pair(self, lhs: Expr, rhs: Expr, scope: _Scope, expected: DType | None,
+    def _pair(self, lhs: ParsedExpr, rhs: ParsedExpr, scope: _Scope, expected: DType | None,
               span: Span | None, op: str) -> tuple[Expr, Expr, DType | None]:
-        """Type two operands that must share a type; literals follow the other side."""
+        """Type two operands that must share a type; literals follow the other side.
+        The type is None when both are literals and no context gives one."""
         a = self.expr(lhs, scope, None)
         b = self.expr(rhs, scope, None)
-        if a.dtype is None and b.dtype is None:
+        if a.dtype is UNTYPED and b.dtype is UNTYPED:
             if expected is None:
                 return a, b, None
             a, b = self.expr(lhs, scope, expected), self.expr(rhs, scope, expected)
-        elif a.dtype is None:
+        elif a.dtype is UNTYPED:
             a = self.expr(lhs, scope, b.dtype)
-        elif b.dtype is None:
+        elif b.dtype is UNTYPED:
             b = self.expr(rhs, scope, a.dtype)
         if ERROR in (a.dtype, b.dtype):
             return a, b, ERROR
@@ -403,7 +442,7 @@ class _Checker:
             return a, b, ERROR
         return a, b, a.dtype
 
-    def binary(self, e: Binary, scope: _Scope, expected: DType | None) -> Expr:
+    def binary(self, e: ParsedBinary, scope: _Scope, expected: DType | None) -> Expr:
         op = e.op
         operand_expected = expected if op in ARITH_OPS + BIT_OPS else None
         if op in LOGIC_OPS:
@@ -412,15 +451,15 @@ class _Checker:
         if t is None:
             if op in CMP_OPS:
                 self.error("cannot infer the type of a comparison of literals", e.span)
-                return replace(e, lhs=a, rhs=b, dtype=ERROR)
-            return replace(e, lhs=a, rhs=b)
+                return Binary(op, a, b, ERROR, e.span)
+            return Binary(op, a, b, _kept(e), e.span)
         if t == ERROR:
-            return replace(e, lhs=a, rhs=b, dtype=ERROR)
+            return Binary(op, a, b, ERROR, e.span)
         if op in CMP_OPS:
             if t.is_bool and op not in ("==", "!="):
                 self.error(f"operator '{op}' does not apply to bool", e.span)
-                return replace(e, lhs=a, rhs=b, dtype=ERROR)
-            return replace(e, lhs=a, rhs=b, dtype=BOOL)
+                return Binary(op, a, b, ERROR, e.span)
+            return Binary(op, a, b, BOOL, e.span)
         if op in LOGIC_OPS:
             ok = t.is_bool
         elif op in BIT_OPS:
@@ -431,19 +470,19 @@ class _Checker:
             ok = t.is_numeric or t.is_index
         if not ok:
             self.error(f"operator '{op}' does not apply to {t}", e.span)
-            return replace(e, lhs=a, rhs=b, dtype=ERROR)
-        return replace(e, lhs=a, rhs=b, dtype=t)
+            return Binary(op, a, b, ERROR, e.span)
+        return Binary(op, a, b, t, e.span)
 
-    def call(self, e: Call, scope: _Scope, expected: DType | None) -> Expr:
+    def call(self, e: ParsedCall, scope: _Scope, expected: DType | None) -> Expr:
         fn, args = e.fn, e.args
         arity = {"min": 2, "max": 2, "abs": 1, "select": 3, "fma": 3}.get(fn, 1)
         if fn not in BUILTIN_FUNCS:
             self.error(f"unknown function '{fn}'", e.span)
-            return replace(e, dtype=ERROR)
+            return Call(fn, (), ERROR, e.span)
         if len(args) != arity:
             self.error(f"'{fn}' takes {arity} argument{'s' if arity > 1 else ''}, "
                        f"not {len(args)}", e.span)
-            return replace(e, dtype=ERROR)
+            return Call(fn, (), ERROR, e.span)
         if fn == "select":
             cond = self.expr(args[0], scope, BOOL)
             a, b, t = self._pair(args[1], args[2], scope, expected, e.span, fn)
@@ -451,9 +490,7 @@ class _Checker:
                 self.error(f"the condition of select must be bool, not {cond.dtype}",
                            cond.span or e.span)
                 t = ERROR
-            if t is None:
-                return replace(e, args=(cond, a, b))
-            return replace(e, args=(cond, a, b), dtype=t)
+            return Call(fn, (cond, a, b), _kept(e) if t is None else t, e.span)
         if fn == "fma":
             a, b, t = self._pair(args[0], args[1], scope, expected, e.span, fn)
             c = self.expr(args[2], scope, t)
@@ -463,19 +500,17 @@ class _Checker:
             if t is not None and t != ERROR and not t.is_float:
                 self.error(f"'fma' applies to floats, not {t}", e.span)
                 t = ERROR
-            return replace(e, args=(a, b, c), dtype=t) if t is not None else \
-                replace(e, args=(a, b, c))
+            return Call(fn, (a, b, c), _kept(e) if t is None else t, e.span)
         if fn in ("min", "max"):
             a, b, t = self._pair(args[0], args[1], scope, expected, e.span, fn)
             if t is not None and t not in (ERROR,) and not t.is_numeric:
                 self.error(f"'{fn}' does not apply to {t}", e.span)
                 t = ERROR
-            return replace(e, args=(a, b), dtype=t) if t is not None else \
-                replace(e, args=(a, b))
+            return Call(fn, (a, b), _kept(e) if t is None else t, e.span)
         a = self.expr(args[0], scope, expected)
         t = a.dtype
-        if t is None:
-            return replace(e, args=(a,))
+        if t is UNTYPED:
+            return Call(fn, (a,), _kept(e), e.span)
         if t != ERROR:
             if fn == "abs" and not t.is_numeric:
                 self.error(f"'abs' does not apply to {t}", e.span)
@@ -483,7 +518,7 @@ class _Checker:
             elif fn != "abs" and not t.is_float:
                 self.error(f"'{fn}' applies to floats, not {t}; add a cast", e.span)
                 t = ERROR
-        return replace(e, args=(a,), dtype=t)
+        return Call(fn, (a,), t, e.span)
 
 
 def _max_finite(t: DType) -> float:
@@ -521,43 +556,51 @@ def _finish_untyped(fn: Function, errors: list[tuple[str, Span | None]]) -> None
     from tensorize.ir.traverse import walk
 
     for node in walk(fn):
-        if isinstance(node, Expr) and node.dtype is None:
+        if isinstance(node, Expr) and node.dtype is UNTYPED:
             errors.append(("cannot infer the type of this literal expression; add a cast",
                            node.span))
             return
 
 
-def check_function(fn: Function, callees: Mapping[str, Function]) -> Function:
-    """Type-check one kernel or intrinsic; raise :class:`CheckError` with every error."""
+def check_function(fn: ParsedFunction, callees: Mapping[str, Function]) -> Function:
+    """Type-check one kernel or intrinsic (parsed, or checked before and rewritten) into
+    checked IR; raise :class:`CheckError` with every error."""
+    typed, errors = _checked(fn, callees)
+    if errors:
+        raise CheckError(errors)
+    return typed
+
+
+def _checked(fn: ParsedFunction, callees: Mapping[str, Function]
+             ) -> tuple[Function, list[tuple[str, Span | None]]]:
+    """The checked function and every error found (with errors, the function holds
+    poison where they are, and only serves as the callee of later calls)."""
     checker = _Checker(fn, callees)
     typed = checker.check()
     if not checker.errors:
         _finish_untyped(typed, checker.errors)
     if not checker.errors:
         checker.errors.extend(bounds_errors(typed, callees))
-    if checker.errors:
-        raise CheckError(checker.errors)
-    return typed
+    return typed, checker.errors
 
 
-def check_module(module: Module, library: Mapping[str, Function] | None = None) -> Module:
-    """Type-check every function of a module, in order.
+def check_module(module: ParsedModule, library: Mapping[str, Function] | None = None
+                 ) -> Module:
+    """Type-check every function of a module, in order: the checked module.
 
     A function may call the intrinsics of ``library`` and those defined earlier in the
-    module. Every error of every function is collected before raising.
+    module (one that has errors too: its declarations are checked for the calls). Every
+    error of every function is collected before raising.
     """
     callees: dict[str, Function] = dict(library or {})
     errors: list[tuple[str, Span | None]] = []
     checked = []
     for fn in module.functions:
-        try:
-            typed = check_function(fn, callees)
-        except CheckError as exc:
-            errors.extend(exc.errors)
-            typed = fn
+        typed, found = _checked(fn, callees)
+        errors.extend(found)
         checked.append(typed)
         if fn.kind == "intrinsic":
             callees[fn.name] = typed
     if errors:
         raise CheckError(errors)
-    return replace(module, functions=tuple(checked))
+    return Module(tuple(checked), module.span, module.layout)

@@ -1,4 +1,4 @@
-"""Parse `.tz` text into IR (:mod:`tensorize.ir.nodes`).
+"""Parse `.tz` text into the parsed IR (:mod:`tensorize.ir.syntax`): no types yet.
 
 The grammar lives in ``grammar.lark``; lark's LALR parser builds the IR directly through
 an inline transformer, so parsing needs no recursion however deep the input nests. Every
@@ -18,31 +18,31 @@ import lark
 from lark import Lark, Token, Transformer
 
 from tensorize.errors import InputError, ParseError, Source, Span
-from tensorize.ir.nodes import (
+from tensorize.ir.syntax import (
     MODES,
-    Arg,
-    Assign,
     Assume,
-    Binary,
-    BufferDecl,
-    Call,
-    CallStmt,
-    Cast,
     Comment,
-    Const,
-    Expr,
-    For,
-    Function,
-    If,
     Layout,
-    Load,
     Meta,
-    Module,
+    ParsedArg,
+    ParsedAssign,
+    ParsedBinary,
+    ParsedBufferDecl,
+    ParsedCall,
+    ParsedCallStmt,
+    ParsedCast,
+    ParsedConst,
+    ParsedExpr,
+    ParsedFor,
+    ParsedFunction,
+    ParsedIf,
+    ParsedLoad,
+    ParsedModule,
+    ParsedStmt,
+    ParsedUnary,
+    ParsedVar,
+    ParsedView,
     SizeParam,
-    Stmt,
-    Unary,
-    Var,
-    View,
 )
 from tensorize.ir.traverse import walk
 from tensorize.ir.types import SCALAR_TYPES
@@ -58,10 +58,10 @@ _N = TypeVar("_N")
 
 
 @dataclass(frozen=True, slots=True)
-class _Tuple(Expr):
+class _Tuple(ParsedExpr):
     """A parenthesised list of names; only legal as the dimensions of a view."""
 
-    items: tuple[Expr, ...]
+    items: tuple[ParsedExpr, ...]
     dtype: None = None
     span: Span | None = field(default=None, compare=False)
 
@@ -73,7 +73,7 @@ class _Params:
 
 @dataclass(frozen=True, slots=True)
 class _Index:
-    items: tuple[Expr, ...]
+    items: tuple[ParsedExpr, ...]
 
 
 _TOKEN_NAMES = {
@@ -131,22 +131,22 @@ class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type par
         return node
 
     # -- top level ---------------------------------------------------------------
-    def start(self, items: list[Function]) -> Module:
-        names: dict[str, Function] = {}
+    def start(self, items: list[ParsedFunction]) -> ParsedModule:
+        names: dict[str, ParsedFunction] = {}
         for f in items:
             if f.name in names:
                 raise self._error(f"duplicate definition of '{f.name}'", f)
             names[f.name] = f
-        return Module(tuple(items), span=Span(self.source, 1, 1))
+        return ParsedModule(tuple(items), span=Span(self.source, 1, 1))
 
     def _function(self, kind: Literal["kernel", "intrinsic"], head: Token, name: str,
-                  rest: list[Any]) -> Function:
+                  rest: list[Any]) -> ParsedFunction:
         params: tuple[SizeParam, ...] = ()
         buffers, assumes, meta, body = [], [], [], []
         for item in rest:
             if isinstance(item, _Params):
                 params = item.items
-            elif isinstance(item, BufferDecl):
+            elif isinstance(item, ParsedBufferDecl):
                 buffers.append(item)
             elif isinstance(item, Assume):
                 assumes.append(item)
@@ -154,13 +154,13 @@ class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type par
                 meta.append(item)
             else:
                 body.append(item)
-        return Function(kind, name, params, tuple(buffers), tuple(assumes), tuple(meta),
-                        tuple(body), span=self._span(head))
+        return ParsedFunction(kind, name, params, tuple(buffers), tuple(assumes),
+                              tuple(meta), tuple(body), span=self._span(head))
 
-    def kernel(self, c: list[Any]) -> Function:
+    def kernel(self, c: list[Any]) -> ParsedFunction:
         return self._function("kernel", c[1], str(c[1]), c[2:])
 
-    def intrinsic(self, c: list[Any]) -> Function:
+    def intrinsic(self, c: list[Any]) -> ParsedFunction:
         return self._function("intrinsic", c[1][1], c[1][0], c[2:])
 
     def params(self, c: list[Any]) -> _Params:
@@ -170,7 +170,7 @@ class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type par
         default = None if c[2] is None else _int(c[2])
         return SizeParam(str(c[0]), default, span=self._span(c[0]))
 
-    def decl(self, c: list[Any]) -> BufferDecl:
+    def decl(self, c: list[Any]) -> ParsedBufferDecl:
         mode, name, tname = c[0], c[1], c[2]
         if str(mode) not in MODES:
             raise self._error(
@@ -178,10 +178,10 @@ class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type par
         if str(tname) not in SCALAR_TYPES:
             raise self._error(f"unknown type '{tname}'", tname)
         shape = c[3].items if len(c) > 3 else ()
-        return BufferDecl(str(name), str(mode), SCALAR_TYPES[str(tname)], shape,
+        return ParsedBufferDecl(str(name), str(mode), SCALAR_TYPES[str(tname)], shape,
                           span=self._span(name))
 
-    def shape(self, c: list[Expr]) -> _Index:
+    def shape(self, c: list[ParsedExpr]) -> _Index:
         return _Index(tuple(c))
 
     index = shape
@@ -224,97 +224,97 @@ class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type par
         return Meta(str(c[0]), value, kind, span=self._span(c[0]))
 
     # -- statements ----------------------------------------------------------------
-    def block(self, c: list[Stmt]) -> tuple[Stmt, ...]:
+    def block(self, c: list[ParsedStmt]) -> tuple[ParsedStmt, ...]:
         return tuple(c)
 
-    def for_stmt(self, c: list[Any]) -> For:
+    def for_stmt(self, c: list[Any]) -> ParsedFor:
         lo, rng, hi, body = c[3], c[4], c[5], c[6]
         if str(rng) == "..=":
-            hi = Binary("+", hi, Const(1, span=hi.span), span=hi.span)
-        node = For(str(c[1]), lo, hi, body, span=self._span(c[0]))
+            hi = ParsedBinary("+", hi, ParsedConst(1, span=hi.span), span=hi.span)
+        node = ParsedFor(str(c[1]), lo, hi, body, span=self._span(c[0]))
         return self._nest(node, *body)
 
-    def if_stmt(self, c: list[Any]) -> If:
+    def if_stmt(self, c: list[Any]) -> ParsedIf:
         orelse = c[4]  # c[3] is the 'else' keyword (or None)
         if orelse is None:
             orelse = ()
-        elif isinstance(orelse, If):
+        elif isinstance(orelse, ParsedIf):
             orelse = (orelse,)
-        node = If(c[1], c[2], orelse, span=self._span(c[0]))
+        node = ParsedIf(c[1], c[2], orelse, span=self._span(c[0]))
         return self._nest(node, c[1], *c[2], *orelse)
 
-    def call_stmt(self, c: list[Any]) -> CallStmt:
+    def call_stmt(self, c: list[Any]) -> ParsedCallStmt:
         args = tuple(a for a in c[2:] if a is not None)
         seen: set[str] = set()
         for a in args:
             if a.name in seen:
                 raise self._error(f"argument '{a.name}' given twice", a)
             seen.add(a.name)
-        return CallStmt(c[1][0], args, span=self._span(c[0]))
+        return ParsedCallStmt(c[1][0], args, span=self._span(c[0]))
 
-    def arg(self, c: list[Any]) -> Arg:
+    def arg(self, c: list[Any]) -> ParsedArg:
         name, value, arrow, buf, idx = c[0], c[2], c[3], c[4], (c[5] if len(c) > 5 else None)
         span = self._span(name)
         if arrow is None:
-            return Arg(str(name), value, span=span)
+            return ParsedArg(str(name), value, span=span)
         items = value.items if isinstance(value, _Tuple) else (value,)
         dims = []
         for item in items:
-            if not isinstance(item, Var):
+            if not isinstance(item, ParsedVar):
                 raise self._error("a view's dimensions must be names, as in (i, k) -> A[i, k]",
                                   item)
             if item.name in dims:
                 raise self._error(f"view dimension '{item.name}' given twice", item)
             dims.append(item.name)
         index = idx.items if idx is not None else ()
-        return Arg(str(name), View(tuple(dims), str(buf), index, span=self._span(buf)),
-                   span=span)
+        view = ParsedView(tuple(dims), str(buf), index, span=self._span(buf))
+        return ParsedArg(str(name), view, span=span)
 
-    def assign(self, c: list[Any]) -> Assign:
+    def assign(self, c: list[Any]) -> ParsedAssign:
         name = c[0]
         index = c[1].items if isinstance(c[1], _Index) else ()
         op, value = c[-2], c[-1]
         span = self._span(name)
         if op.type == "AUGOP":
-            current = Load(str(name), index, span=span)
-            value = Binary(str(op)[0], current, value, span=self._span(op))
-        return self._nest(Assign(str(name), index, value, span=span), value, *index)
+            current = ParsedLoad(str(name), index, span=span)
+            value = ParsedBinary(str(op)[0], current, value, span=self._span(op))
+        return self._nest(ParsedAssign(str(name), index, value, span=span), value, *index)
 
     # -- expressions ---------------------------------------------------------------
-    def binary(self, c: list[Any]) -> Binary:
+    def binary(self, c: list[Any]) -> ParsedBinary:
         lhs, op, rhs = c
-        return self._nest(Binary(str(op), lhs, rhs, span=self._span(op)), lhs, rhs)
+        return self._nest(ParsedBinary(str(op), lhs, rhs, span=self._span(op)), lhs, rhs)
 
-    def unary(self, c: list[Any]) -> Expr:
+    def unary(self, c: list[Any]) -> ParsedExpr:
         op, operand = c
-        if str(op) == "-" and isinstance(operand, Const) and operand.dtype is None \
+        if str(op) == "-" and isinstance(operand, ParsedConst) and operand.dtype is None \
                 and not isinstance(operand.value, bool) and self.depth.get(id(operand), 0) <= 1:
-            return self._nest(Const(-operand.value, span=self._span(op)))
-        return self._nest(Unary(str(op), operand, span=self._span(op)), operand)
+            return self._nest(ParsedConst(-operand.value, span=self._span(op)))
+        return self._nest(ParsedUnary(str(op), operand, span=self._span(op)), operand)
 
-    def int_lit(self, c: list[Token]) -> Const:
-        return self._nest(Const(_int(c[0]), span=self._span(c[0])))
+    def int_lit(self, c: list[Token]) -> ParsedConst:
+        return self._nest(ParsedConst(_int(c[0]), span=self._span(c[0])))
 
-    def float_lit(self, c: list[Token]) -> Const:
-        return self._nest(Const(self._float(c[0]), span=self._span(c[0])))
+    def float_lit(self, c: list[Token]) -> ParsedConst:
+        return self._nest(ParsedConst(self._float(c[0]), span=self._span(c[0])))
 
-    def inf_lit(self, c: list[Token]) -> Const:
-        return self._nest(Const(math.inf, span=self._span(c[0])))
+    def inf_lit(self, c: list[Token]) -> ParsedConst:
+        return self._nest(ParsedConst(math.inf, span=self._span(c[0])))
 
-    def true_lit(self, c: list[Token]) -> Const:
-        return self._nest(Const(True, span=self._span(c[0])))
+    def true_lit(self, c: list[Token]) -> ParsedConst:
+        return self._nest(ParsedConst(True, span=self._span(c[0])))
 
-    def false_lit(self, c: list[Token]) -> Const:
-        return self._nest(Const(False, span=self._span(c[0])))
+    def false_lit(self, c: list[Token]) -> ParsedConst:
+        return self._nest(ParsedConst(False, span=self._span(c[0])))
 
-    def name(self, c: list[Token]) -> Expr:
-        return self._nest(Var(str(c[0]), span=self._span(c[0])))
+    def name(self, c: list[Token]) -> ParsedExpr:
+        return self._nest(ParsedVar(str(c[0]), span=self._span(c[0])))
 
-    def load(self, c: list[Any]) -> Load:
+    def load(self, c: list[Any]) -> ParsedLoad:
         index = c[1].items
-        return self._nest(Load(str(c[0]), index, span=self._span(c[0])), *index)
+        return self._nest(ParsedLoad(str(c[0]), index, span=self._span(c[0])), *index)
 
-    def fcall(self, c: list[Any]) -> Expr:
+    def fcall(self, c: list[Any]) -> ParsedExpr:
         fn = str(c[0])
         args = tuple(a for a in c[2:] if a is not None)
         span = self._span(c[0])
@@ -323,18 +323,19 @@ class _Build(Transformer):  # type: ignore[type-arg]  # lark leaves its type par
             if len(args) != 1:
                 raise self._error(f"the cast {fn}(...) takes one argument, not {len(args)}",
                                   c[0])
-            node: Expr = Cast(args[0], SCALAR_TYPES[target], fn.startswith("sat_"), span=span)
+            node: ParsedExpr = ParsedCast(args[0], SCALAR_TYPES[target], fn.startswith("sat_"),
+                                          span=span)
         else:
-            node = Call(fn, args, span=span)
+            node = ParsedCall(fn, args, span=span)
         return self._nest(node, *args)
 
-    def paren(self, c: list[Any]) -> Expr:
+    def paren(self, c: list[Any]) -> ParsedExpr:
         inner = c[1]
         level = self.depth.get(id(inner), 0) + 1
         if level > MAX_DEPTH:
             raise self._error(f"nesting deeper than {MAX_DEPTH} levels", c[0])
         self.depth[id(inner)] = level
-        assert isinstance(inner, Expr)
+        assert isinstance(inner, ParsedExpr)
         return inner
 
     def tuple(self, c: list[Any]) -> _Tuple:
@@ -411,7 +412,7 @@ def read_source(path: str | Path) -> Source:
     return decode(data, str(path))
 
 
-def parse(text: str | Source, name: str = "<input>") -> Module:
+def parse(text: str | Source, name: str = "<input>") -> ParsedModule:
     """Parse `.tz` text (no type checking): the untyped IR of every kernel and intrinsic."""
     source = text if isinstance(text, Source) else Source(name, text)
     if not source.text.strip() or all(
@@ -421,9 +422,9 @@ def parse(text: str | Source, name: str = "<input>") -> Module:
                          Span(source, 1, 1))
     try:
         with _LOCK:
-            # the inline transformer builds a Module; lark types parse() as a Tree
+            # the inline transformer builds a ParsedModule; lark types parse() as a Tree
             parser = _lark(source)
-            module: Module = parser.parse(source.text)  # type: ignore[assignment]  # see above
+            module: ParsedModule = parser.parse(source.text)  # type: ignore[assignment]  # see above
             layout = _layout(source, _PARSER[0][1].tokens)
     except lark.exceptions.UnexpectedCharacters as exc:
         char = source.text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
@@ -483,6 +484,6 @@ def _last_line(source: Source) -> tuple[int, int]:
     return number, len(lines[number - 1]) + 1
 
 
-def parse_file(path: str | Path) -> Module:
+def parse_file(path: str | Path) -> ParsedModule:
     """Read and parse one `.tz` file."""
     return parse(read_source(path))

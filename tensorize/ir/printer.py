@@ -1,32 +1,33 @@
-"""Print IR as canonical `.tz` text; parsing the output gives back an equal IR."""
+"""Print IR (parsed or checked) as canonical `.tz` text; parsing the output gives back
+an equal parsed IR."""
 
 from __future__ import annotations
 
 import bisect
 import math
 
-from tensorize.ir.nodes import (
-    Arg,
-    Assign,
+from tensorize.ir.syntax import (
     Assume,
-    Binary,
-    BufferDecl,
-    Call,
-    CallStmt,
-    Cast,
-    Const,
-    Expr,
-    For,
-    Function,
-    If,
-    Load,
     Meta,
-    Module,
     Node,
-    Stmt,
-    Unary,
-    Var,
-    View,
+    ParsedArg,
+    ParsedAssign,
+    ParsedBinary,
+    ParsedBufferDecl,
+    ParsedCall,
+    ParsedCallStmt,
+    ParsedCast,
+    ParsedConst,
+    ParsedExpr,
+    ParsedFor,
+    ParsedFunction,
+    ParsedIf,
+    ParsedLoad,
+    ParsedModule,
+    ParsedStmt,
+    ParsedUnary,
+    ParsedVar,
+    ParsedView,
 )
 
 _PREC = {
@@ -41,12 +42,12 @@ _INDENT = "  "
 _WRAP = 96
 
 
-def _prec(e: Expr) -> int:
-    if isinstance(e, Binary):
+def _prec(e: ParsedExpr) -> int:
+    if isinstance(e, ParsedBinary):
         return _PREC[e.op]
-    if isinstance(e, Unary):
+    if isinstance(e, ParsedUnary):
         return _UNARY_PREC
-    if isinstance(e, Const) and not isinstance(e.value, bool) and (
+    if isinstance(e, ParsedConst) and not isinstance(e.value, bool) and (
         e.value < 0 or (isinstance(e.value, float) and math.copysign(1.0, e.value) < 0)
     ):
         return _UNARY_PREC
@@ -66,25 +67,25 @@ def format_const(value: int | float | bool) -> str:
     return repr(value)
 
 
-def format_expr(e: Expr) -> str:
+def format_expr(e: ParsedExpr) -> str:
     """An expression with the fewest parentheses that keep its structure."""
-    if isinstance(e, Const):
+    if isinstance(e, ParsedConst):
         return format_const(e.value)
-    if isinstance(e, Var):
+    if isinstance(e, ParsedVar):
         return e.name
-    if isinstance(e, Load):
+    if isinstance(e, ParsedLoad):
         return e.buf if not e.index else f"{e.buf}[{', '.join(map(format_expr, e.index))}]"
-    if isinstance(e, Cast):
+    if isinstance(e, ParsedCast):
         return f"{'sat_' if e.saturate else ''}{e.dtype}({format_expr(e.operand)})"
-    if isinstance(e, Call):
+    if isinstance(e, ParsedCall):
         return f"{e.fn}({', '.join(map(format_expr, e.args))})"
-    if isinstance(e, Unary):
+    if isinstance(e, ParsedUnary):
         inner = format_expr(e.operand)
         if _prec(e.operand) < _UNARY_PREC or (e.op == "-" and (
-                inner.startswith("-") or isinstance(e.operand, Const))):
+                inner.startswith("-") or isinstance(e.operand, ParsedConst))):
             inner = f"({inner})"
         return f"{e.op}{inner}"
-    if isinstance(e, Binary):
+    if isinstance(e, ParsedBinary):
         p = _PREC[e.op]
         lhs, rhs = format_expr(e.lhs), format_expr(e.rhs)
         left_needs = _prec(e.lhs) < p or (p == 3 and _prec(e.lhs) == 3)
@@ -96,37 +97,38 @@ def format_expr(e: Expr) -> str:
     raise TypeError(f"cannot print {type(e).__name__}")
 
 
-def _format_view(v: View) -> str:
+def _format_view(v: ParsedView) -> str:
     target = v.buf if not v.index else f"{v.buf}[{', '.join(map(format_expr, v.index))}]"
     return f"({', '.join(v.dims)}) -> {target}"
 
 
-def _format_arg(a: Arg) -> str:
-    value = _format_view(a.value) if isinstance(a.value, View) else format_expr(a.value)
+def _format_arg(a: ParsedArg) -> str:
+    value = _format_view(a.value) if isinstance(a.value, ParsedView) else format_expr(a.value)
     return f"{a.name} = {value}"
 
 
-def _stmt_lines(s: Stmt, depth: int, notes: _Notes | None = None) -> list[str]:
+def _stmt_lines(s: ParsedStmt, depth: int, notes: _Notes | None = None) -> list[str]:
     pad = _INDENT * depth
     lead = notes.lead(s, "", pad) if notes else []
     tail = notes.trail(s, "") if notes else ""
-    if isinstance(s, Assign):
+    if isinstance(s, ParsedAssign):
         target = s.buf if not s.index else f"{s.buf}[{', '.join(map(format_expr, s.index))}]"
         v = s.value
-        if (isinstance(v, Binary) and v.op in ("+", "-", "*") and isinstance(v.lhs, Load)
-                and v.lhs.buf == s.buf and v.lhs.index == s.index):
+        if (isinstance(v, ParsedBinary) and v.op in ("+", "-", "*")
+                and isinstance(v.lhs, ParsedLoad) and v.lhs.buf == s.buf
+                and v.lhs.index == s.index):
             rhs = format_expr(v.rhs)
             return lead + [f"{pad}{target} {v.op}= {rhs}{tail}"]
         return lead + [f"{pad}{target} = {format_expr(v)}{tail}"]
     inner_pad = _INDENT * (depth + 1)
-    if isinstance(s, For):
+    if isinstance(s, ParsedFor):
         lines = lead + [f"{pad}for {s.var} in {format_expr(s.lo)}..{format_expr(s.hi)} {{{tail}"]
         for child in s.body:
             lines += _stmt_lines(child, depth + 1, notes)
         if notes:
             lines += notes.lead(s, "end", inner_pad)
         return lines + [f"{pad}}}{notes.trail(s, 'end') if notes else ''}"]
-    if isinstance(s, If):
+    if isinstance(s, ParsedIf):
         lines = lead + [f"{pad}if {format_expr(s.cond)} {{{tail}"]
         for child in s.then:
             lines += _stmt_lines(child, depth + 1, notes)
@@ -141,7 +143,7 @@ def _stmt_lines(s: Stmt, depth: int, notes: _Notes | None = None) -> list[str]:
                 lines += notes.lead(s, "else_end", inner_pad)
             end_tail = notes.trail(s, "else_end") if notes else ""
         return lines + [f"{pad}}}{end_tail}"]
-    if isinstance(s, CallStmt):
+    if isinstance(s, ParsedCallStmt):
         args = [_format_arg(a) for a in s.args]
         one_line = f"{pad}call {s.name}({', '.join(args)})"
         if len(one_line) <= _WRAP:
@@ -154,10 +156,10 @@ def _stmt_lines(s: Stmt, depth: int, notes: _Notes | None = None) -> list[str]:
     raise TypeError(f"cannot print {type(s).__name__}")
 
 
-def _chained(s: If, next_brace: tuple[int, int, int, int] | None) -> bool:
+def _chained(s: ParsedIf, next_brace: tuple[int, int, int, int] | None) -> bool:
     """Whether the source wrote the else branch of ``s`` as ``else if`` (no braces)."""
     nested = s.orelse[0] if len(s.orelse) == 1 else None
-    if not isinstance(nested, If) or nested.span is None:
+    if not isinstance(nested, ParsedIf) or nested.span is None:
         return False
     return next_brace is None or (nested.span.line, nested.span.col) < next_brace[:2]
 
@@ -174,7 +176,7 @@ class _Notes:
     the same anchor, which makes ``fmt`` idempotent.
     """
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: ParsedModule) -> None:
         self.leading: dict[tuple[int, str], list[str]] = {}
         self.trailing: dict[tuple[int, str], list[str]] = {}
         self.end: list[str] = []
@@ -200,15 +202,15 @@ class _Notes:
             anchors.append((found[2], found[3], (id(node), tag)))
             return found[2], found[3]
 
-        def stmts(body: tuple[Stmt, ...]) -> None:
+        def stmts(body: tuple[ParsedStmt, ...]) -> None:
             for st in body:
                 add(st)
                 if st.span is None:
                     continue
-                if isinstance(st, For):
+                if isinstance(st, ParsedFor):
                     stmts(st.body)
                     add_end(st, "end", (st.span.line, st.span.col))
-                elif isinstance(st, If):
+                elif isinstance(st, ParsedIf):
                     stmts(st.then)
                     close = add_end(st, "end", (st.span.line, st.span.col))
                     stmts(st.orelse)
@@ -256,7 +258,7 @@ class _Notes:
         return f"  {texts[0]}" if texts else ""
 
 
-def format_stmt(s: Stmt, depth: int = 0) -> str:
+def format_stmt(s: ParsedStmt, depth: int = 0) -> str:
     """One statement (and its body) as text."""
     return "\n".join(_stmt_lines(s, depth))
 
@@ -275,7 +277,7 @@ def _format_meta(m: Meta) -> str:
     return f"{m.key} {value}"
 
 
-def _format_decl(b: BufferDecl) -> str:
+def _format_decl(b: ParsedBufferDecl) -> str:
     shape = f"[{', '.join(map(format_expr, b.shape))}]" if b.shape else ""
     return f"{b.mode} {b.name}: {b.dtype}{shape}"
 
@@ -285,15 +287,15 @@ def _format_assume(a: Assume) -> str:
     return f"assume {a.buf} in {format_const(a.lo)}{rng}{format_const(a.hi)}"
 
 
-def _format_item(item: Meta | BufferDecl | Assume) -> str:
+def _format_item(item: Meta | ParsedBufferDecl | Assume) -> str:
     if isinstance(item, Meta):
         return _format_meta(item)
-    if isinstance(item, BufferDecl):
+    if isinstance(item, ParsedBufferDecl):
         return _format_decl(item)
     return _format_assume(item)
 
 
-def format_function(fn: Function, notes: _Notes | None = None) -> str:
+def format_function(fn: ParsedFunction, notes: _Notes | None = None) -> str:
     """A kernel or intrinsic in canonical form."""
     params = ""
     if fn.params:
@@ -303,7 +305,7 @@ def format_function(fn: Function, notes: _Notes | None = None) -> str:
     lines = notes.lead(fn, "", "") if notes else []
     lines.append(f"{fn.kind} {fn.name}{params} {{{notes.trail(fn, '') if notes else ''}")
     header = len(lines)
-    items: tuple[Meta | BufferDecl | Assume, ...] = (*fn.meta, *fn.buffers, *fn.assumes)
+    items: tuple[Meta | ParsedBufferDecl | Assume, ...] = (*fn.meta, *fn.buffers, *fn.assumes)
     for item in items:
         if notes:
             lines += notes.lead(item, "", _INDENT)
@@ -318,7 +320,7 @@ def format_function(fn: Function, notes: _Notes | None = None) -> str:
     return "\n".join(lines)
 
 
-def format_module(module: Module) -> str:
+def format_module(module: ParsedModule) -> str:
     """A whole file: its functions separated by blank lines, ending with a newline.
 
     The comments of a parsed module are kept (see :class:`_Notes`).

@@ -61,21 +61,21 @@ class RealExec(ScalarExec):
     @classmethod
     def compile(cls, e: Expr) -> Compiled:
         t = e.dtype
-        if isinstance(e, Const) and t is not None and t.is_float:
+        if isinstance(e, Const) and t.is_float:
             try:
                 value = to_real(numeric.round_to_float(e.value, t))
             except Exception as exc:  # noqa: BLE001 - raised when evaluated, as before
                 return _raiser(exc)
             return lambda ex, env: value
-        if isinstance(e, Load) and t is not None and t.is_float:
+        if isinstance(e, Load) and t.is_float:
             return cls._compile_load(e, lambda x, _: to_real(x))
         return super().compile(e)
 
     def eval_reference(self, e: Expr, env: dict[str, int]) -> Value:
         t = e.dtype
-        if isinstance(e, Const) and t is not None and t.is_float:
+        if isinstance(e, Const) and t.is_float:
             return to_real(numeric.round_to_float(e.value, t))
-        if isinstance(e, Load) and t is not None and t.is_float:
+        if isinstance(e, Load) and t.is_float:
             idx = self.index_reference(e.index, env, e.buf, self.shapes[e.buf], e.span)
             return to_real(self.mem[e.buf][idx])
         return super().eval_reference(e, env)

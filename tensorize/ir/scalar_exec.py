@@ -156,8 +156,7 @@ class ScalarExec:
         t = e.dtype
         if isinstance(e, Const):
             try:
-                value = numeric.round_to_float(e.value, t) if t is not None and t.is_float \
-                    else e.value
+                value = numeric.round_to_float(e.value, t) if t.is_float else e.value
             except Exception as exc:  # noqa: BLE001 - raised when evaluated, as before
                 return _raiser(exc)
             return lambda ex, env: value
@@ -166,12 +165,8 @@ class ScalarExec:
             return lambda ex, env: env[name]
         if isinstance(e, Load):
             return cls._compile_load(e, to_python)
-        if t is None:
-            return _raiser(AssertionError("expressions are typed by the checker"))
         if isinstance(e, Cast):
             src = e.operand.dtype
-            if src is None:
-                return _raiser(AssertionError())
             operand, cast, saturate = cls.compile(e.operand), cls.cast, e.saturate
             return lambda ex, env: cast(operand(ex, env), src, t, saturate)
         if isinstance(e, Unary):
@@ -183,13 +178,7 @@ class ScalarExec:
                 return lambda ex, env: bool(lhs(ex, env)) and bool(rhs(ex, env))
             if e.op == "||":
                 return lambda ex, env: bool(lhs(ex, env)) or bool(rhs(ex, env))
-            operand_type = e.lhs.dtype
-            if operand_type is None:
-                def untyped(ex: ScalarExec, env: dict[str, int]) -> Value:
-                    lhs(ex, env), rhs(ex, env)
-                    raise AssertionError
-                return untyped
-            binary = cls.binary_function(e.op, operand_type, e.span)
+            binary = cls.binary_function(e.op, e.lhs.dtype, e.span)
             return lambda ex, env: binary(lhs(ex, env), rhs(ex, env))
         if isinstance(e, Call):
             args = [cls.compile(a) for a in e.args]
@@ -244,7 +233,7 @@ class ScalarExec:
         the compiled form is tested against)."""
         t = e.dtype
         if isinstance(e, Const):
-            if t is not None and t.is_float:
+            if t.is_float:
                 return numeric.round_to_float(e.value, t)
             return e.value
         if isinstance(e, Var):
@@ -252,11 +241,9 @@ class ScalarExec:
         if isinstance(e, Load):
             idx = self.index_reference(e.index, env, e.buf, self.shapes[e.buf], e.span)
             return to_python(self.mem[e.buf][idx], self.types[e.buf])
-        assert t is not None, "expressions are typed by the checker"
         if isinstance(e, Cast):
-            src = e.operand.dtype
-            assert src is not None
-            return self.cast(self.eval_reference(e.operand, env), src, t, e.saturate)
+            return self.cast(self.eval_reference(e.operand, env), e.operand.dtype, t,
+                             e.saturate)
         if isinstance(e, Unary):
             x = self.eval_reference(e.operand, env)
             return self.unary(e.op, x, t)
@@ -268,9 +255,7 @@ class ScalarExec:
                 return bool(self.eval_reference(e.lhs, env)) or \
                     bool(self.eval_reference(e.rhs, env))
             a, b = self.eval_reference(e.lhs, env), self.eval_reference(e.rhs, env)
-            operand_type = e.lhs.dtype
-            assert operand_type is not None
-            return self.binary(e.op, a, b, operand_type, e.span)
+            return self.binary(e.op, a, b, e.lhs.dtype, e.span)
         if isinstance(e, Call):
             args = [self.eval_reference(a, env) for a in e.args]
             return self.call_builtin(e.fn, args, t)

@@ -317,10 +317,10 @@ class VectorExec:
             return False
         a = nest[-1].body[0]
         t = self.types.get(a.buf)
-        current = Load(a.buf, a.index, t)
         v = a.value
         if t is None or not t.is_int or not isinstance(v, Binary) or v.op != "+":
             return False
+        current = Load(a.buf, a.index, t)
         term = v.rhs if v.lhs == current else v.lhs if v.rhs == current else None
         if term is None or any(isinstance(n, Load) and n.buf == a.buf for n in walk(term)):
             return False
@@ -403,7 +403,7 @@ class VectorExec:
     def eval(self, e: Expr, env: dict[str, Any]) -> Any:
         t = e.dtype
         if isinstance(e, Const):
-            if t is None or t.is_index:
+            if t.is_index:
                 return e.value
             return vo.const(e.value, t)
         if isinstance(e, Var):
@@ -411,12 +411,9 @@ class VectorExec:
         if isinstance(e, Load):
             idx = self.index(e.index, env, e.buf, e.span)
             return self.mem[e.buf][idx]
-        assert t is not None, "expressions are typed by the checker"
         if isinstance(e, Cast):
             x = self.eval(e.operand, env)
-            src = e.operand.dtype
-            assert src is not None
-            return vo.cast(x, src, t, e.saturate)
+            return vo.cast(x, e.operand.dtype, t, e.saturate)
         if isinstance(e, Unary):
             x = self.eval(e.operand, env)
             if e.op == "!":
@@ -446,7 +443,6 @@ class VectorExec:
     def binary(self, e: Binary, env: dict[str, Any]) -> Any:
         a, b = self.eval(e.lhs, env), self.eval(e.rhs, env)
         op, t = e.op, e.lhs.dtype
-        assert t is not None
         if op == "&&":
             return np.logical_and(a, b)
         if op == "||":

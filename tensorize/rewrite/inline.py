@@ -163,7 +163,7 @@ class _Body(Transformer):
         if node.name in self.renames:
             return Var(self.renames[node.name], node.dtype, node.span)
         if node.name in self.sizes:
-            return Const(self.sizes[node.name], node.dtype or INDEX, node.span)
+            return Const(self.sizes[node.name], node.dtype, node.span)
         return node
 
     def visit_For(self, node: For) -> For:
