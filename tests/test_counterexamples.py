@@ -12,11 +12,11 @@ import z3
 
 from tensorize.equivalence import parametric, smtlib
 from tensorize.equivalence import prove as prove_mod
-from tensorize.equivalence.backend import Sat
 from tensorize.equivalence.obligation import Obligation
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved, Refuted, Unknown
 from tensorize.errors import EquivalenceError
+from tensorize.smt.backend import Sat
 from tests.kernels import kernel
 from tests.random_pairs import reproduces
 

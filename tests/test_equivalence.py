@@ -10,10 +10,10 @@ import z3
 
 import tensorize
 from tensorize.api import load
-from tensorize.equivalence import z3_backend
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved, Refuted, Unknown
 from tensorize.equivalence.solver import SolverConfig
+from tensorize.smt import z3_backend
 from tests.conftest import TESTS
 from tests.kernels import kernel
 

@@ -12,16 +12,16 @@ import z3
 from tensorize.api import describe_result, load
 from tensorize.api import prove as api_prove
 from tensorize.equivalence import smtlib
-from tensorize.equivalence.backend import Sat, Undecided, Unsat, backend_for, verdict
-from tensorize.equivalence.cvc5_backend import Cvc5Backend
 from tensorize.equivalence.memory import Memory
 from tensorize.equivalence.obligation import Obligation
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved, Refuted, Unknown
-from tensorize.equivalence.solver import SolverConfig
-from tensorize.equivalence.z3_backend import Z3Backend
 from tensorize.errors import EquivalenceError, UsageError
 from tensorize.ir.types import I8, I32, U8
+from tensorize.smt.backend import Sat, Undecided, Unsat, backend_for, verdict
+from tensorize.smt.cvc5_backend import Cvc5Backend
+from tensorize.smt.solver import SolverConfig
+from tensorize.smt.z3_backend import Z3Backend
 from tests.conftest import TESTS
 from tests.kernels import kernel
 
@@ -123,7 +123,7 @@ def test_the_z3_solver_kept_between_queries_keeps_its_limits() -> None:
 
 
 def test_an_obligation_cvc5_cannot_read_is_undecided() -> None:
-    from tensorize.equivalence.cvc5_backend import check_text
+    from tensorize.smt.cvc5_backend import check_text
 
     answer = check_text("(assert (frobnicate 1))", SolverConfig())
     assert isinstance(answer, Undecided) and "cvc5 cannot read" in answer.reason

@@ -25,7 +25,7 @@ class Obligation:
 
     def smt2(self) -> str:
         """The obligation as an SMT-LIB 2 script (Z3's printer)."""
-        from tensorize.equivalence.z3_backend import smt2
+        from tensorize.smt.z3_backend import smt2
 
         return smt2(self.assertions)
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import z3
 
-from tensorize.equivalence.backend import Undecided, Unsat, backend_for, verdict
 from tensorize.equivalence.obligation import Obligation, assumptions_used
 from tensorize.equivalence.results import Proved, Result, Unknown
 from tensorize.equivalence.smt import Translator
@@ -36,6 +35,7 @@ from tensorize.ir.interp import shapes_of
 from tensorize.ir.nodes import Expr, Function, Load
 from tensorize.ir.reduction import MAP, Loop, Reduction, map_form, reduction_form
 from tensorize.ir.traverse import loads
+from tensorize.smt.backend import Undecided, Unsat, backend_for, verdict
 
 MAX_PAIRINGS = 64
 

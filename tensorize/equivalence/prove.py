@@ -13,16 +13,6 @@ from typing import Any
 import numpy as np
 import z3
 
-from tensorize.equivalence.backend import (
-    Discharged,
-    Sat,
-    SolverBackend,
-    Undecided,
-    Unsat,
-    Value,
-    backend_for,
-    verdict,
-)
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
     REAL_EXECUTION_LIMIT,
@@ -45,11 +35,21 @@ from tensorize.equivalence.results import (
     Result,
     Unknown,
 )
-from tensorize.equivalence.solver import SolverConfig
 from tensorize.equivalence.unroll import Budget, SymExec, final_value
 from tensorize.errors import EquivalenceError, TensorizeError, TooLarge
 from tensorize.ir import interp
 from tensorize.ir.nodes import Function
+from tensorize.smt.backend import (
+    Discharged,
+    Sat,
+    SolverBackend,
+    Undecided,
+    Unsat,
+    Value,
+    backend_for,
+    verdict,
+)
+from tensorize.smt.solver import SolverConfig
 
 
 @dataclass(frozen=True)
