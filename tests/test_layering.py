@@ -2,8 +2,8 @@
 
 Every ``import`` (module level or inside a function) of one ``tensorize`` module by another
 is read with :mod:`ast`; a module may import its own layer or lower ones, never higher.
-Also: Z3 is imported only by the solver layer (``tensorize/equivalence/``), with the
-exceptions listed (each a known debt of the solver seam, to shrink, never to grow).
+Also: Z3 is imported only by the Z3 back end of the solver seam
+(``tensorize/smt/z3_backend.py``); every other module builds our own terms.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ LAYERS: dict[str, int] = {
 }
 """Each module's layer, by the longest dotted prefix of its name below ``tensorize``."""
 
-Z3_OUTSIDE_SOLVER = {"smt/z3_backend.py"}
-"""Modules outside tensorize/equivalence/ that import z3 (the solver seam's debt)."""
+Z3_MODULES = {"smt/z3_backend.py"}
+"""The one module that imports z3: the Z3 back end (terms become Z3 terms only there)."""
 
 
 def _layer(module: str) -> int:
@@ -87,13 +87,12 @@ def test_imports_go_downward() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-def test_z3_only_behind_the_solver_layer() -> None:
+def test_z3_only_in_the_z3_backend() -> None:
     users = set()
     for name, path in _modules().items():
         if any(mod == "z3" or mod.startswith("z3.") for mod, _ in _imports(path, name)):
             users.add(str(path.relative_to(PACKAGE)))
-    outside = {u for u in users if not u.startswith("equivalence/")}
-    assert outside <= Z3_OUTSIDE_SOLVER, sorted(outside - Z3_OUTSIDE_SOLVER)
+    assert users == Z3_MODULES, sorted(users ^ Z3_MODULES)
 
 
 SOLVER_MAKERS = {"Solver", "SolverFor", "SimpleSolver", "Optimize", "Fixedpoint", "Tactic",

@@ -36,8 +36,20 @@ def test_float_literals_are_distinct_by_bits() -> None:
     zero, minus = T.fp_val(0.0, F16), T.fp_val(-0.0, F16)
     assert zero is not minus
     assert T.fp_val(math.nan, F16) is T.fp_val(-math.nan, F16)  # one NaN
-    with pytest.raises(ValueError):
-        T.fp_val(0.1, F16)  # not a value of f16
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, width=64) | st.sampled_from(
+    [2.0 ** 31, -(2.0 ** 31), 65504.0, 65520.0, 65519.99, 2.0 ** -24, 2.0 ** -25,
+     3 * 2.0 ** -26, 1e-40, -0.0, 1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11]),
+       st.sampled_from([(5, 11), (8, 8), (8, 24), (11, 53)]))
+def test_float_literals_round_as_z3_does(value: float, fmt: tuple[int, int]) -> None:
+    import z3
+
+    sort = T.fp_sort(*fmt)
+    ours = T.fp_val(value, sort)
+    theirs = z3.simplify(z3.fpToIEEEBV(z3.FPVal(value, z3.FPSort(*fmt)))).as_long()
+    assert T.fp_to_bits(T.fp_value(ours), sort) == theirs
 
 
 def test_sorts_are_checked() -> None:

@@ -252,13 +252,27 @@ def bits_to_double(bits: int) -> float:
 
 
 def fp_val(value: float, sort: Sort) -> Term:
-    """An IEEE literal of ``sort``: ``value`` must be representable in it (round it
-    first), or a NaN or an infinity. Kept as the bits of the equal double (one NaN)."""
+    """An IEEE literal of ``sort``: ``value`` rounded to it (to nearest, ties to even, as
+    Z3's ``FPVal`` of a Python float). Kept as the bits of the equal double (one NaN)."""
     _need(sort.is_fp, "fp_val of a non-float sort")
-    if value == value and not math.isinf(value) and \
-            fp_from_bits(fp_to_bits(value, sort), sort) != value:
-        raise ValueError(f"{value!r} is not a value of {sort}")
-    return make("const", (), (_double_bits(value),), sort)
+    return make("const", (), (_double_bits(round_to(value, sort)),), sort)
+
+
+def round_to(value: float, sort: Sort) -> float:
+    """``value`` rounded to the nearest value of ``sort`` (ties to even; past the largest
+    finite value, an infinity). NaN, infinities and zeros pass through."""
+    if value != value or math.isinf(value) or value == 0:
+        return value
+    e, s = sort.ebits, sort.sbits
+    emax = (1 << (e - 1)) - 1
+    mag = Fraction(abs(value))
+    _m, x = math.frexp(abs(value))  # 2**(x-1) <= |value| < 2**x
+    quantum = Fraction(2) ** (max(x - 1, 1 - emax) - (s - 1))
+    rounded = round(mag / quantum) * quantum  # Fraction rounds ties to even
+    sign = -1.0 if value < 0 else 1.0
+    if rounded >= Fraction(2) ** (emax + 1):
+        return sign * math.inf
+    return sign * float(rounded)
 
 
 def fp_value(t: Term) -> float:

@@ -103,8 +103,7 @@ class Translation:
 
     def all(self, terms: Iterable[Term]) -> list[z3.ExprRef]:
         """Several terms, in order."""
-        # TRANSITIONAL: Z3 terms pass through while the prover is converted
-        return [t if isinstance(t, z3.ExprRef) else self(t) for t in terms]
+        return [self(t) for t in terms]
 
     def _one(self, t: Term, args: list[z3.ExprRef]) -> z3.ExprRef:
         op = t.op
