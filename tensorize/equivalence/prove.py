@@ -1,5 +1,5 @@
 """Do two fragments compute the same thing? Refute by execution, then prove with a solver
-(through the back end of `backend.py`: Z3 by default, or cvc5)."""
+(through the solver seam of `smt/backend.py`: Z3 by default, or cvc5)."""
 
 from __future__ import annotations
 

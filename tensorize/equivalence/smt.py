@@ -1,4 +1,4 @@
-"""IR expressions to Z3 terms: one table, one entry per node kind.
+"""IR expressions to solver terms (:mod:`tensorize.smt.terms`): one table, one entry per node kind.
 
 Integers are bit-vectors of their width. Floats are IEEE terms in ``ieee`` mode; in
 ``real`` mode they are reals: f32/f64 arithmetic is exact (a compiler's fast-math view),
@@ -7,7 +7,7 @@ rounding function, so the proof can never erase them. Math functions are uninter
 
 Sums and products that may be reordered (wrapping integer ``+``/``*``; real ``+``/``*``)
 are built in a canonical order, so two reductions that differ only in their order give
-the same Z3 term. IEEE ``+`` and ``*`` are commutative but not associative: only their two
+the same term. IEEE ``+`` and ``*`` are commutative but not associative: only their two
 operands are ordered.
 """
 
