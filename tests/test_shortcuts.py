@@ -18,9 +18,9 @@ from tensorize.equivalence.ranges import RangeSimplifier, intervals_from_constra
 from tensorize.equivalence.results import Proved, Refuted
 from tensorize.smt import terms as T
 from tensorize.smt.fold import simplify, substitute
-from tensorize.smt.z3_backend import check_equal
 from tests.kernels import kernel
 from tests.random_pairs import check_pair, random_pairs, reproduces
+from tests.smt_check import check_equal
 
 # the pairs below are maps, which the per-element prover takes first: turn it off so that
 # the unrolled prover's shortcuts are what is tested (``_refuted_and_confirmed`` also

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from tensorize.smt import terms as T
 from tensorize.smt.fold import simplify, substitute
-from tensorize.smt.z3_backend import check_equal, to_z3
+from tensorize.smt.z3_backend import to_z3
+from tests.smt_check import check_equal
 
 W = 8
 BV8 = T.bv_sort(W)

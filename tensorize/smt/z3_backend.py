@@ -183,15 +183,6 @@ def python_value(v: z3.ExprRef) -> Value:
     return None  # an algebraic number, or a value of a sort we do not read
 
 
-def check_equal(a: Term, b: Term, timeout_ms: int = 10_000) -> bool:
-    """Does Z3 prove ``a = b`` for every value of their variables? (For tests of the
-    folder: false also when Z3 cannot decide.)"""
-    tr = Translation()
-    solver = make_solver(SolverConfig(timeout_ms=timeout_ms, rlimit=0))
-    solver.add(z3.Not(tr(a) == tr(b)))
-    return bool(solver.check() == z3.unsat)
-
-
 class Z3Backend(SolverBackend):
     """Discharges obligations with Z3. One solver is kept and reset between queries
     (making one costs some 30 times a reset), rebuilt when the configuration changes;
