@@ -9,7 +9,7 @@ import pytest
 import z3
 
 from tensorize.equivalence.memory import Memory
-from tensorize.equivalence.prove import ProveOptions, unrolled_obligation
+from tensorize.equivalence.prove import ProveOptions, prove, unrolled_obligation
 from tensorize.equivalence.unroll import Budget, SymExec
 from tensorize.errors import EquivalenceError
 from tensorize.ir.nodes import Binary, Const, For, If, Load, Var
@@ -61,3 +61,18 @@ def test_an_unrolled_condition_that_does_not_fold_stops_the_proof() -> None:
     SymExec(fn, {}, Memory("ieee"), {}, Budget(100), side=0).run()  # folds: fine
     with pytest.raises(EquivalenceError, match="not constant"):
         SymExec(bad, {}, Memory("ieee"), {}, Budget(100), side=0).run()
+
+
+@pytest.mark.parametrize("kw", [{}, {"shortcuts": False}, {"parametric": False}])
+def test_comparisons_of_concrete_indices_are_operands_like_any_condition(kw) -> None:
+    """Unrolled, ``i < 1`` is a Python bool; compared with, or cast like, a data
+    condition it must become a term (Z3 coerced it; our constructors check sorts)."""
+    pairs = [("(i < 1) == (a[i] < i32(0))",
+              "select(i < 1, a[i] < i32(0), !(a[i] < i32(0)))", "bool"),
+             ("i32(i < 1) + a[i]", "a[i] + select(i < 1, i32(1), i32(0))", "i32")]
+    for left, right, t in pairs:
+        a, b = (kernel(f"""kernel k {{ in a: i32[2]
+          out z: {t}[2]
+          for i in 0..2 {{ z[i] = {body} }} }}""") for body in (left, right))
+        result = prove(a, b, options=ProveOptions(execution=False, **kw))
+        assert result.status == "proved", (left, result)

@@ -112,7 +112,9 @@ class Translator:
         handler = self.table.get(type(e))
         if handler is None:
             raise EquivalenceError(f"cannot translate {type(e).__name__} to SMT", e.span)
-        return handler(e, env)
+        out = handler(e, env)
+        # a comparison of concrete indices is a Python bool: as an operand it is a term
+        return as_bool(out) if isinstance(out, bool) else out
 
     def func(self, name: str, domain: list[Sort], rng: Sort) -> T.FuncDecl:
         """An uninterpreted function, one per name (rounding, math functions)."""
