@@ -65,11 +65,13 @@ def test_an_unrolled_condition_that_does_not_fold_stops_the_proof() -> None:
 
 @pytest.mark.parametrize("kw", [{}, {"shortcuts": False}, {"parametric": False}])
 def test_comparisons_of_concrete_indices_are_operands_like_any_condition(kw) -> None:
-    """Unrolled, ``i < 1`` is a Python bool; compared with, or cast like, a data
-    condition it must become a term (Z3 coerced it; our constructors check sorts)."""
+    """Unrolled, ``i < 1`` is a Python bool and ``i`` a Python int; compared with, or
+    cast like, data they must become terms (Z3 coerced them; our constructors check
+    sorts), and a select of index values stays an index value."""
     pairs = [("(i < 1) == (a[i] < i32(0))",
               "select(i < 1, a[i] < i32(0), !(a[i] < i32(0)))", "bool"),
-             ("i32(i < 1) + a[i]", "a[i] + select(i < 1, i32(1), i32(0))", "i32")]
+             ("i32(i < 1) + a[i]", "a[i] + select(i < 1, i32(1), i32(0))", "i32"),
+             ("a[i] + i32(select(i < 1, i, 0))", "a[i] + i32(i) - i32(i)", "i32")]
     for left, right, t in pairs:
         a, b = (kernel(f"""kernel k {{ in a: i32[2]
           out z: {t}[2]

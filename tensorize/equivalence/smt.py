@@ -278,12 +278,17 @@ class Translator:
         narrow = t.float_format[1] < 24  # f16, bf16: every operation rounds
         return self.round_to(result, t) if narrow else result
 
-    def _call(self, e: Call, env: Mapping[str, Value]) -> Term:
+    def _call(self, e: Call, env: Mapping[str, Value]) -> Value:
         args = [self(a, env) for a in e.args]
         t = e.dtype
         assert t is not None
         if e.fn == "select":
-            return T.ite(as_bool(args[0]), args[1], args[2])
+            c, x, y = args
+            if isinstance(x, int) or isinstance(y, int):  # index values
+                if c is T.TRUE or c is T.FALSE:
+                    return x if c is T.TRUE else y  # concrete: stays a Python int
+                x, y = index_term(x), index_term(y)
+            return T.ite(c, x, y)
         if e.fn in ("min", "max"):
             a, b = args
             less = self._compare("<", b, a, t) if e.fn == "min" else \
