@@ -25,6 +25,8 @@ from tensorize.ir import numeric
 from tensorize.ir.interp import run
 from tensorize.ir.nodes import Assign, For, Function
 from tensorize.ir.types import BOOL, SCALAR_TYPES, DType
+from tensorize.smt import terms as T
+from tensorize.smt.z3_backend import to_z3
 from tests.kernels import kernel
 
 INT_TYPES = [SCALAR_TYPES[n] for n in ("i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64")]
@@ -176,19 +178,20 @@ def smt_term(op: Op) -> tuple[z3.ExprRef, list[z3.ExprRef]]:
 
     A float result is ``nan_flag ++ ieee_bits``; a bool result one bit.
     """
-    params = [z3.BitVec(f"p{k}", 1 if t.is_bool else t.bits) for k, t in
-              enumerate(op.operands)]
+    ours = [T.var(f"p{k}", T.bv_sort(1 if t.is_bool else t.bits)) for k, t in
+            enumerate(op.operands)]
     values = {}
     for k, t in enumerate(op.operands):
-        p = params[k]
+        p = ours[k]
         if t.is_bool:
-            values[NAMES[k]] = p == z3.BitVecVal(1, 1)
+            values[NAMES[k]] = T.eq(p, T.bv_val(1, 1))
         elif t.is_float:
-            values[NAMES[k]] = z3.fpBVToFP(p, sort_of(t, "ieee"))
+            values[NAMES[k]] = T.fp_from_bv(p, sort_of(t, "ieee"))
         else:
             values[NAMES[k]] = p
     tr = Translator("ieee", lambda load, idx: values[load.buf])
-    term = tr(value_expr(op.kernel()), {"i": 0})
+    term = to_z3(tr(value_expr(op.kernel()), {"i": 0}))
+    params = [to_z3(p) for p in ours]
     if op.result.is_bool:
         term = z3.If(term, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1))
     elif op.result.is_float:

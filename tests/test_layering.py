@@ -2,8 +2,8 @@
 
 Every ``import`` (module level or inside a function) of one ``tensorize`` module by another
 is read with :mod:`ast`; a module may import its own layer or lower ones, never higher.
-Also: Z3 is imported only by the solver layer (``tensorize/equivalence/``), with the
-exceptions listed (each a known debt of the solver seam, to shrink, never to grow).
+Also: Z3 is imported only by the Z3 back end of the solver seam
+(``tensorize/smt/z3_backend.py``); every other module builds our own terms.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "tensorize"
 
 LAYERS: dict[str, int] = {
-    "errors": 0, "outputs": 0, "digests": 0, "intrinsics.host": 0,
+    "errors": 0, "outputs": 0, "digests": 0, "intrinsics.host": 0, "smt": 0,
     "ir": 1,
     "equivalence": 2, "deadline": 2,
     "intrinsics": 3,
@@ -29,8 +29,8 @@ LAYERS: dict[str, int] = {
 }
 """Each module's layer, by the longest dotted prefix of its name below ``tensorize``."""
 
-Z3_OUTSIDE_SOLVER = {"ir/intsolve.py"}
-"""Modules outside tensorize/equivalence/ that still import z3 (the solver seam's debt)."""
+Z3_MODULES = {"smt/z3_backend.py"}
+"""The one module that imports z3: the Z3 back end (terms become Z3 terms only there)."""
 
 
 def _layer(module: str) -> int:
@@ -87,22 +87,20 @@ def test_imports_go_downward() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-def test_z3_only_behind_the_solver_layer() -> None:
+def test_z3_only_in_the_z3_backend() -> None:
     users = set()
     for name, path in _modules().items():
         if any(mod == "z3" or mod.startswith("z3.") for mod, _ in _imports(path, name)):
             users.add(str(path.relative_to(PACKAGE)))
-    outside = {u for u in users if not u.startswith("equivalence/")}
-    assert outside <= Z3_OUTSIDE_SOLVER, sorted(outside - Z3_OUTSIDE_SOLVER)
+    assert users == Z3_MODULES, sorted(users ^ Z3_MODULES)
 
 
 SOLVER_MAKERS = {"Solver", "SolverFor", "SimpleSolver", "Optimize", "Fixedpoint", "Tactic",
                  "Then", "OrElse", "ParThen", "TryFor", "With"}
 """The Z3 names that make a solver (or a tactic, which makes one)."""
 
-SOLVER_SEAM = {"equivalence/z3_backend.py", "ir/intsolve.py"}
-"""Where Z3 solvers are made: the Z3 back end of the solver seam, and the integer
-questions of ``ir/`` (below the proof layer, so it cannot use the seam)."""
+SOLVER_SEAM = {"smt/z3_backend.py"}
+"""Where Z3 solvers are made: the Z3 back end of the solver seam."""
 
 
 def _solver_makers(path: Path) -> list[int]:
@@ -118,7 +116,7 @@ def _solver_makers(path: Path) -> list[int]:
 
 
 def test_solvers_are_made_only_behind_the_seam() -> None:
-    """Every proof query goes through a back end (equivalence/backend.py): no module but
+    """Every proof query goes through a back end (smt/backend.py): no module but
     the Z3 back end makes a Z3 solver."""
     wrong = [f"tensorize/{path.relative_to(PACKAGE)}:{line}"
              for path in PACKAGE.rglob("*.py") for line in _solver_makers(path)

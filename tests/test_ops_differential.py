@@ -250,17 +250,19 @@ def _real_smt(op: Op, row: tuple) -> object:
     import z3
 
     from tensorize.equivalence.smt import Translator
+    from tensorize.smt import terms as T
+    from tensorize.smt.z3_backend import to_z3
 
     values = {}
     for k, (t, v) in enumerate(zip(op.operands, row)):
         if t.is_bool:
-            values[ops.NAMES[k]] = z3.BoolVal(bool(v))
+            values[ops.NAMES[k]] = T.bool_val(bool(v))
         elif t.is_float:
-            values[ops.NAMES[k]] = z3.RealVal(Fraction(v))
+            values[ops.NAMES[k]] = T.real_val(Fraction(v))
         else:
-            values[ops.NAMES[k]] = z3.BitVecVal(ops.bits_of(v, t), t.bits)
+            values[ops.NAMES[k]] = T.bv_val(ops.bits_of(v, t), t.bits)
     tr = Translator("real", lambda load, idx: values[load.buf])
-    term = z3.simplify(tr(ops.value_expr(op.kernel()), {"i": 0}))
+    term = z3.simplify(to_z3(tr(ops.value_expr(op.kernel()), {"i": 0})))
     if z3.is_true(term) or z3.is_false(term):
         return z3.is_true(term)
     if z3.is_bv_value(term):
@@ -294,12 +296,15 @@ def test_index_division_is_floor_division_in_smt_too() -> None:
     from tensorize.equivalence.smt import Translator
     from tensorize.ir.nodes import Binary, Const, Var
     from tensorize.ir.types import INDEX
+    from tensorize.smt import terms as T
+    from tensorize.smt.z3_backend import to_z3
 
     i, j = z3.Ints("i j")
-    tr = Translator("ieee", lambda load, idx: None)
+    env = {"i": T.var("i", T.INT), "j": T.var("j", T.INT)}  # i and j in Z3
+    tr = Translator("ieee", lambda load, idx: T.FALSE)
     for op in ("/", "%"):
-        by_const = tr(Binary(op, Var("i", INDEX), Const(-3, INDEX), INDEX), {"i": i})
-        by_var = tr(Binary(op, Var("i", INDEX), Var("j", INDEX), INDEX), {"i": i, "j": j})
+        by_const = to_z3(tr(Binary(op, Var("i", INDEX), Const(-3, INDEX), INDEX), env))
+        by_var = to_z3(tr(Binary(op, Var("i", INDEX), Var("j", INDEX), INDEX), env))
         for a in range(-7, 8):
             for b in (-3, -2, 2, 3):
                 want = a // b if op == "/" else a % b

@@ -11,14 +11,16 @@ import itertools
 from dataclasses import replace
 
 import pytest
-import z3
 
 from tensorize.equivalence import smt
 from tensorize.equivalence.prove import ProveOptions, _product_bounds, prove
 from tensorize.equivalence.ranges import RangeSimplifier, intervals_from_constraints
 from tensorize.equivalence.results import Proved, Refuted
+from tensorize.smt import terms as T
+from tensorize.smt.fold import simplify, substitute
 from tests.kernels import kernel
 from tests.random_pairs import check_pair, random_pairs, reproduces
+from tests.smt_check import check_equal
 
 # the pairs below are maps, which the per-element prover takes first: turn it off so that
 # the unrolled prover's shortcuts are what is tested (``_refuted_and_confirmed`` also
@@ -84,31 +86,40 @@ def test_a_buffer_read_as_u8_and_as_i8_keeps_both_ranges() -> None:
     _refuted_and_confirmed(a, b, NO_EXECUTION)
 
 
+BV8 = T.bv_sort(8)
+
+
 def test_intervals_are_read_in_the_signedness_of_their_comparison() -> None:
-    x, y, w = z3.BitVec("x", 8), z3.BitVec("y", 8), z3.BitVec("w", 16)
+    x, y, w = T.var("x", BV8), T.var("y", BV8), T.var("w", T.bv_sort(16))
+
+    def within(v: T.Term, ge: str, lo: int, le: str, hi: int) -> T.Term:
+        return T.and_(T.bv_cmp(ge, v, T.bv_val(lo, v.width)),
+                      T.bv_cmp(le, v, T.bv_val(hi, v.width)))
+
     signed, unsigned = intervals_from_constraints([
-        z3.And(z3.UGE(x, 250), z3.ULE(x, 255)),  # u8 250..=255: i8 -6..=-1
-        z3.And(x >= -10, x <= 10),
-        z3.And(y >= 0, y < 100),
-        z3.And(z3.UGE(w, 1), z3.ULT(w, 40000)),  # crosses the sign boundary
+        within(x, "bvuge", 250, "bvule", 255),  # u8 250..=255: i8 -6..=-1
+        within(x, "bvsge", -10, "bvsle", 10),
+        within(y, "bvsge", 0, "bvslt", 100),
+        within(w, "bvuge", 1, "bvult", 40000),  # crosses the sign boundary
     ])
-    assert signed[x.get_id()] == (-6, -1) and unsigned[x.get_id()] == (250, 255)
-    assert signed[y.get_id()] == (0, 99) and unsigned[y.get_id()] == (0, 99)
-    assert unsigned[w.get_id()] == (1, 39999)
-    assert signed[w.get_id()] == (-32768, 32767)  # no single signed interval is exact
+    assert signed[x] == (-6, -1) and unsigned[x] == (250, 255)
+    assert signed[y] == (0, 99) and unsigned[y] == (0, 99)
+    assert unsigned[w] == (1, 39999)
+    assert signed[w] == (-32768, 32767)  # no single signed interval is exact
 
 
 def test_contradictory_intervals_give_no_range() -> None:
-    x = z3.BitVec("x", 8)
-    signed, unsigned = intervals_from_constraints([z3.And(x >= 5, x <= 3)])
-    assert x.get_id() not in signed and x.get_id() not in unsigned
+    x = T.var("x", BV8)
+    signed, unsigned = intervals_from_constraints([
+        T.and_(T.bv_cmp("bvsge", x, T.bv_val(5, 8)), T.bv_cmp("bvsle", x, T.bv_val(3, 8)))])
+    assert x not in signed and x not in unsigned
 
 
 def test_zero_extension_by_nothing_keeps_the_signed_range() -> None:
-    x = z3.BitVec("x", 8)
-    simplifier = RangeSimplifier({x.get_id(): (-56, -1)}, {x.get_id(): (200, 255)})
-    assert simplifier.interval(z3.ZeroExt(0, x)) == (-56, -1)
-    assert simplifier.interval(z3.ZeroExt(8, x)) == (200, 255)
+    x = T.var("x", BV8)
+    simplifier = RangeSimplifier({x: (-56, -1)}, {x: (200, 255)})
+    assert simplifier.interval(T.zero_ext(0, x)) == (-56, -1)
+    assert simplifier.interval(T.zero_ext(8, x)) == (200, 255)
 
 
 @pytest.mark.parametrize("lo, hi, width, unsigned", [
@@ -116,19 +127,17 @@ def test_zero_extension_by_nothing_keeps_the_signed_range() -> None:
     (0, 255, 8, True), (-1, 255, 8, None), (0, 70000, 16, None)])
 def test_product_bounds_use_the_interpretation_the_range_fits(lo, hi, width, unsigned
                                                                ) -> None:
-    fresh = z3.BitVec("p", width)
+    fresh = T.var("p", T.bv_sort(width))
     bounds = _product_bounds(fresh, lo, hi)
     if unsigned is None:
         assert bounds is None
         return
     assert bounds is not None
-    kinds = {b.decl().kind() for b in bounds}
-    assert kinds <= ({z3.Z3_OP_UGEQ, z3.Z3_OP_ULEQ} if unsigned else
-                     {z3.Z3_OP_SGEQ, z3.Z3_OP_SLEQ})
+    kinds = {b.op for b in bounds}
+    assert kinds <= ({"bvuge", "bvule"} if unsigned else {"bvsge", "bvsle"})
     for value in (lo, hi):  # every exact product in range meets the bounds
-        s = z3.Solver()
-        s.add(fresh == z3.BitVecVal(value, width), *bounds)
-        assert s.check() == z3.sat
+        pinned = substitute(T.and_(*bounds), {fresh: T.bv_val(value, width)})
+        assert simplify(pinned) is T.TRUE
 
 
 EXTENSIONS = [(w, signed) for w in (8, 16, 32) for signed in (False, True)]
@@ -140,15 +149,13 @@ def test_narrow_products_equal_the_plain_product(outer: int) -> None:
     for (wx, sx), (wy, sy) in itertools.product(EXTENSIONS, repeat=2):
         if max(wx, wy) >= outer:
             continue
-        x, y = z3.BitVec(f"x{wx}", wx), z3.BitVec(f"y{wy}", wy)
-        ex = z3.SignExt(outer - wx, x) if sx else z3.ZeroExt(outer - wx, x)
-        ey = z3.SignExt(outer - wy, y) if sy else z3.ZeroExt(outer - wy, y)
+        x, y = T.var(f"x{wx}", T.bv_sort(wx)), T.var(f"y{wy}", T.bv_sort(wy))
+        ex = T.sign_ext(outer - wx, x) if sx else T.zero_ext(outer - wx, x)
+        ey = T.sign_ext(outer - wy, y) if sy else T.zero_ext(outer - wy, y)
         narrow = smt._narrow_product(ex, ey)
         if narrow is None:
             continue
-        s = z3.Solver()
-        s.add(narrow != ex * ey)
-        assert s.check() == z3.unsat, (wx, sx, wy, sy, outer)
+        assert check_equal(narrow, T.bvmul(ex, ey)), (wx, sx, wy, sy, outer)
 
 
 def test_shortcuts_agree_with_the_plain_proof_on_random_kernels() -> None:

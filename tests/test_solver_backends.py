@@ -7,21 +7,21 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import z3
 
 from tensorize.api import describe_result, load
 from tensorize.api import prove as api_prove
 from tensorize.equivalence import smtlib
-from tensorize.equivalence.backend import Sat, Undecided, Unsat, backend_for, verdict
-from tensorize.equivalence.cvc5_backend import Cvc5Backend
 from tensorize.equivalence.memory import Memory
 from tensorize.equivalence.obligation import Obligation
 from tensorize.equivalence.prove import ProveOptions, prove
 from tensorize.equivalence.results import Proved, Refuted, Unknown
-from tensorize.equivalence.solver import SolverConfig
-from tensorize.equivalence.z3_backend import Z3Backend
 from tensorize.errors import EquivalenceError, UsageError
 from tensorize.ir.types import I8, I32, U8
+from tensorize.smt import terms as T
+from tensorize.smt.backend import Sat, Undecided, Unsat, backend_for, verdict
+from tensorize.smt.cvc5_backend import Cvc5Backend
+from tensorize.smt.solver import SolverConfig
+from tensorize.smt.z3_backend import Z3Backend
 from tests.conftest import TESTS
 from tests.kernels import kernel
 
@@ -31,7 +31,10 @@ BACKENDS = ["z3", "cvc5"]
 VNNI = load(TESTS / "equiv" / "vnni.tz")
 
 
-def _discharge(name: str, *assertions: z3.BoolRef, **config: int):
+BV8, BV64, F16_SORT = T.bv_sort(8), T.bv_sort(64), T.fp_sort(5, 11)
+
+
+def _discharge(name: str, *assertions: T.Term, **config: int):
     cfg = SolverConfig(backend=name, **config)
     return backend_for(cfg).discharge(Obligation("t", list(assertions)), cfg)
 
@@ -50,13 +53,15 @@ def test_an_unknown_backend_is_bad_input() -> None:
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_bitvector_identity_is_unsat_and_a_wrong_one_has_a_model(name: str) -> None:
-    x = z3.BitVec("x", 8)
-    assert isinstance(_discharge(name, x * 2 != x + x), Unsat)
-    answer = _discharge(name, x * 3 != x + x)
+    x = T.var("x", BV8)
+    twice, thrice = T.bvmul(x, T.bv_val(2, 8)), T.bvmul(x, T.bv_val(3, 8))
+    assert isinstance(_discharge(name, T.distinct(twice, T.bvadd(x, x))), Unsat)
+    answer = _discharge(name, T.distinct(thrice, T.bvadd(x, x)))
     assert isinstance(answer, Sat)
     v = answer.values["x"]
     assert isinstance(v, int) and (v * 3) % 256 != (2 * v) % 256
-    pinned = _discharge(name, x * 3 != x + x, z3.UGT(x, 200))
+    pinned = _discharge(name, T.distinct(thrice, T.bvadd(x, x)),
+                        T.bv_cmp("bvugt", x, T.bv_val(200, 8)))
     assert isinstance(pinned, Sat) and pinned.values["x"] > 200
 
 
@@ -64,16 +69,17 @@ def test_bitvector_identity_is_unsat_and_a_wrong_one_has_a_model(name: str) -> N
 def test_float_models_are_bit_patterns_that_differ_when_run(name: str) -> None:
     # f16 addition is commutative (bit for bit), not associative: a model of the
     # second query must be inputs on which numpy's f16 sums differ.
-    f16 = z3.FPSort(5, 11)
-    bits = [z3.BitVec(f"v{k}", 16) for k in range(3)]
-    a, b, c = (z3.fpBVToFP(v, f16) for v in bits)
-    rne = z3.RNE()
-    assert isinstance(_discharge(name, z3.Not(z3.fpAdd(rne, a, b) == z3.fpAdd(rne, b, a))),
-                      Unsat)
+    bits = [T.var(f"v{k}", T.bv_sort(16)) for k in range(3)]
+    a, b, c = (T.fp_from_bv(v, F16_SORT) for v in bits)
+
+    def plus(x: T.Term, y: T.Term) -> T.Term:
+        return T.fp_arith("fp.add", T.RNE, x, y)
+
+    assert isinstance(_discharge(name, T.not_(T.eq(plus(a, b), plus(b, a)))), Unsat)
     # a = 1.0 and b = 2**-11 (half an ulp of 1.0) pinned, c free: a quick search
-    answer = _discharge(name, z3.Not(z3.fpAdd(rne, z3.fpAdd(rne, a, b), c)
-                                     == z3.fpAdd(rne, a, z3.fpAdd(rne, b, c))),
-                        bits[0] == 0x3C00, bits[1] == 0x1000)
+    answer = _discharge(name, T.not_(T.eq(plus(plus(a, b), c), plus(a, plus(b, c)))),
+                        T.eq(bits[0], T.bv_val(0x3C00, 16)),
+                        T.eq(bits[1], T.bv_val(0x1000, 16)))
     assert isinstance(answer, Sat)
     x, y, z = (np.array([answer.values.get(f"v{k}", 0)], dtype=np.uint16).view(np.float16)
                for k in range(3))
@@ -84,16 +90,17 @@ def test_float_models_are_bit_patterns_that_differ_when_run(name: str) -> None:
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_free_float_variables_read_back_as_ieee_bits(name: str) -> None:
-    x = z3.FP("f", z3.FPSort(8, 24))
-    answer = _discharge(name, x == z3.FPVal(1.5, z3.FPSort(8, 24)))
+    f32 = T.fp_sort(8, 24)
+    x = T.var("f", f32)
+    answer = _discharge(name, T.eq(x, T.fp_val(1.5, f32)))
     assert isinstance(answer, Sat)
     assert answer.values["f"] == int(np.array([1.5], np.float32).view(np.uint32)[0])
 
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_reals_and_booleans_read_back_exactly(name: str) -> None:
-    r, p = z3.Real("r"), z3.Bool("p")
-    answer = _discharge(name, r * 3 == 1, p)
+    r, p = T.var("r", T.REAL), T.var("p", T.BOOL)
+    answer = _discharge(name, T.eq(T.mul(r, T.real_val(3)), T.real_val(1)), p)
     assert isinstance(answer, Sat)
     assert answer.values["r"] == Fraction(1, 3) and answer.values["p"] is True
 
@@ -101,19 +108,21 @@ def test_reals_and_booleans_read_back_exactly(name: str) -> None:
 @pytest.mark.parametrize("name", BACKENDS)
 def test_a_tiny_timeout_is_undecided_never_unsat(name: str) -> None:
     # factor a product of two 31-bit primes: no solver does it in a millisecond
-    x, y = z3.BitVec("x", 64), z3.BitVec("y", 64)
-    small = [z3.ULT(v, 2**32) for v in (x, y)] + [z3.UGT(v, 1) for v in (x, y)]
-    answer = _discharge(name, x * y == 2147483647 * 2147483629, *small, timeout_ms=1,
-                        rlimit=1)
+    answer = _discharge(name, *_factoring(), timeout_ms=1, rlimit=1)
     assert isinstance(answer, Undecided), answer
     assert verdict(answer) == "unknown"
 
 
+def _factoring() -> list[T.Term]:
+    x, y = T.var("x", BV64), T.var("y", BV64)
+    small = [T.bv_cmp("bvult", v, T.bv_val(2**32, 64)) for v in (x, y)] + \
+        [T.bv_cmp("bvugt", v, T.bv_val(1, 64)) for v in (x, y)]
+    return [T.eq(T.bvmul(x, y), T.bv_val(2147483647 * 2147483629, 64)), *small]
+
+
 def test_the_z3_solver_kept_between_queries_keeps_its_limits() -> None:
-    x, y = z3.BitVec("x", 64), z3.BitVec("y", 64)
-    hard = Obligation("hard", [x * y == 2147483647 * 2147483629, z3.ULT(x, 2**32),
-                               z3.ULT(y, 2**32), z3.UGT(x, 1), z3.UGT(y, 1)])
-    easy = Obligation("easy", [x == 3])
+    hard = Obligation("hard", _factoring())
+    easy = Obligation("easy", [T.eq(T.var("x", BV64), T.bv_val(3, 64))])
     backend, tight = Z3Backend(), SolverConfig(timeout_ms=1, rlimit=1)
     assert isinstance(backend.discharge(hard, tight), Undecided)
     assert isinstance(backend.discharge(hard, tight), Undecided)  # reset kept the limits
@@ -123,7 +132,7 @@ def test_the_z3_solver_kept_between_queries_keeps_its_limits() -> None:
 
 
 def test_an_obligation_cvc5_cannot_read_is_undecided() -> None:
-    from tensorize.equivalence.cvc5_backend import check_text
+    from tensorize.smt.cvc5_backend import check_text
 
     answer = check_text("(assert (frobnicate 1))", SolverConfig())
     assert isinstance(answer, Undecided) and "cvc5 cannot read" in answer.reason
@@ -136,9 +145,9 @@ def test_each_width_of_an_element_is_its_own_named_variable() -> None:
     narrow = memory.initial("A", 0, U8)
     wide = memory.initial("A", 0, I32)
     same = memory.initial("A", 0, I8)
-    assert narrow.decl().name() == "A[0]"  # the first keeps the plain name
-    assert wide.decl().name() == "A[0]:32b"
-    assert same.eq(narrow)
+    assert narrow.name == "A[0]"  # the first keeps the plain name
+    assert wide.name == "A[0]:32b"
+    assert same is narrow
 
 
 EXACT = """kernel k {{ in a: i32[2]

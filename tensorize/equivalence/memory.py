@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import z3
-
 from tensorize.equivalence.smt import sort_of
 from tensorize.ir import numeric
 from tensorize.ir.nodes import Assume
 from tensorize.ir.types import DType
+from tensorize.smt import terms as T
+from tensorize.smt.terms import Term
 
 
 @dataclass
@@ -25,27 +25,25 @@ class Memory:
     """Initial contents of every buffer element that either side reads."""
 
     mode: str
-    variables: dict[tuple[str, int, str], z3.ExprRef] = field(default_factory=dict)
-    constraints: dict[tuple[object, ...], z3.BoolRef] = field(default_factory=dict)
+    variables: dict[tuple[str, int, str], Term] = field(default_factory=dict)
+    constraints: dict[tuple[object, ...], Term] = field(default_factory=dict)
     """One constraint per (element, type, side, assume)."""
     types: dict[tuple[str, int, str], DType] = field(default_factory=dict)
-    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """Assumed integer ranges, by the Z3 id of the element's variable."""
     bit_elements: set[tuple[str, int]] = field(default_factory=set)
     """The elements that have a bit-vector variable (of some width)."""
 
-    def initial(self, buf: str, offset: int, t: DType) -> z3.ExprRef:
+    def initial(self, buf: str, offset: int, t: DType) -> Term:
         """The value element ``offset`` of ``buf`` holds before either side runs."""
         if t.is_float and self.mode == "real":
             key = (buf, offset, f"real{t.name}")
             if key not in self.variables:
-                self.variables[key] = z3.Real(f"{buf}[{offset}]:{t}")
+                self.variables[key] = T.var(f"{buf}[{offset}]:{t}", T.REAL)
                 self.types[key] = t
             return self.variables[key]
         if t.is_bool:
             key = (buf, offset, "bool")
             if key not in self.variables:
-                self.variables[key] = z3.Bool(f"{buf}[{offset}]")
+                self.variables[key] = T.var(f"{buf}[{offset}]", T.BOOL)
                 self.types[key] = t
             return self.variables[key]
         key = (buf, offset, f"bits{t.bits}")
@@ -57,14 +55,14 @@ class Memory:
             other = (buf, offset) in self.bit_elements
             self.bit_elements.add((buf, offset))
             name = f"{buf}[{offset}]:{t.bits}b" if other else f"{buf}[{offset}]"
-            self.variables[key] = z3.BitVec(name, t.bits)
+            self.variables[key] = T.var(name, T.bv_sort(t.bits))
             self.types[key] = t
         bits = self.variables[key]
         if t.is_float:
-            return z3.fpBVToFP(bits, sort_of(t, "ieee"))
+            return T.fp_from_bv(bits, sort_of(t, "ieee"))
         return bits
 
-    def assume(self, a: Assume, offset: int, value: z3.ExprRef, t: DType, side: int) -> None:
+    def assume(self, a: Assume, offset: int, value: Term, t: DType, side: int) -> None:
         """Constrain one element by an ``assume`` range of one side.
 
         Every assume is kept (two on one buffer intersect), and each is exact: the bounds
@@ -76,25 +74,22 @@ class Memory:
         if key in self.constraints:
             return
         if self.mode == "real" and t.is_float:
-            lo_r, hi_r = z3.RealVal(Fraction(a.lo)), z3.RealVal(Fraction(a.hi))
-            self.constraints[key] = z3.And(value >= lo_r,
-                                           value <= hi_r if a.inclusive else value < hi_r)
+            lo_r, hi_r = T.real_val(Fraction(a.lo)), T.real_val(Fraction(a.hi))
+            self.constraints[key] = T.and_(
+                T.compare(">=", value, lo_r),
+                T.compare("<=" if a.inclusive else "<", value, hi_r))
             return
         bounds = numeric.assumed_bounds(t, [(a.lo, a.hi, a.inclusive)])
         if bounds is None:
-            self.constraints[key] = z3.BoolVal(False)
+            self.constraints[key] = T.FALSE
             return
         lo, hi = bounds
         if t.is_int:
-            old = self.ranges.get(value.get_id(), (t.min, t.max))
-            self.ranges[value.get_id()] = (max(old[0], int(lo)), min(old[1], int(hi)))
-            lo_v, hi_v = z3.BitVecVal(int(lo), t.bits), z3.BitVecVal(int(hi), t.bits)
-            if t.is_signed:
-                ok = z3.And(value >= lo_v, value <= hi_v)
-            else:
-                ok = z3.And(z3.UGE(value, lo_v), z3.ULE(value, hi_v))
+            lo_v, hi_v = T.bv_val(int(lo), t.bits), T.bv_val(int(hi), t.bits)
+            ge, le = ("bvsge", "bvsle") if t.is_signed else ("bvuge", "bvule")
+            ok = T.and_(T.bv_cmp(ge, value, lo_v), T.bv_cmp(le, value, hi_v))
         else:
-            sort = value.sort()
-            ok = z3.And(z3.fpGEQ(value, z3.FPVal(float(lo), sort)),
-                        z3.fpLEQ(value, z3.FPVal(float(hi), sort)))
+            sort = value.sort
+            ok = T.and_(T.fp_cmp("fp.geq", value, T.fp_val(float(lo), sort)),
+                        T.fp_cmp("fp.leq", value, T.fp_val(float(hi), sort)))
         self.constraints[key] = ok

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tensorize.ir.nodes import Function
+from tensorize.smt.terms import Term
 
 if TYPE_CHECKING:
-    import z3
-
     from tensorize.equivalence.memory import Memory
 
 
@@ -18,14 +17,14 @@ class Obligation:
     """Assertions whose satisfiability means "the two sides differ"."""
 
     name: str
-    assertions: list[z3.BoolRef]
+    assertions: list[Term]
     memory: Memory | None = None
-    outputs: list[tuple[str, int, z3.ExprRef, z3.ExprRef]] = field(default_factory=list)
+    outputs: list[tuple[str, int, Term, Term]] = field(default_factory=list)
     method: str = "unroll"
 
     def smt2(self) -> str:
-        """The obligation as an SMT-LIB 2 script (Z3's printer)."""
-        from tensorize.equivalence.z3_backend import smt2
+        """The obligation as an SMT-LIB 2 script (translated to Z3, Z3's printer)."""
+        from tensorize.smt.z3_backend import smt2
 
         return smt2(self.assertions)
 

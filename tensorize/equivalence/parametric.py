@@ -24,18 +24,19 @@ from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-import z3
-
-from tensorize.equivalence.backend import Undecided, Unsat, backend_for, verdict
 from tensorize.equivalence.obligation import Obligation, assumptions_used
 from tensorize.equivalence.results import Proved, Result, Unknown
-from tensorize.equivalence.smt import Translator
+from tensorize.equivalence.smt import Translator, index_term
 from tensorize.equivalence.unroll import strides
 from tensorize.ir.affine import Linear, linear_form
 from tensorize.ir.interp import shapes_of
 from tensorize.ir.nodes import Expr, Function, Load
 from tensorize.ir.reduction import MAP, Loop, Reduction, map_form, reduction_form
 from tensorize.ir.traverse import loads
+from tensorize.smt import terms as T
+from tensorize.smt.backend import Undecided, Unsat, backend_for, verdict
+from tensorize.smt.fold import simplify
+from tensorize.smt.terms import Term
 
 MAX_PAIRINGS = 64
 
@@ -162,16 +163,16 @@ def _bijective(mapping: Mapping[str, Affine], src: tuple[str, ...], dst: tuple[s
     return _det(matrix) != 0
 
 
-def _z3_affine(a: Affine, env: Mapping[str, z3.ArithRef]) -> z3.ArithRef:
+def _affine_term(a: Affine, env: Mapping[str, Term]) -> Term:
     coeffs, const = a
-    term: Any = z3.IntVal(int(const))
+    term = T.int_val(int(const))
     for v, c in coeffs.items():
-        term = term + int(c) * env[v]
+        term = T.add(term, T.mul(T.int_val(int(c)), env[v]))
     return term
 
 
-def _in_box(value: z3.ArithRef, lo: int, hi: int) -> z3.BoolRef:
-    return z3.And(value >= lo, value < hi)
+def _in_box(value: Term, lo: int, hi: int) -> Term:
+    return T.and_(T.compare(">=", value, T.int_val(lo)), T.compare("<", value, T.int_val(hi)))
 
 
 class _SymbolicMemory:
@@ -179,26 +180,27 @@ class _SymbolicMemory:
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
-        self.funcs: dict[tuple[str, str], z3.FuncDeclRef] = {}
-        self.assumed: list[z3.BoolRef] = []
+        self.funcs: dict[tuple[str, str], T.FuncDecl] = {}
+        self.assumed: list[Term] = []
 
-    def load(self, buf: str, offset: z3.ArithRef, fn: Function) -> z3.ExprRef:
+    def load(self, buf: str, offset: Term, fn: Function) -> Term:
         decl = fn.buffer(buf)
         assert decl is not None
         t = decl.dtype
+        rng: T.Sort
         if t.is_float and self.mode == "real":
-            kind, rng = f"real{t}", z3.RealSort()
+            kind, rng = f"real{t}", T.REAL
         elif t.is_bool:
-            kind, rng = "bool", z3.BoolSort()
+            kind, rng = "bool", T.BOOL
         else:
-            kind, rng = f"bits{t.bits}", z3.BitVecSort(t.bits)
+            kind, rng = f"bits{t.bits}", T.bv_sort(t.bits)
         f = self.funcs.get((buf, kind))
         if f is None:
-            f = z3.Function(f"mem_{buf}_{kind}", z3.IntSort(), rng)
+            f = T.func(f"mem_{buf}_{kind}", [T.INT], rng)
             self.funcs[(buf, kind)] = f
-        value = f(offset)
+        value = T.apply(f, offset)
         if t.is_float and self.mode == "ieee":
-            value = z3.fpBVToFP(value, z3.FPSort(*t.float_format))
+            value = T.fp_from_bv(value, T.fp_sort(*t.float_format))
         for a in fn.assumes:
             if a.buf == buf:
                 from tensorize.equivalence.memory import Memory
@@ -302,9 +304,9 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
            a: Function, sa: Mapping[str, int], b: Function, sb: Mapping[str, int],
            shapes_a: Mapping[str, tuple[int, ...]], shapes_b: Mapping[str, tuple[int, ...]],
            opts: Any, start: float) -> Result | None:
-    env_a = {x.var: z3.Int(f"L_{x.var}") for x in ra.loops}
-    env_b = {v: _z3_affine(sigma[v], env_a) for v in rb.spatial}
-    env_b.update({v: _z3_affine(pi[v], env_a) for v in rb.reduction})
+    env_a = {x.var: T.var(f"L_{x.var}", T.INT) for x in ra.loops}
+    env_b = {v: _affine_term(sigma[v], env_a) for v in rb.spatial}
+    env_b.update({v: _affine_term(pi[v], env_a) for v in rb.reduction})
     # Two claims, each over its own domain: the inits at every spatial point (whatever
     # the reduction extents: with an empty reduction the inits alone are the result),
     # and the per-iteration terms at every point of the whole nest.
@@ -312,22 +314,22 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
     domain_all = [_in_box(env_a[x.var], x.lo, x.hi) for x in ra.loops]
     domain_spatial = [_in_box(env_a[x.var], x.lo, x.hi) for x in ra.loops
                       if x.var in spatial_a]
-    outside_spatial: list[z3.BoolRef] = [z3.Not(_in_box(env_b[x.var], x.lo, x.hi))
-                                         for x in rb.loops if x.var in rb.spatial]
-    outside_all: list[z3.BoolRef] = outside_spatial + [
-        z3.Not(_in_box(env_b[x.var], x.lo, x.hi)) for x in rb.loops
+    outside_spatial: list[Term] = [T.not_(_in_box(env_b[x.var], x.lo, x.hi))
+                                   for x in rb.loops if x.var in rb.spatial]
+    outside_all: list[Term] = outside_spatial + [
+        T.not_(_in_box(env_b[x.var], x.lo, x.hi)) for x in rb.loops
         if x.var in rb.reduction]
     memory = _SymbolicMemory(opts.fp)
 
     def reader(fn: Function, shapes: Mapping[str, tuple[int, ...]]
-               ) -> Callable[[Load, tuple[Any, ...]], z3.ExprRef]:
-        def read(load: Load, idx: tuple[Any, ...]) -> z3.ExprRef:
-            offset: Any = z3.IntVal(0)
+               ) -> Callable[[Load, tuple[Any, ...]], Term]:
+        def read(load: Load, idx: tuple[Any, ...]) -> Term:
+            offset = T.int_val(0)
             for i, s in zip(idx, strides(shapes[load.buf])):
-                offset = offset + (i if z3.is_expr(i) else z3.IntVal(int(i))) * s
+                offset = T.add(offset, T.mul(index_term(i), T.int_val(s)))
             # in normal form, the two sides' reads of one element are one term, so the
             # canonical operand order of a product (by term identity) is the same on both
-            return memory.load(load.buf, z3.simplify(offset), fn)
+            return memory.load(load.buf, simplify(offset), fn)
         return read
 
     for fn, shapes, r, env in ((a, shapes_a, ra, env_a), (b, shapes_b, rb, env_b)):
@@ -337,19 +339,19 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
                 continue
             for x in loads(expr):  # every load stays in bounds
                 for e, n in zip(x.index, shapes[x.buf]):
-                    value = Translator(opts.fp, lambda *_: None)(e, full)
-                    value = value if z3.is_expr(value) else z3.IntVal(int(value))
-                    where.append(z3.Not(_in_box(value, 0, n)))
+                    value = index_term(Translator(opts.fp, _no_loads)(e, full))
+                    where.append(T.not_(_in_box(value, 0, n)))
     tr_a = Translator(opts.fp, reader(a, shapes_a))
     tr_b = Translator(opts.fp, reader(b, shapes_b))
     full_a = {**{k: v for k, v in sa.items()}, **env_a}
     full_b = {**{k: v for k, v in sb.items()}, **env_b}
     body_a, body_b = tr_a(ra.body, full_a), tr_b(rb.body, full_b)
-    claims = [z3.And(*domain_all, z3.Or(*outside_all, body_a != body_b))]
+    claims = [T.and_(*domain_all, T.or_(*outside_all, T.distinct(body_a, body_b)))]
     if ra.init is not None and rb.init is not None:
         init_a, init_b = tr_a(ra.init, full_a), tr_b(rb.init, full_b)
-        claims.append(z3.And(*domain_spatial, z3.Or(*outside_spatial, init_a != init_b)))
-    assertions = [*memory.assumed, z3.Or(*claims)]
+        claims.append(T.and_(*domain_spatial,
+                             T.or_(*outside_spatial, T.distinct(init_a, init_b))))
+    assertions = [*memory.assumed, T.or_(*claims)]
     ob = Obligation(f"{a.name}_vs_{b.name}_per_element", assertions, method="per-element")
     if opts.smtlib_dir:
         from pathlib import Path
@@ -372,6 +374,10 @@ def _check(ra: Reduction, rb: Reduction, sigma: dict[str, Affine], pi: dict[str,
     if isinstance(answer, Undecided):
         return Unknown(opts.fp, time.perf_counter() - start, f"solver: {answer.reason}")
     return None
+
+
+def _no_loads(load: Load, idx: tuple[Any, ...]) -> Term:
+    raise AssertionError(f"an index expression loads from {load.buf}")
 
 
 def _show(a: Affine) -> str:

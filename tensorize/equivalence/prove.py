@@ -1,5 +1,5 @@
 """Do two fragments compute the same thing? Refute by execution, then prove with a solver
-(through the back end of `backend.py`: Z3 by default, or cvc5)."""
+(through the solver seam of `smt/backend.py`: Z3 by default, or cvc5)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import z3
 
-from tensorize.equivalence.backend import (
-    Discharged,
-    Sat,
-    SolverBackend,
-    Undecided,
-    Unsat,
-    Value,
-    backend_for,
-    verdict,
-)
 from tensorize.equivalence.execute import (
     EXECUTION_LIMIT,
     REAL_EXECUTION_LIMIT,
@@ -45,11 +34,24 @@ from tensorize.equivalence.results import (
     Result,
     Unknown,
 )
-from tensorize.equivalence.solver import SolverConfig
 from tensorize.equivalence.unroll import Budget, SymExec, final_value
 from tensorize.errors import EquivalenceError, TensorizeError, TooLarge
 from tensorize.ir import interp
 from tensorize.ir.nodes import Function
+from tensorize.smt import terms as T
+from tensorize.smt.backend import (
+    Discharged,
+    Sat,
+    SolverBackend,
+    Undecided,
+    Unsat,
+    Value,
+    backend_for,
+    verdict,
+)
+from tensorize.smt.fold import substitute
+from tensorize.smt.solver import SolverConfig
+from tensorize.smt.terms import Term
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,11 @@ def unrolled_obligation(a: Function, sa: Mapping[str, int], b: Function,
         for off in sorted(offsets):
             x = simplify(final_value(left, buf.name, off, t_a))
             y = simplify(final_value(right, buf.name, off, t_b))
-            if not x.eq(y):
+            if x is not y:
                 outputs.append((buf.name, off, x, y))
     differ = [_differs(x, y) for _, _, x, y in outputs]
     assertions = list(memory.constraints.values())
-    assertions.append(z3.Or(*differ) if differ else z3.BoolVal(False))
+    assertions.append(T.or_(*differ) if differ else T.FALSE)
     return Obligation(f"{a.name}_vs_{b.name}", assertions, memory, outputs)
 
 
@@ -170,11 +172,11 @@ def _range_simplifier(memory: Memory) -> RangeSimplifier:
     return RangeSimplifier(*intervals_from_constraints(memory.constraints.values()))
 
 
-def _differs(x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
-    if z3.is_fp(x):
+def _differs(x: Term, y: Term) -> Term:
+    if x.sort.is_fp:
         # structural inequality: +0 and -0 differ, every NaN is the same NaN
-        return z3.Not(x == y)
-    return x != y
+        return T.not_(T.eq(x, y))
+    return T.distinct(x, y)
 
 
 def solve(ob: Obligation, a: Function, sa: Mapping[str, int], b: Function,
@@ -217,10 +219,10 @@ def _check_each(backend: SolverBackend, ob: Obligation, config: SolverConfig
     """
     if ob.memory is None or not ob.outputs:
         return backend.discharge(ob, config), ob
-    constraints = list(ob.memory.constraints.values())
+    constraints = _Constraints(list(ob.memory.constraints.values()))
     for _, _, x, y in ob.outputs:
         claim = _differs(x, y)
-        query = Obligation(ob.name, [*_relevant(constraints, claim), claim], ob.memory,
+        query = Obligation(ob.name, [*constraints.relevant(claim), claim], ob.memory,
                            method=ob.method)
         answer = backend.discharge(query, config)
         if not isinstance(answer, Unsat):
@@ -228,29 +230,29 @@ def _check_each(backend: SolverBackend, ob: Obligation, config: SolverConfig
     return Unsat(), ob
 
 
-def _operand_range(x: z3.ExprRef, signed: Mapping[int, Interval],
-                   unsigned: Mapping[int, Interval]) -> Interval | None:
+def _operand_range(x: Term, signed: Mapping[Term, Interval],
+                   unsigned: Mapping[Term, Interval]) -> Interval | None:
     """The exact value range of an extended operand (assumed ranges included).
 
     A sign extension has the *signed* value of its operand, a zero extension (by at least
     one bit) its *unsigned* value; each takes the assumed range in that interpretation.
     """
-    sign = z3.is_app_of(x, z3.Z3_OP_SIGN_EXT)
-    if not (sign or z3.is_app_of(x, z3.Z3_OP_ZERO_EXT)) or x.params()[0] == 0:
+    sign = x.op == "sign_extend"
+    if not (sign or x.op == "zero_extend") or x.params[0] == 0:
         return None
-    inner = x.arg(0)
-    w = inner.size()
+    inner = x.args[0]
+    w = inner.width
     if sign:
         lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
     else:
         lo, hi = 0, (1 << w) - 1
-    assumed = (signed if sign else unsigned).get(inner.get_id())
+    assumed = (signed if sign else unsigned).get(inner)
     if assumed is not None:
         lo, hi = max(lo, assumed[0]), min(hi, assumed[1])
     return lo, hi
 
 
-def _product_bounds(fresh: z3.ExprRef, lo: int, hi: int) -> list[z3.BoolRef] | None:
+def _product_bounds(fresh: Term, lo: int, hi: int) -> list[Term] | None:
     """Constraints on a product's bits that hold for every exact value in ``lo..hi``.
 
     The bit-vector product equals the exact product only if the exact one fits; it is
@@ -258,11 +260,13 @@ def _product_bounds(fresh: z3.ExprRef, lo: int, hi: int) -> list[z3.BoolRef] | N
     when it fits the unsigned range (a zero-extended ``u8 * u8`` in 16 bits reaches
     65025, which is no signed 16-bit value). None when it fits neither: it may wrap.
     """
-    w = fresh.size()
+    w = fresh.width
     if -(1 << (w - 1)) <= lo and hi < (1 << (w - 1)):
-        return [fresh >= z3.BitVecVal(lo, w), fresh <= z3.BitVecVal(hi, w)]
+        return [T.bv_cmp("bvsge", fresh, T.bv_val(lo, w)),
+                T.bv_cmp("bvsle", fresh, T.bv_val(hi, w))]
     if 0 <= lo and hi < (1 << w):
-        return [z3.UGE(fresh, z3.BitVecVal(lo, w)), z3.ULE(fresh, z3.BitVecVal(hi, w))]
+        return [T.bv_cmp("bvuge", fresh, T.bv_val(lo, w)),
+                T.bv_cmp("bvule", fresh, T.bv_val(hi, w))]
     return None
 
 
@@ -274,76 +278,68 @@ def _abstract_proof(ob: Obligation, backend: SolverBackend, opts: ProveOptions) 
     spares the solver its multipliers). False means "no conclusion", not a refutation.
     """
     assert ob.memory is not None
-    products: dict[int, z3.ExprRef] = {}
+    products: dict[Term, None] = {}  # in the order the solver always saw them named
     stack = [t for _, _, x, y in ob.outputs for t in (x, y)]
-    seen: set[int] = set()
+    seen: set[Term] = set()
     while stack:
         t = stack.pop()
-        if t.get_id() in seen:
+        if t in seen:
             continue
-        seen.add(t.get_id())
-        if z3.is_app_of(t, z3.Z3_OP_BMUL) and t.num_args() == 2:
-            products[t.get_id()] = t
-        stack.extend(t.children())
+        seen.add(t)
+        if t.op == "bvmul":
+            products[t] = None
+        stack.extend(t.args)
     if not products:
         return False
     signed, unsigned = intervals_from_constraints(ob.memory.constraints.values())
-    pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = []
-    side: list[z3.BoolRef] = []
-    for k, m in enumerate(products.values()):
-        ra = _operand_range(m.arg(0), signed, unsigned)
-        rb = _operand_range(m.arg(1), signed, unsigned)
+    pairs: dict[Term, Term] = {}
+    side: list[Term] = []
+    for k, m in enumerate(products):
+        ra = _operand_range(m.args[0], signed, unsigned)
+        rb = _operand_range(m.args[1], signed, unsigned)
         if ra is None or rb is None or ra[0] > ra[1] or rb[0] > rb[1]:
             continue
         corners = [p * q for p in ra for q in rb]
-        fresh = z3.BitVec(f"product!{k}", m.size())
+        fresh = T.var(f"product!{k}", m.sort)
         bounds = _product_bounds(fresh, min(corners), max(corners))
         if bounds is None:
             continue
-        pairs.append((m, fresh))
+        pairs[m] = fresh
         side += bounds
     if not pairs:
         return False
-    constraints = list(ob.memory.constraints.values()) + side
+    constraints = _Constraints(list(ob.memory.constraints.values()) + side)
     for _, _, x, y in ob.outputs:  # one output element at a time: many small queries
-        claim = _differs(z3.substitute(x, *pairs), z3.substitute(y, *pairs))
-        query = Obligation(f"{ob.name}_abstract", [*_relevant(constraints, claim), claim])
+        claim = _differs(substitute(x, pairs), substitute(y, pairs))
+        query = Obligation(f"{ob.name}_abstract", [*constraints.relevant(claim), claim])
         if not isinstance(backend.discharge(query, opts.solver), Unsat):
             return False
     return True
 
 
-def _constants(term: z3.ExprRef) -> set[int]:
-    """Ids of the uninterpreted constants (the input variables) in a term."""
-    out: set[int] = set()
-    stack, seen = [term], set()
-    while stack:
-        t = stack.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(t.get_id())
-        stack.extend(t.children())
-    return out
+class _Constraints:
+    """Constraints, each with the variables it mentions (found once)."""
+
+    def __init__(self, constraints: list[Term]) -> None:
+        self.each = [(c, T.free_vars(c)) for c in constraints]
+
+    def relevant(self, claim: Term) -> list[Term]:
+        """The constraints that mention a variable of ``claim`` (each is over one
+        variable)."""
+        names = T.free_vars(claim)
+        return [c for c, mentioned in self.each if not mentioned.isdisjoint(names)]
 
 
-def _relevant(constraints: list[z3.BoolRef], claim: z3.ExprRef) -> list[z3.BoolRef]:
-    """The constraints that mention a variable of ``claim`` (each is over one variable)."""
-    names = _constants(claim)
-    return [c for c in constraints if _constants(c) & names]
-
-
-def _pin(var: z3.ExprRef, value: Value) -> z3.BoolRef | None:
+def _pin(var: Term, value: Value) -> Term | None:
     """``var == value`` (None when the value is not one to pin)."""
     if value is None:
         return None
-    if z3.is_bv(var):
-        return var == z3.BitVecVal(int(value), var.size())
-    if z3.is_bool(var):
-        return var == z3.BoolVal(bool(value))
-    if z3.is_real(var):
-        return var == z3.RealVal(Fraction(value))
+    if var.sort.is_bv:
+        return T.eq(var, T.bv_val(int(value), var.width))
+    if var.sort.is_bool:
+        return T.eq(var, T.bool_val(bool(value)))
+    if var.sort.is_real:
+        return T.eq(var, T.real_val(Fraction(value)))
     return None
 
 
@@ -358,7 +354,7 @@ def _complete(ob: Obligation, model: Sat, backend: SolverBackend, opts: ProveOpt
     assert ob.memory is not None
     pins = []
     for var in ob.memory.variables.values():
-        name = var.decl().name()
+        name = var.name
         if name in model.values:
             pin = _pin(var, model.values[name])
             if pin is None:
@@ -381,28 +377,23 @@ def _grid_models(ob: Obligation, query: Obligation, backend: SolverBackend,
     type represents exactly: first integers, then fractions of magnitude below 2.
     """
     assert ob.memory is not None
-    names = _constants_of_all(list(query.assertions))
+    names = T.free_vars(*query.assertions)
     reals = [(var, ob.memory.types[key]) for key, var in ob.memory.variables.items()
-             if key[2].startswith("real") and var.get_id() in names]
+             if key[2].startswith("real") and var in names]
     if not reals:
         return
     for fraction in (False, True):
         grid = list(query.assertions)
         for k, (var, t) in enumerate(reals):
             precision = t.float_format[1]
-            n = z3.Int(f"grid!{k}")
-            scale = z3.RealVal(Fraction(1, 2 ** (precision - 1)) if fraction else 1)
-            grid += [var == z3.ToReal(n) * scale, n > -(2 ** precision), n < 2 ** precision]
+            n = T.var(f"grid!{k}", T.INT)
+            scale = T.real_val(Fraction(1, 2 ** (precision - 1)) if fraction else 1)
+            grid += [T.eq(var, T.mul(T.to_real(n), scale)),
+                     T.compare(">", n, T.int_val(-(2 ** precision))),
+                     T.compare("<", n, T.int_val(2 ** precision))]
         answer = backend.discharge(Obligation(f"{ob.name}_grid", grid), opts.solver)
         if isinstance(answer, Sat):
             yield answer
-
-
-def _constants_of_all(terms: list[z3.BoolRef]) -> set[int]:
-    out: set[int] = set()
-    for t in terms:
-        out |= _constants(t)
-    return out
 
 
 def _counterexample(ob: Obligation, model: Sat, query: Obligation, backend: SolverBackend,
@@ -462,7 +453,7 @@ def _confirm(ob: Obligation, model: Sat, backend: SolverBackend, a: Function,
         if kind not in (f"bits{t.bits}", f"real{t.name}", "bool"):
             continue  # the other side reads these bytes at another width
         # a variable the model leaves out may take any value: zero (Z3's completion)
-        v = model.values.get(var.decl().name(), False if kind == "bool" else 0)
+        v = model.values.get(var.name, False if kind == "bool" else 0)
         flat = values[buf].reshape(-1)
         if v is None:
             return unknown(f"no value for {buf}[{off}]")

@@ -1,4 +1,4 @@
-"""IR expressions to Z3 terms: one table, one entry per node kind.
+"""IR expressions to solver terms (:mod:`tensorize.smt.terms`): one table, one entry per node kind.
 
 Integers are bit-vectors of their width. Floats are IEEE terms in ``ieee`` mode; in
 ``real`` mode they are reals: f32/f64 arithmetic is exact (a compiler's fast-math view),
@@ -7,7 +7,7 @@ rounding function, so the proof can never erase them. Math functions are uninter
 
 Sums and products that may be reordered (wrapping integer ``+``/``*``; real ``+``/``*``)
 are built in a canonical order, so two reductions that differ only in their order give
-the same Z3 term. IEEE ``+`` and ``*`` are commutative but not associative: only their two
+the same term. IEEE ``+`` and ``*`` are commutative but not associative: only their two
 operands are ordered.
 """
 
@@ -15,129 +15,159 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from functools import reduce
 from typing import Any
-
-import z3
 
 from tensorize.errors import EquivalenceError
 from tensorize.ir import numeric
 from tensorize.ir.nodes import Binary, Call, Cast, Const, Expr, Load, Unary, Var
 from tensorize.ir.types import DType
+from tensorize.smt import terms as T
+from tensorize.smt.terms import RNE, RTZ, Sort, Term
 
-RNE = z3.RNE()
-RTZ = z3.RTZ()
+Index = int | Term
+"""An index value: a Python int (unrolled) or an integer term (symbolic)."""
+Value = Any  # a term, or an index value (a Python int or bool) where indices are computed
+Reader = Callable[[Load, tuple[Index, ...]], Term]
 
-Term = Any  # a z3 expression, or a Python int for index values
-Reader = Callable[[Load, tuple[Term, ...]], Term]
 
-
-def sort_of(t: DType, mode: str) -> z3.SortRef:
-    """The Z3 sort of values of type ``t``."""
+def sort_of(t: DType, mode: str) -> Sort:
+    """The sort of values of type ``t``."""
     if t.is_bool:
-        return z3.BoolSort()
+        return T.BOOL
     if t.is_int:
-        return z3.BitVecSort(t.bits)
+        return T.bv_sort(t.bits)
     if t.is_index:
-        return z3.IntSort()
+        return T.INT
     if mode == "real":
-        return z3.RealSort()
+        return T.REAL
     ebits, sbits = t.float_format
-    return z3.FPSort(ebits, sbits)
+    return T.fp_sort(ebits, sbits)
 
 
-def _is_add(t: z3.ExprRef) -> bool:
-    return bool(z3.is_app_of(t, z3.Z3_OP_BADD) or z3.is_app_of(t, z3.Z3_OP_ADD))
+def index_term(x: Index) -> Term:
+    """An index value as an integer term."""
+    return T.int_val(x) if isinstance(x, int) else x
 
 
-def canonical_sum(terms: list[z3.ExprRef]) -> z3.ExprRef:
-    """``t0 + t1 + ...`` flattened and ordered by term identity (for AC operators)."""
-    flat: list[z3.ExprRef] = []
+def as_bool(x: Value) -> Term:
+    """A condition as a Boolean term (a comparison of concrete indices is a Python bool)."""
+    return T.bool_val(x) if isinstance(x, bool) else x
+
+
+def _is_add(t: Term) -> bool:
+    return t.op == "bvadd" or t.op == "+"
+
+
+def _add(a: Term, b: Term) -> Term:
+    return T.bvadd(a, b) if a.sort.is_bv else T.add(a, b)
+
+
+def canonical_sum(terms: list[Term]) -> Term:
+    """``t0 + t1 + ...`` flattened one level and ordered by creation (for AC operators)."""
+    flat: list[Term] = []
     for t in terms:
-        flat.extend(t.children() if _is_add(t) else [t])
-    flat.sort(key=lambda t: t.get_id())
-    return flat[0] if len(flat) == 1 else reduce(lambda a, b: a + b, flat)
+        flat.extend(t.args if _is_add(t) else [t])
+    flat.sort(key=lambda t: t.id)
+    out = flat[0]
+    for t in flat[1:]:
+        out = _add(out, t)
+    return out
 
 
-def ordered(a: z3.ExprRef, b: z3.ExprRef) -> tuple[z3.ExprRef, z3.ExprRef]:
+def ordered(a: Term, b: Term) -> tuple[Term, Term]:
     """The operands of a commutative operator in a canonical order."""
-    return (a, b) if a.get_id() <= b.get_id() else (b, a)
+    return (a, b) if a.id <= b.id else (b, a)
+
+
+def _neg(x: Term) -> Term:
+    return T.bvneg(x) if x.sort.is_bv else T.neg(x)
+
+
+def _lt(a: Term, b: Term) -> Term:
+    """Signed ``<`` on bit-vectors, ``<`` on reals."""
+    return T.bv_cmp("bvslt", a, b) if a.sort.is_bv else T.compare("<", a, b)
+
+
+def _zero_like(x: Term) -> Term:
+    return T.bv_val(0, x.sort.width) if x.sort.is_bv else T.real_val(0)
 
 
 class Translator:
     """Translates typed expressions under one floating-point mode.
 
     ``read`` turns a load (with its index already evaluated) into a term; index values
-    are Python ints (unrolled) or Z3 integers (symbolic).
+    are Python ints (unrolled) or integer terms (symbolic).
     """
 
     def __init__(self, mode: str, read: Reader) -> None:
         self.mode = mode
         self.read = read
-        self._funcs: dict[str, z3.FuncDeclRef] = {}
-        self.table: dict[type, Callable[[Any, Mapping[str, Term]], Term]] = {
+        self._funcs: dict[str, T.FuncDecl] = {}
+        self.table: dict[type, Callable[[Any, Mapping[str, Value]], Value]] = {
             Const: self._const, Var: self._var, Load: self._load, Cast: self._cast,
             Unary: self._unary, Binary: self._binary, Call: self._call,
         }
 
-    def __call__(self, e: Expr, env: Mapping[str, Term]) -> Term:
+    def __call__(self, e: Expr, env: Mapping[str, Value]) -> Value:
         handler = self.table.get(type(e))
         if handler is None:
             raise EquivalenceError(f"cannot translate {type(e).__name__} to SMT", e.span)
-        return handler(e, env)
+        out = handler(e, env)
+        # a comparison of concrete indices is a Python bool: as an operand it is a term
+        return as_bool(out) if isinstance(out, bool) else out
 
-    def func(self, name: str, domain: list[z3.SortRef], rng: z3.SortRef) -> z3.FuncDeclRef:
+    def func(self, name: str, domain: list[Sort], rng: Sort) -> T.FuncDecl:
         """An uninterpreted function, one per name (rounding, math functions)."""
         f = self._funcs.get(name)
         if f is None:
-            f = z3.Function(name, *domain, rng)
+            f = T.func(name, domain, rng)
             self._funcs[name] = f
         return f
 
-    def round_to(self, x: z3.ExprRef, t: DType) -> z3.ExprRef:
+    def round_to(self, x: Term, t: DType) -> Term:
         """Real mode: an uninterpreted rounding to float type ``t``."""
-        return self.func(f"round_{t}", [z3.RealSort()], z3.RealSort())(x)
+        return T.apply(self.func(f"round_{t}", [T.REAL], T.REAL), x)
 
     # -- leaves -----------------------------------------------------------------------
-    def _const(self, e: Const, env: Mapping[str, Term]) -> Term:
+    def _const(self, e: Const, env: Mapping[str, Value]) -> Value:
         t = e.dtype
         if t is None or t.is_index:
             return e.value
         if t.is_bool:
-            return z3.BoolVal(bool(e.value))
+            return T.bool_val(bool(e.value))
         if t.is_int:
-            return z3.BitVecVal(int(e.value), t.bits)
+            return T.bv_val(int(e.value), t.bits)
         value = numeric.round_to_float(e.value, t)
         if self.mode == "real":
             if value != value or value in (float("inf"), float("-inf")):
-                return self.func(f"special_{value}", [], z3.RealSort())()
-            return z3.RealVal(Fraction(value))
-        return z3.FPVal(value, sort_of(t, "ieee"))
+                return T.apply(self.func(f"special_{value}", [], T.REAL))
+            return T.real_val(Fraction(value))
+        return T.fp_val(value, sort_of(t, "ieee"))
 
-    def _var(self, e: Var, env: Mapping[str, Term]) -> Term:
+    def _var(self, e: Var, env: Mapping[str, Value]) -> Value:
         return env[e.name]
 
-    def index(self, e: Expr, env: Mapping[str, Term]) -> Term:
+    def index(self, e: Expr, env: Mapping[str, Value]) -> Value:
         """An index expression: a Python int when every variable is concrete."""
         return self(e, env)
 
-    def _load(self, e: Load, env: Mapping[str, Term]) -> Term:
+    def _load(self, e: Load, env: Mapping[str, Value]) -> Term:
         return self.read(e, tuple(self(i, env) for i in e.index))
 
     # -- conversions ------------------------------------------------------------------
-    def _cast(self, e: Cast, env: Mapping[str, Term]) -> Term:
+    def _cast(self, e: Cast, env: Mapping[str, Value]) -> Term:
         src, t = e.operand.dtype, e.dtype
         x = self(e.operand, env)
         assert src is not None and t is not None
         if src.is_index:
-            x = z3.Int2BV(x if z3.is_expr(x) else z3.IntVal(x), 64)
+            x = T.int2bv(index_term(x), 64)
             src = DType("i64", "int", 64)
         if t.is_bool:
-            return x != z3.BitVecVal(0, src.bits) if src.is_int else x
+            return T.distinct(x, T.bv_val(0, src.bits)) if src.is_int else x
         if src.is_bool:
             if t.is_int:
-                return z3.If(x, z3.BitVecVal(1, t.bits), z3.BitVecVal(0, t.bits))
-            return self._int_to_float(z3.If(x, z3.BitVecVal(1, 8), z3.BitVecVal(0, 8)),
+                return T.ite(x, T.bv_val(1, t.bits), T.bv_val(0, t.bits))
+            return self._int_to_float(T.ite(x, T.bv_val(1, 8), T.bv_val(0, 8)),
                                       DType("u8", "uint", 8), t)
         if src.is_int and t.is_int:
             return _int_cast(x, src, t, e.saturate)
@@ -147,63 +177,63 @@ class Translator:
             return self._float_to_int(x, src, t)
         return self._float_to_float(x, src, t)
 
-    def _int_to_float(self, x: z3.ExprRef, src: DType, t: DType) -> z3.ExprRef:
+    def _int_to_float(self, x: Term, src: DType, t: DType) -> Term:
         if self.mode == "real":
-            real = z3.ToReal(z3.BV2Int(x, is_signed=src.is_signed))
+            real = T.to_real(T.bv2int(x, src.is_signed))
             exact = src.bits - (1 if src.is_signed else 0) <= t.float_format[1]
             return real if exact else self.round_to(real, t)
-        sort = sort_of(t, "ieee")
-        return z3.fpSignedToFP(RNE, x, sort) if src.is_signed else \
-            z3.fpUnsignedToFP(RNE, x, sort)
+        return T.fp_from_int(RNE, x, sort_of(t, "ieee"), src.is_signed)
 
-    def _float_to_int(self, x: z3.ExprRef, src: DType, t: DType) -> z3.ExprRef:
+    def _float_to_int(self, x: Term, src: DType, t: DType) -> Term:
         if self.mode == "real":
-            return self.func(f"to_{t}_from_{src}", [z3.RealSort()], z3.BitVecSort(t.bits))(x)
-        sort = x.sort()
-        trunc = z3.fpRoundToIntegral(RTZ, x)
-        hi = z3.FPVal(float(2 ** (t.bits - 1) if t.is_signed else 2 ** t.bits), sort)
-        lo = z3.FPVal(float(-(2 ** (t.bits - 1))) if t.is_signed else 0.0, sort)
-        conv = z3.fpToSBV(RTZ, trunc, z3.BitVecSort(t.bits)) if t.is_signed else \
-            z3.fpToUBV(RTZ, trunc, z3.BitVecSort(t.bits))
+            return T.apply(self.func(f"to_{t}_from_{src}", [T.REAL], T.bv_sort(t.bits)), x)
+        sort = x.sort
+        trunc = T.fp_round(RTZ, x)
+        hi = T.fp_val(float(2 ** (t.bits - 1) if t.is_signed else 2 ** t.bits), sort)
+        lo = T.fp_val(float(-(2 ** (t.bits - 1))) if t.is_signed else 0.0, sort)
+        conv = T.fp_to_bv(RTZ, trunc, t.bits, t.is_signed)
         # hi/lo may round to an infinity in a narrow source format (2**31 in f16): then
         # no finite value reaches them, and the infinities are tested on their own
         # (fp.to_sbv of an infinity is unspecified in SMT-LIB).
-        top, bottom = z3.BitVecVal(t.max, t.bits), z3.BitVecVal(t.min, t.bits)
-        return z3.If(z3.fpIsNaN(x), z3.BitVecVal(0, t.bits),
-                     z3.If(z3.fpIsInf(x), z3.If(z3.fpIsNegative(x), bottom, top),
-                           z3.If(z3.fpGEQ(trunc, hi), top,
-                                 z3.If(z3.fpLT(trunc, lo), bottom, conv))))
+        top, bottom = T.bv_val(t.max, t.bits), T.bv_val(t.min, t.bits)
+        return T.ite(T.fp_test("fp.isNaN", x), T.bv_val(0, t.bits),
+                     T.ite(T.fp_test("fp.isInfinite", x),
+                           T.ite(T.fp_test("fp.isNegative", x), bottom, top),
+                           T.ite(T.fp_cmp("fp.geq", trunc, hi), top,
+                                 T.ite(T.fp_cmp("fp.lt", trunc, lo), bottom, conv))))
 
-    def _float_to_float(self, x: z3.ExprRef, src: DType, t: DType) -> z3.ExprRef:
+    def _float_to_float(self, x: Term, src: DType, t: DType) -> Term:
         if src == t:
             return x
         if self.mode == "real":
             widening = src.float_format[0] <= t.float_format[0] and \
                 src.float_format[1] <= t.float_format[1]
             return x if widening else self.round_to(x, t)
-        return z3.fpFPToFP(RNE, x, sort_of(t, "ieee"))
+        return T.fp_convert(RNE, x, sort_of(t, "ieee"))
 
     # -- operators --------------------------------------------------------------------
-    def _unary(self, e: Unary, env: Mapping[str, Term]) -> Term:
+    def _unary(self, e: Unary, env: Mapping[str, Value]) -> Value:
         x = self(e.operand, env)
         t = e.dtype
         if e.op == "!":
-            return z3.Not(x)
+            return T.not_(as_bool(x))
         if e.op == "~":
-            return ~x
+            return T.bvnot(x)
         if t is not None and t.is_float and self.mode == "ieee":
-            return z3.fpNeg(x)
-        return -x
+            return T.fp_neg(x)
+        if isinstance(x, int):
+            return -x
+        return _neg(x)
 
-    def _binary(self, e: Binary, env: Mapping[str, Term]) -> Term:
+    def _binary(self, e: Binary, env: Mapping[str, Value]) -> Value:
         op = e.op
         a, b = self(e.lhs, env), self(e.rhs, env)
         t = e.lhs.dtype
         assert t is not None
         if op == "&&":
-            return z3.And(a, b)
+            return T.and_(as_bool(a), as_bool(b))
         if op == "||":
-            return z3.Or(a, b)
+            return T.or_(as_bool(a), as_bool(b))
         if t.is_index:
             return _index_op(op, a, b)
         if op in ("==", "!=", "<", "<=", ">", ">="):
@@ -214,105 +244,124 @@ class Translator:
             raise EquivalenceError(f"operator {op} on bool", e.span)
         return self._float_op(op, a, b, t)
 
-    def _compare(self, op: str, a: Term, b: Term, t: DType) -> z3.BoolRef:
-        if t.is_int and not t.is_signed:
-            return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: z3.ULT(a, b),
-                    "<=": lambda: z3.ULE(a, b), ">": lambda: z3.UGT(a, b),
-                    ">=": lambda: z3.UGE(a, b)}[op]()
+    def _compare(self, op: str, a: Term, b: Term, t: DType) -> Term:
+        if op == "==" and not (t.is_float and self.mode == "ieee"):
+            return T.eq(a, b)
+        if op == "!=" and not (t.is_float and self.mode == "ieee"):
+            return T.distinct(a, b)
+        if t.is_int:
+            rel = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}[op]
+            return T.bv_cmp(("bvu" if not t.is_signed else "bvs") + rel, a, b)
         if t.is_float and self.mode == "ieee":
-            return {"==": z3.fpEQ, "!=": z3.fpNEQ, "<": z3.fpLT, "<=": z3.fpLEQ,
-                    ">": z3.fpGT, ">=": z3.fpGEQ}[op](a, b)
-        return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b,
-                "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
+            if op == "!=":
+                return T.not_(T.fp_cmp("fp.eq", a, b))
+            name = {"==": "fp.eq", "<": "fp.lt", "<=": "fp.leq", ">": "fp.gt",
+                    ">=": "fp.geq"}[op]
+            return T.fp_cmp(name, a, b)
+        return T.compare(op, a, b)
 
     def _float_op(self, op: str, a: Term, b: Term, t: DType) -> Term:
         if self.mode == "ieee":
             if op in ("+", "*"):
                 a, b = ordered(a, b)
-            fn = {"+": z3.fpAdd, "-": z3.fpSub, "*": z3.fpMul, "/": z3.fpDiv}[op]
-            return fn(RNE, a, b)
+            name = {"+": "fp.add", "-": "fp.sub", "*": "fp.mul", "/": "fp.div"}[op]
+            return T.fp_arith(name, RNE, a, b)
         if op == "+":
             result = canonical_sum([a, b])
         elif op == "-":
-            result = canonical_sum([a, -b])
+            result = canonical_sum([a, T.neg(b)])
         elif op == "*":
             x, y = ordered(a, b)
-            result = x * y
+            result = T.mul(x, y)
         else:
-            result = a / b
+            result = T.real_div(a, b)
         narrow = t.float_format[1] < 24  # f16, bf16: every operation rounds
         return self.round_to(result, t) if narrow else result
 
-    def _call(self, e: Call, env: Mapping[str, Term]) -> Term:
+    def _call(self, e: Call, env: Mapping[str, Value]) -> Value:
         args = [self(a, env) for a in e.args]
         t = e.dtype
         assert t is not None
         if e.fn == "select":
-            return z3.If(args[0], args[1], args[2])
+            c, x, y = args
+            if isinstance(x, int) or isinstance(y, int):  # index values
+                if c is T.TRUE or c is T.FALSE:
+                    return x if c is T.TRUE else y  # concrete: stays a Python int
+                x, y = index_term(x), index_term(y)
+            return T.ite(c, x, y)
         if e.fn in ("min", "max"):
             a, b = args
             less = self._compare("<", b, a, t) if e.fn == "min" else \
                 self._compare(">", b, a, t)
-            return z3.If(less, b, a)
+            return T.ite(less, b, a)
         if e.fn == "fma":
             # x * y is exactly commutative (one canonical NaN), so fma(x, y, c) and
             # fma(y, x, c) are one term: the solver need not find that out by itself
             x, y = ordered(args[0], args[1])
             if self.mode == "ieee":
-                return z3.fpFMA(RNE, x, y, args[2])
-            result = canonical_sum([x * y, args[2]])
+                return T.fp_fma(RNE, x, y, args[2])
+            result = canonical_sum([T.mul(x, y), args[2]])
             return self.round_to(result, t) if t.float_format[1] < 24 else result
         if e.fn == "rint":
             if self.mode == "ieee":
-                return z3.fpRoundToIntegral(RNE, args[0])
-            return self.func(f"rint_{t}", [z3.RealSort()], z3.RealSort())(args[0])
+                return T.fp_round(RNE, args[0])
+            return T.apply(self.func(f"rint_{t}", [T.REAL], T.REAL), args[0])
         if e.fn == "abs":
-            if t.is_float:
-                return z3.fpAbs(args[0]) if self.mode == "ieee" else \
-                    z3.If(args[0] < 0, -args[0], args[0])
-            if not t.is_signed:  # an unsigned value is its own absolute value
-                return args[0]
-            return z3.If(args[0] < 0, -args[0], args[0])  # signed <; abs(MIN) wraps to MIN
+            v: Term = args[0]
+            if t.is_float and self.mode == "ieee":
+                return T.fp_abs(v)
+            if t.is_int and not t.is_signed:  # an unsigned value is its own absolute value
+                return v
+            return T.ite(_lt(v, _zero_like(v)), _neg(v), v)  # signed <; abs(MIN) wraps
         sort = sort_of(t, self.mode)
-        return self.func(f"{e.fn}_{t}", [sort], sort)(args[0])
+        return T.apply(self.func(f"{e.fn}_{t}", [sort], sort), args[0])
 
 
-def _index_op(op: str, a: Term, b: Term) -> Term:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op in ("/", "%"):  # floor division and its remainder, as in the interpreters
-        if isinstance(a, int) and isinstance(b, int):
+def _index_op(op: str, a: Index, b: Index) -> Value:
+    if isinstance(a, int) and isinstance(b, int):
+        if op in ("/", "%"):  # floor division and its remainder, as in the interpreters
             return a // b if op == "/" else a % b
+        ops: dict[str, Callable[[int, int], int | bool]] = {
+            "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
+            "==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
+            "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+        return ops[op](a, b)
+    if op in ("/", "%"):
         q = _floor_div(a, b)
-        return q if op == "/" else a - b * q
-    return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b,
-            "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
+        return q if op == "/" else T.sub(index_term(a), T.mul(index_term(b), q))
+    x, y = index_term(a), index_term(b)
+    if op in ("+", "-", "*"):
+        return {"+": T.add, "-": T.sub, "*": T.mul}[op](x, y)
+    if op == "==":
+        return T.eq(x, y)
+    if op == "!=":
+        return T.distinct(x, y)
+    return T.compare(op, x, y)
 
 
-def _floor_div(a: Term, b: Term) -> Term:
+def _floor_div(a: Index, b: Index) -> Term:
     """``floor(a / b)`` on integers: SMT-LIB's ``div`` is Euclidean, which differs from
     the floor for a negative divisor; ``(-a) div (-b)`` is the floor then."""
+    x = index_term(a)
+    minus_x = T.int_val(-a) if isinstance(a, int) else T.neg(a)
     if isinstance(b, int):
-        return a / b if b > 0 else (-a) / (-b)
-    return z3.If(b > 0, a / b, (-a) / (-b))
+        return T.int_div(x, T.int_val(b)) if b > 0 else T.int_div(minus_x, T.int_val(-b))
+    return T.ite(T.compare(">", b, T.int_val(0)), T.int_div(x, b),
+                 T.int_div(minus_x, T.neg(b)))
 
 
-def _range(x: z3.ExprRef) -> tuple[int, int] | None:
+def _range(x: Term) -> tuple[int, int] | None:
     """The value range of an extended narrower bit-vector, read as signed."""
-    if z3.is_app_of(x, z3.Z3_OP_SIGN_EXT):
-        w = x.arg(0).size()
+    if x.op == "sign_extend":
+        w = x.args[0].width
         return -(1 << (w - 1)), (1 << (w - 1)) - 1
-    if z3.is_app_of(x, z3.Z3_OP_ZERO_EXT):
-        w = x.arg(0).size()
+    if x.op == "zero_extend":
+        w = x.args[0].width
         return 0, (1 << w) - 1
     return None
 
 
-def _narrow_product(x: z3.ExprRef, y: z3.ExprRef) -> z3.ExprRef | None:
+def _narrow_product(x: Term, y: Term) -> Term | None:
     """``x * y`` computed at the width the exact product needs, then sign-extended.
 
     Sound because the exact product of two extended narrow values fits that width, so
@@ -325,57 +374,48 @@ def _narrow_product(x: z3.ExprRef, y: z3.ExprRef) -> z3.ExprRef | None:
     corners = [p * q for p in rx for q in ry]
     lo, hi = min(corners), max(corners)
     width = max(lo.bit_length(), hi.bit_length()) + 1
-    if width >= x.size():
+    if width >= x.width:
         return None
 
-    def narrow(v: z3.ExprRef) -> z3.ExprRef:
-        inner = v.arg(0)
-        grow = width - inner.size()
+    def narrow(v: Term) -> Term:
+        inner = v.args[0]
+        grow = width - inner.width
         if grow <= 0:
-            return z3.Extract(width - 1, 0, inner)
-        return z3.SignExt(grow, inner) if z3.is_app_of(v, z3.Z3_OP_SIGN_EXT) else \
-            z3.ZeroExt(grow, inner)
+            return T.extract(width - 1, 0, inner)
+        return T.sign_ext(grow, inner) if v.op == "sign_extend" else T.zero_ext(grow, inner)
 
     nx, ny = ordered(narrow(x), narrow(y))
-    return z3.SignExt(x.size() - width, nx * ny)
+    return T.sign_ext(x.width - width, T.bvmul(nx, ny))
 
 
-def _int_op(op: str, a: z3.ExprRef, b: z3.ExprRef, t: DType) -> z3.ExprRef:
+def _int_op(op: str, a: Term, b: Term, t: DType) -> Term:
     if op == "+":
         return canonical_sum([a, b])
     if op == "-":
-        return canonical_sum([a, -b])
+        return canonical_sum([a, T.bvneg(b)])
     if op == "*":
         x, y = ordered(a, b)
         narrow = _narrow_product(x, y)
-        return x * y if narrow is None else narrow
-    if op == "/":
-        return a / b if t.is_signed else z3.UDiv(a, b)
-    if op == "%":
-        return z3.SRem(a, b) if t.is_signed else z3.URem(a, b)
-    if op == "&":
-        return a & b
-    if op == "|":
-        return a | b
-    if op == "^":
-        return a ^ b
-    if op == "<<":
-        return a << b
-    if op == ">>":
-        return a >> b if t.is_signed else z3.LShR(a, b)
-    raise EquivalenceError(f"unknown operator {op}")
+        return T.bvmul(x, y) if narrow is None else narrow
+    name = {"/": ("bvsdiv", "bvudiv"), "%": ("bvsrem", "bvurem"), "&": ("bvand",) * 2,
+            "|": ("bvor",) * 2, "^": ("bvxor",) * 2, "<<": ("bvshl",) * 2,
+            ">>": ("bvashr", "bvlshr")}.get(op)
+    if name is None:
+        raise EquivalenceError(f"unknown operator {op}")
+    return T.bv_op(name[0] if t.is_signed else name[1], a, b)
 
 
-def _int_cast(x: z3.ExprRef, src: DType, t: DType, saturate: bool) -> z3.ExprRef:
+def _int_cast(x: Term, src: DType, t: DType, saturate: bool) -> Term:
     if saturate:
         wide = max(src.bits, t.bits) + 2
-        xw = z3.SignExt(wide - src.bits, x) if src.is_signed else z3.ZeroExt(wide - src.bits, x)
-        lo, hi = z3.BitVecVal(t.min, wide), z3.BitVecVal(t.max, wide)
-        xw = z3.If(xw < lo, lo, z3.If(xw > hi, hi, xw))
-        return z3.Extract(t.bits - 1, 0, xw)
+        xw = T.sign_ext(wide - src.bits, x) if src.is_signed else \
+            T.zero_ext(wide - src.bits, x)
+        lo, hi = T.bv_val(t.min, wide), T.bv_val(t.max, wide)
+        xw = T.ite(T.bv_cmp("bvslt", xw, lo), lo, T.ite(T.bv_cmp("bvsgt", xw, hi), hi, xw))
+        return T.extract(t.bits - 1, 0, xw)
     if t.bits == src.bits:
         return x
     if t.bits < src.bits:
-        return z3.Extract(t.bits - 1, 0, x)
+        return T.extract(t.bits - 1, 0, x)
     grow = t.bits - src.bits
-    return z3.SignExt(grow, x) if src.is_signed else z3.ZeroExt(grow, x)
+    return T.sign_ext(grow, x) if src.is_signed else T.zero_ext(grow, x)

@@ -14,9 +14,9 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tensorize.equivalence.backend import verdict
-from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import EquivalenceError
+from tensorize.smt.backend import verdict
+from tensorize.smt.solver import SolverConfig
 
 if TYPE_CHECKING:
     from tensorize.equivalence.obligation import Obligation
@@ -70,7 +70,7 @@ def export(ob: Obligation, directory: Path) -> Path:
 
 def solve_with_cvc5(text: str, config: SolverConfig) -> str:
     """'sat', 'unsat' or 'unknown' from cvc5 on an SMT-LIB script."""
-    from tensorize.equivalence.cvc5_backend import check_text
+    from tensorize.smt.cvc5_backend import check_text
 
     return verdict(check_text(text, config, models=False))
 
@@ -81,7 +81,7 @@ def cross_check(ob: Obligation, mine: str, config: SolverConfig) -> str:
     found, in words for the result: the other's agreement, or that it did not decide
     (the cross-check of this obligation is then incomplete, and says so)."""
     if config.backend == "cvc5":
-        from tensorize.equivalence.z3_backend import Z3Backend
+        from tensorize.smt.z3_backend import Z3Backend
 
         other_name, other = "z3", verdict(Z3Backend().discharge(ob, config))
     else:

@@ -1,29 +1,9 @@
-"""How long a proof may take, and which solver back end discharges it."""
+"""How long a proof may take, and which solver back end discharges it: the names of
+:mod:`tensorize.smt.solver`, re-exported for the layers above the proof layer (the
+rewriter, the API), which configure proofs without reaching below it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tensorize.smt.solver import SOLVERS, SolverConfig, check_solver
 
-from tensorize.errors import UsageError
-
-SOLVERS: tuple[str, ...] = ("z3", "cvc5")
-"""The solver back ends (:mod:`tensorize.equivalence.backend`): Z3 is the default."""
-
-
-def check_solver(name: object) -> str:
-    """``name`` is a solver back end the engine knows."""
-    if not isinstance(name, str) or name not in SOLVERS:
-        raise UsageError(f"unknown solver {name!r} (valid: {', '.join(SOLVERS)})")
-    return name
-
-
-@dataclass(frozen=True)
-class SolverConfig:
-    """How long a proof may take. ``rlimit`` is Z3's deterministic resource budget (cvc5
-    has no equivalent: the timeout alone bounds it); ``backend`` names the solver that
-    discharges the obligations (``"z3"`` or ``"cvc5"``)."""
-
-    timeout_ms: int = 10_000
-    rlimit: int = 50_000_000
-    seed: int = 0
-    backend: str = "z3"
+__all__ = ["SOLVERS", "SolverConfig", "check_solver"]

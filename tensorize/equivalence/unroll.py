@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import z3
-
 from tensorize.equivalence.memory import Memory
 from tensorize.equivalence.smt import Translator
 from tensorize.errors import EquivalenceError, TooLarge
@@ -29,6 +27,8 @@ from tensorize.ir.nodes import (
     View,
 )
 from tensorize.ir.types import DType
+from tensorize.smt.fold import simplify
+from tensorize.smt.terms import FALSE, TRUE, Term
 
 
 def strides(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -71,7 +71,7 @@ class SymExec:
         self.assumes: dict[str, list[Assume]] = {}  # every assume: they intersect
         for a in fn.assumes:
             self.assumes.setdefault(a.buf, []).append(a)
-        self.state: dict[str, dict[int, z3.ExprRef]] = {}
+        self.state: dict[str, dict[int, Term]] = {}
         self.parent = parent
         self.tr = Translator(memory.mode, self._read)
 
@@ -93,7 +93,7 @@ class SymExec:
         pidx = tuple(int(parent.tr(e, local)) for e in view.index)
         return parent, view.buf, pidx
 
-    def read_at(self, buf: str, idx: tuple[int, ...]) -> z3.ExprRef:
+    def read_at(self, buf: str, idx: tuple[int, ...]) -> Term:
         """The current value of one element."""
         self.offset(buf, idx)  # bounds
         if self.parent is not None and buf in self.parent[1]:
@@ -104,14 +104,15 @@ class SymExec:
         if written is not None and off in written:
             return written[off]
         if self.modes[buf] == "local":
-            return self.tr(_zero(self.types[buf]), {})
+            zero: Term = self.tr(_zero(self.types[buf]), {})
+            return zero
         t = self.types[buf]
         value = self.memory.initial(buf, off, t)
         for a in self.assumes.get(buf, ()):
             self.memory.assume(a, off, value, t, self.side)
         return value
 
-    def write_at(self, buf: str, idx: tuple[int, ...], value: z3.ExprRef) -> None:
+    def write_at(self, buf: str, idx: tuple[int, ...], value: Term) -> None:
         """Store one element."""
         if self.parent is not None and buf in self.parent[1]:
             parent, pbuf, pidx = self._via_parent(buf, idx)
@@ -119,7 +120,7 @@ class SymExec:
             return
         self.state.setdefault(buf, {})[self.offset(buf, idx)] = value
 
-    def _read(self, load: Load, idx: tuple[Any, ...]) -> z3.ExprRef:
+    def _read(self, load: Load, idx: tuple[Any, ...]) -> Term:
         return self.read_at(load.buf, tuple(int(i) for i in idx))
 
     # -- statements -------------------------------------------------------------------
@@ -144,13 +145,23 @@ class SymExec:
                 self.block(s.body, env)
             env.pop(s.var, None)
         elif isinstance(s, If):
-            cond = self.tr(s.cond, env)
-            cond = z3.is_true(z3.simplify(cond)) if z3.is_expr(cond) else bool(cond)
-            self.block(s.then if cond else s.orelse, env)
+            self.block(s.then if self.condition(s, env) else s.orelse, env)
         elif isinstance(s, CallStmt):
             self.call(s, env)
         else:
             raise EquivalenceError(f"cannot execute {type(s).__name__}")
+
+    def condition(self, s: If, env: dict[str, int]) -> bool:
+        """An ``if`` condition's value: its indices are all concrete here (conditions
+        are affine in indices), so it folds to a literal."""
+        cond = self.tr(s.cond, env)
+        if not isinstance(cond, Term):
+            return bool(cond)
+        folded = simplify(cond)
+        if folded is not TRUE and folded is not FALSE:
+            raise EquivalenceError("an 'if' condition that is not constant when unrolled",
+                                   s.span)
+        return folded is TRUE
 
     def call(self, s: CallStmt, env: dict[str, int]) -> None:
         callee = self.library.get(s.name)
@@ -171,7 +182,7 @@ def _zero(t: DType) -> Expr:
     return Const(0 if not t.is_float else 0.0, t)
 
 
-def final_value(ex: SymExec, buf: str, offset: int, t: DType) -> z3.ExprRef:
+def final_value(ex: SymExec, buf: str, offset: int, t: DType) -> Term:
     """What element ``offset`` of ``buf`` holds after ``ex`` ran."""
     written = ex.state.get(buf, {})
     if offset in written:

@@ -1,22 +1,24 @@
-"""Integer questions about index expressions, asked of a solver: the one module outside
-the proof layer (``tensorize/equivalence/``) that imports Z3.
+"""Integer questions about index expressions, asked of a solver through the solver seam
+(:mod:`tensorize.smt`: the constraints become our terms, the Z3 back end answers).
 
 The static bounds check (``bounds.py``) and the validator (``rewrite/validate.py``) ask
 whether some point of a box of loop variables and sizes satisfies constraints on index
 expressions (``0 <= e < n`` broken, two tiles computing one iteration). They build the
 constraints as IR expressions (``+ - * / %`` on integers with the interpreter's floor
 semantics, comparisons, ``&& || !``) and call :func:`exists`; only this module turns
-them into solver terms, so a second solver backend is one translation away.
+them into solver terms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from tensorize.ir.nodes import Binary, Const, Expr, Unary, Var
 from tensorize.ir.types import BOOL, INDEX
+from tensorize.smt import terms as T
+from tensorize.smt.backend import Assertions, Sat, Unsat
+from tensorize.smt.solver import SolverConfig
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
@@ -38,27 +40,21 @@ def exists(constraints: Iterable[Expr], names: Iterable[str], *, timeout_ms: int
     constraint true? Variables are unbounded integers (bound them with constraints); a
     constraint that uses another name, or anything but integer arithmetic, makes the
     answer :data:`UNKNOWN`."""
-    import z3
-
-    env: dict[str, Any] = {name: z3.Int(name) for name in names}
-    solver = z3.Solver()
-    solver.set("timeout", int(timeout_ms))
-    if rlimit:
-        solver.set("rlimit", int(rlimit))
-    solver.set("random_seed", int(seed))
+    env = {name: T.var(name, T.INT) for name in names}
     try:
-        for c in constraints:
-            solver.add(_z3(c, env))
+        assertions = tuple(_term(c, env) for c in constraints)
     except _Unsupported as exc:
         return Answer(UNKNOWN, reason=f"not integer arithmetic: {exc}")
-    verdict = solver.check()
-    if verdict == z3.unsat:
+    from tensorize.smt.z3_backend import Z3Backend
+
+    config = SolverConfig(timeout_ms=int(timeout_ms), rlimit=int(rlimit), seed=int(seed))
+    answer = Z3Backend().discharge(Assertions("exists", assertions), config)
+    if isinstance(answer, Unsat):
         return Answer(UNSAT)
-    if verdict != z3.sat:
-        return Answer(UNKNOWN, reason=solver.reason_unknown())
-    model = solver.model()
-    return Answer(SAT, {name: model.eval(v, model_completion=True).as_long()
-                        for name, v in env.items()})
+    if not isinstance(answer, Sat):
+        return Answer(UNKNOWN, reason=answer.reason)
+    # a variable the model leaves out may take any value: zero (Z3's completion)
+    return Answer(SAT, {name: int(answer.values.get(name) or 0) for name in env})
 
 
 # -- building constraints ---------------------------------------------------------------
@@ -107,50 +103,53 @@ class _Unsupported(Exception):
     """An expression outside integer arithmetic (a load, a cast, a float)."""
 
 
-def _z3(e: Expr, env: dict[str, Any]) -> Any:
-    import z3
-
+def _term(e: Expr, env: dict[str, T.Term]) -> T.Term:
     if isinstance(e, Const):
         if isinstance(e.value, bool):
-            return z3.BoolVal(e.value)
+            return T.bool_val(e.value)
         if isinstance(e.value, int):
-            return z3.IntVal(e.value)
+            return T.int_val(e.value)
         raise _Unsupported(f"the constant {e.value!r}")
     if isinstance(e, Var):
         if e.name not in env:
             raise _Unsupported(f"the undeclared variable {e.name}")
         return env[e.name]
     if isinstance(e, Unary):
-        inner = _z3(e.operand, env)
-        if e.op == "-":
-            return -inner
-        if e.op == "!":
-            return z3.Not(inner)
+        inner = _term(e.operand, env)
+        if e.op == "-" and inner.sort is T.INT:
+            return T.neg(inner)
+        if e.op == "!" and inner.sort is T.BOOL:
+            return T.not_(inner)
         raise _Unsupported(f"the operator {e.op}")
     if isinstance(e, Binary):
-        a, b = _z3(e.lhs, env), _z3(e.rhs, env)
-        ops = {
-            "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-            "/": lambda: _div(a, b), "%": lambda: _mod(a, b),
-            "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b,
-            ">=": lambda: a >= b, "==": lambda: a == b, "!=": lambda: a != b,
-            "&&": lambda: z3.And(a, b), "||": lambda: z3.Or(a, b),
-        }
-        if e.op not in ops:
+        a, b = _term(e.lhs, env), _term(e.rhs, env)
+        if e.op in ("&&", "||"):
+            if a.sort is not T.BOOL or b.sort is not T.BOOL:
+                raise _Unsupported(f"the operator {e.op} on integers")
+            return T.and_(a, b) if e.op == "&&" else T.or_(a, b)
+        if a.sort is not T.INT or b.sort is not T.INT:
+            raise _Unsupported(f"the operator {e.op} on Booleans")
+        if e.op in ("==", "!="):
+            return T.eq(a, b) if e.op == "==" else T.distinct(a, b)
+        if e.op in T.ARITH_COMPARE:
+            return T.compare(e.op, a, b)
+        arith = {"+": T.add, "-": T.sub, "*": T.mul, "/": _div, "%": _mod}.get(e.op)
+        if arith is None:
             raise _Unsupported(f"the operator {e.op}")
-        return ops[e.op]()
+        return arith(a, b)
     raise _Unsupported(type(e).__name__)
 
 
-def _div(a: Any, b: Any) -> Any:
+_ZERO = T.int_val(0)
+
+
+def _div(a: T.Term, b: T.Term) -> T.Term:
     """Floor division as the interpreter does it on indices (x / 0 is 0)."""
-    import z3
+    return T.ite(T.eq(b, _ZERO), _ZERO,
+                 T.ite(T.compare(">", b, _ZERO), T.int_div(a, b),
+                       T.int_div(T.neg(a), T.neg(b))))
 
-    return z3.If(b == 0, 0, z3.If(b > 0, a / b, (-a) / (-b)))
 
-
-def _mod(a: Any, b: Any) -> Any:
+def _mod(a: T.Term, b: T.Term) -> T.Term:
     """The remainder that goes with :func:`_div` (x % 0 is 0)."""
-    import z3
-
-    return z3.If(b == 0, 0, a - b * _div(a, b))
+    return T.ite(T.eq(b, _ZERO), _ZERO, T.sub(a, T.mul(b, _div(a, b))))

@@ -10,14 +10,11 @@ floating-point solver, switched on here.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tensorize.equivalence.backend import Discharged, Sat, SolverBackend, Undecided, Unsat, Value
-from tensorize.equivalence.solver import SolverConfig
 from tensorize.errors import EquivalenceError
-
-if TYPE_CHECKING:
-    from tensorize.equivalence.obligation import Obligation
+from tensorize.smt.backend import Discharged, Query, Sat, SolverBackend, Undecided, Unsat, Value
+from tensorize.smt.solver import SolverConfig
 
 
 def _cvc5() -> Any:
@@ -89,6 +86,8 @@ class Cvc5Backend(SolverBackend):
 
     name = "cvc5"
 
-    def discharge(self, obligation: Obligation, config: SolverConfig) -> Discharged:
+    def discharge(self, obligation: Query, config: SolverConfig) -> Discharged:
         """Print the obligation and check it with cvc5."""
-        return check_text(obligation.smt2(), config)
+        from tensorize.smt.z3_backend import smt2
+
+        return check_text(smt2(obligation.assertions), config)

@@ -2,8 +2,8 @@
 unknown; the prover never talks to a solver another way.
 
 One base class, each back end a subclass (the shape of pysmt's ``Solver``):
-:class:`~tensorize.equivalence.z3_backend.Z3Backend` (the default) and
-:class:`~tensorize.equivalence.cvc5_backend.Cvc5Backend`. :func:`backend_for` picks one
+:class:`~tensorize.smt.z3_backend.Z3Backend` (the default) and
+:class:`~tensorize.smt.cvc5_backend.Cvc5Backend`. :func:`backend_for` picks one
 by the name in :class:`SolverConfig`. A model is the values of the obligation's free
 variables as plain Python values: the prover turns it into inputs and runs both sides
 on them; only a difference the interpreter confirms becomes a refutation, and
@@ -13,15 +13,34 @@ on them; only a difference the interpreter confirms becomes a refutation, and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
-from tensorize.equivalence.solver import SolverConfig, check_solver
+from tensorize.smt.solver import SolverConfig, check_solver
+from tensorize.smt.terms import Term
 
-if TYPE_CHECKING:
-    from tensorize.equivalence.obligation import Obligation
+
+class Query(Protocol):
+    """What a back end discharges: Boolean terms whose conjunction is asked about (the
+    prover's ``Obligation`` is one; so is :class:`Assertions`)."""
+
+    @property
+    def name(self) -> str:
+        """A name for messages and exported files."""
+
+    @property
+    def assertions(self) -> Sequence[Term]:
+        """The formulas, all to hold together."""
+
+
+@dataclass(frozen=True)
+class Assertions:
+    """A plain query: a name and its assertions."""
+
+    name: str
+    assertions: tuple[Term, ...]
 
 Value = int | bool | Fraction | None
 """A free variable's value in a model: a bit-vector's bits (unsigned), a float's IEEE bit
@@ -63,7 +82,7 @@ class SolverBackend(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def discharge(self, obligation: Obligation, config: SolverConfig) -> Discharged:
+    def discharge(self, obligation: Query, config: SolverConfig) -> Discharged:
         """Is the conjunction of ``obligation.assertions`` satisfiable, within
         ``config``'s timeout (and resource limit, for Z3)?"""
 
@@ -73,9 +92,9 @@ def backend_for(config: SolverConfig) -> SolverBackend:
     queries, so each proof takes its own)."""
     name = check_solver(config.backend)
     if name == "cvc5":
-        from tensorize.equivalence.cvc5_backend import Cvc5Backend
+        from tensorize.smt.cvc5_backend import Cvc5Backend
 
         return Cvc5Backend()
-    from tensorize.equivalence.z3_backend import Z3Backend
+    from tensorize.smt.z3_backend import Z3Backend
 
     return Z3Backend()
