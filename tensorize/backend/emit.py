@@ -296,7 +296,7 @@ class _KernelEmitter:
                 if form is None or form.coeffs:
                     return False
                 known[p.name] = form.const
-        callee_sizes = {k: int(v) for k, v in known.items() if v is not None}
+        callee_sizes = {k: int(v) for k, v in known.items()}
         pointers: dict[str, str] = {}
         strides: dict[tuple[str, int], int] = {}
         decls: list[str] = []

@@ -496,7 +496,7 @@ def _uses_floats(fn: Function) -> bool:
     if any(b.dtype.is_float for b in fn.buffers):
         return True
     return any(isinstance(n, CallStmt) or (
-        isinstance(n, Expr) and n.dtype is not None and n.dtype.is_float)
+        isinstance(n, Expr) and n.dtype.is_float)
         for s in fn.body for n in walk(s))
 
 

@@ -131,7 +131,7 @@ class Translator:
     # -- leaves -----------------------------------------------------------------------
     def _const(self, e: Const, env: Mapping[str, Value]) -> Value:
         t = e.dtype
-        if t is None or t.is_index:
+        if t.is_index:
             return e.value
         if t.is_bool:
             return T.bool_val(bool(e.value))
@@ -158,7 +158,6 @@ class Translator:
     def _cast(self, e: Cast, env: Mapping[str, Value]) -> Term:
         src, t = e.operand.dtype, e.dtype
         x = self(e.operand, env)
-        assert src is not None and t is not None
         if src.is_index:
             x = T.int2bv(index_term(x), 64)
             src = DType("i64", "int", 64)
@@ -219,7 +218,7 @@ class Translator:
             return T.not_(as_bool(x))
         if e.op == "~":
             return T.bvnot(x)
-        if t is not None and t.is_float and self.mode == "ieee":
+        if t.is_float and self.mode == "ieee":
             return T.fp_neg(x)
         if isinstance(x, int):
             return -x
@@ -229,7 +228,6 @@ class Translator:
         op = e.op
         a, b = self(e.lhs, env), self(e.rhs, env)
         t = e.lhs.dtype
-        assert t is not None
         if op == "&&":
             return T.and_(as_bool(a), as_bool(b))
         if op == "||":
@@ -281,7 +279,6 @@ class Translator:
     def _call(self, e: Call, env: Mapping[str, Value]) -> Value:
         args = [self(a, env) for a in e.args]
         t = e.dtype
-        assert t is not None
         if e.fn == "select":
             c, x, y = args
             if isinstance(x, int) or isinstance(y, int):  # index values

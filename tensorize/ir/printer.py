@@ -120,28 +120,16 @@ def _stmt_lines(s: ParsedStmt, depth: int, notes: _Notes | None = None) -> list[
             rhs = format_expr(v.rhs)
             return lead + [f"{pad}{target} {v.op}= {rhs}{tail}"]
         return lead + [f"{pad}{target} = {format_expr(v)}{tail}"]
-    inner_pad = _INDENT * (depth + 1)
     if isinstance(s, ParsedFor):
-        lines = lead + [f"{pad}for {s.var} in {format_expr(s.lo)}..{format_expr(s.hi)} {{{tail}"]
-        for child in s.body:
-            lines += _stmt_lines(child, depth + 1, notes)
-        if notes:
-            lines += notes.lead(s, "end", inner_pad)
-        return lines + [f"{pad}}}{notes.trail(s, 'end') if notes else ''}"]
+        head = f"{pad}for {s.var} in {format_expr(s.lo)}..{format_expr(s.hi)} {{{tail}"
+        lines, end_tail = _block(lead + [head], s, s.body, "end", depth, notes)
+        return lines + [f"{pad}}}{end_tail}"]
     if isinstance(s, ParsedIf):
-        lines = lead + [f"{pad}if {format_expr(s.cond)} {{{tail}"]
-        for child in s.then:
-            lines += _stmt_lines(child, depth + 1, notes)
-        if notes:
-            lines += notes.lead(s, "end", inner_pad)
-        end_tail = notes.trail(s, "end") if notes else ""
+        head = f"{pad}if {format_expr(s.cond)} {{{tail}"
+        lines, end_tail = _block(lead + [head], s, s.then, "end", depth, notes)
         if s.orelse:
             lines.append(f"{pad}}} else {{{end_tail}")
-            for child in s.orelse:
-                lines += _stmt_lines(child, depth + 1, notes)
-            if notes:
-                lines += notes.lead(s, "else_end", inner_pad)
-            end_tail = notes.trail(s, "else_end") if notes else ""
+            lines, end_tail = _block(lines, s, s.orelse, "else_end", depth, notes)
         return lines + [f"{pad}}}{end_tail}"]
     if isinstance(s, ParsedCallStmt):
         args = [_format_arg(a) for a in s.args]
@@ -154,6 +142,17 @@ def _stmt_lines(s: ParsedStmt, depth: int, notes: _Notes | None = None) -> list[
             lines.append(f"{inner}{a}{',' if i < len(args) - 1 else ')'}")
         return lines
     raise TypeError(f"cannot print {type(s).__name__}")
+
+
+def _block(lines: list[str], s: ParsedStmt, body: tuple[ParsedStmt, ...], end: str,
+           depth: int, notes: _Notes | None) -> tuple[list[str], str]:
+    """``lines`` followed by the statements of ``body`` one level deeper and the comments
+    kept before its closing brace (at ``end``); also the comment after that brace."""
+    for child in body:
+        lines += _stmt_lines(child, depth + 1, notes)
+    if not notes:
+        return lines, ""
+    return lines + notes.lead(s, end, _INDENT * (depth + 1)), notes.trail(s, end)
 
 
 def _chained(s: ParsedIf, next_brace: tuple[int, int, int, int] | None) -> bool:

@@ -961,8 +961,7 @@ def scalar_cost(frag: Fragment, fp: str) -> float:
     :data:`CHAIN_ADD_COST` per update when it is an IEEE float sum (``+`` or ``fma``)
     into one element, a single chain of dependent adds."""
     form = frag.form
-    if (fp == FpMode.IEEE and form.op in ("+", "fma") and form.body.dtype is not None
-            and form.body.dtype.is_float
+    if (fp == FpMode.IEEE and form.op in ("+", "fma") and form.body.dtype.is_float
             and math.prod(form.loop(v).extent for v in form.spatial) == 1):
         return frag.instances * CHAIN_ADD_COST
     return frag.instances * SCALAR_COST
