@@ -227,6 +227,13 @@ def _linear_of(t: Term, memo: dict[Term, Linear]) -> Linear:
     return out
 
 
+def linear_terms(t: Term) -> Linear:
+    """The linear form of integer term ``t`` after :func:`simplify`: each atom (a term
+    that is not ``+ - neg`` or a product by a constant) with its coefficient, and the
+    constant."""
+    return _linear_of(simplify(t), {})
+
+
 def _build(form: Linear) -> Term:
     coeffs, k = form
     parts = [int_val(k)] if k or not coeffs else []
