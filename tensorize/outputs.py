@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from tensorize.errors import UsageError
@@ -77,6 +76,8 @@ def write_atomic(path: str | Path, text: str) -> None:
     (``0o644`` under the usual umask 022), as ``open(path, "w")`` would give it. Any
     failure is a one-line :class:`UsageError` and leaves no temporary file behind.
     """
+    import tempfile  # here: with shutil, bz2 and lzma it is ~10 ms of every command
+
     p = Path(path)
     if p.exists() and not p.is_file():
         raise UsageError(f"{p}: not a regular file; cannot write it")

@@ -206,3 +206,37 @@ kernel k {
         ("index j + x of 'A' ranges over 0..=10 but dimension 0 has size 8", 13),
         ("index j + x of 'C' ranges over 0..=10 but dimension 0 has size 8", 13),
     ]
+
+
+def test_checked_classes_that_only_narrow_types_reuse_the_parsed_methods() -> None:
+    """``nodes._narrowed`` classes: the parsed class's fields and defaults, slots only (no
+    instance dict), every field read from its slot (a default written for the type
+    checker must not hide it), and a class that adds or changes a field is refused."""
+    import dataclasses
+
+    import pytest
+
+    from tensorize.ir import nodes, syntax
+    from tensorize.ir.types import BOOL, INDEX
+
+    zero, four = nodes.Const(0, INDEX), nodes.Const(4, INDEX)
+    loop = nodes.For("i", zero, four, ())
+    branch = nodes.If(nodes.Const(True, BOOL), (loop,), (loop, loop))
+    assert branch.orelse == (loop, loop) and nodes.If(branch.cond, ()).orelse == ()
+    assert not hasattr(loop, "__dict__") and repr(loop).startswith("For(var='i'")
+    assert dataclasses.replace(loop, var="j") == nodes.For("j", zero, four, ())
+    assert hash(loop) == hash(nodes.For("i", zero, four, ()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loop.var = "k"  # type: ignore[misc]
+    for extra in ("extra: int\n", "orelse: tuple[nodes.Stmt, ...] = (1,)\n"):
+        body = f"class Bad(syntax.ParsedIf, nodes.Stmt):\n    __slots__ = ()\n    {extra}"
+        with pytest.raises(TypeError):
+            nodes._narrowed(_make(body, syntax, nodes))
+
+
+def _make(body: str, syntax: object, nodes: object) -> type:
+    scope: dict[str, object] = {"syntax": syntax, "nodes": nodes, "__name__": "t"}
+    exec(body, scope)  # noqa: S102 - a class made to be refused
+    made = scope["Bad"]
+    assert isinstance(made, type)
+    return made

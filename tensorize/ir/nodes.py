@@ -11,7 +11,8 @@ fields keep the parsed classes' order, so the constructors read as before:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TypeVar, dataclass_transform
 
 from tensorize.ir import syntax
 from tensorize.ir.syntax import (
@@ -42,6 +43,30 @@ __all__ = [
     "Layout", "Load", "Meta", "MetaKind", "Mode", "Module", "Node", "SizeParam", "Stmt",
     "Unary", "Var", "View",
 ]
+
+
+_C = TypeVar("_C", bound=type)
+
+
+@dataclass_transform(frozen_default=True)
+def _narrowed(cls: _C) -> _C:
+    """A checked class whose fields are its parsed class's, in the same order and with the
+    same defaults, only their types narrowed. To the type checker it is a frozen dataclass
+    with the narrowed fields; at run time the parsed class's generated ``__init__``,
+    ``__eq__``, ``__hash__`` and ``__repr__`` serve it unchanged (a second dataclass pass
+    would make the same methods again, ~1 ms a class of every command). The class body
+    must declare ``__slots__ = ()``, no field of its own, and no default but the parsed
+    class's."""
+    inherited = {f.name: f for f in fields(cls.__mro__[1])}
+    own = cls.__dict__.get("__annotations__", {})
+    if cls.__dict__.get("__slots__") != () or not set(own) <= set(inherited):
+        raise TypeError(f"{cls.__name__} is not its parsed class with narrowed types")
+    for name in own:
+        if name in cls.__dict__:  # a default, written for the type checker: the parsed
+            if cls.__dict__[name] != inherited[name].default:  # class's, whose slot must
+                raise TypeError(f"{cls.__name__}.{name} changes its default")  # not be
+            delattr(cls, name)  # hidden by a class attribute
+    return cls
 
 
 class Expr(syntax.ParsedExpr):
@@ -90,9 +115,11 @@ class Binary(syntax.ParsedBinary, Expr):
     dtype: DType
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class Cast(syntax.ParsedCast, Expr):
     """A checked conversion to ``dtype``."""
+
+    __slots__ = ()
 
     operand: Expr
 
@@ -111,63 +138,79 @@ class Stmt(syntax.ParsedStmt):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class Assign(syntax.ParsedAssign, Stmt):
     """A checked ``buf[index] = value``."""
+
+    __slots__ = ()
 
     index: tuple[Expr, ...]
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class For(syntax.ParsedFor, Stmt):
     """A checked loop."""
+
+    __slots__ = ()
 
     lo: Expr
     hi: Expr
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class If(syntax.ParsedIf, Stmt):
     """A checked branch."""
+
+    __slots__ = ()
 
     cond: Expr
     then: tuple[Stmt, ...]
     orelse: tuple[Stmt, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class View(syntax.ParsedView):
     """A checked view of a buffer."""
+
+    __slots__ = ()
 
     index: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class Arg(syntax.ParsedArg):
     """A checked argument of a call: a view, or a size expression."""
+
+    __slots__ = ()
 
     value: View | Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class CallStmt(syntax.ParsedCallStmt, Stmt):
     """A checked call of an intrinsic, every argument in its parameter's order."""
+
+    __slots__ = ()
 
     args: tuple[Arg, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class BufferDecl(syntax.ParsedBufferDecl):
     """A buffer declaration with a checked shape."""
+
+    __slots__ = ()
 
     shape: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_narrowed
 class Function(syntax.ParsedFunction):
     """A checked kernel or intrinsic."""
+
+    __slots__ = ()
 
     buffers: tuple[BufferDecl, ...]
     body: tuple[Stmt, ...]
