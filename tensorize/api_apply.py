@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +26,12 @@ from tensorize.api_checks import (
 from tensorize.api_load import Callees, is_mlir, load_specs, load_with_callees
 from tensorize.equivalence.results import Proved, check_fp
 from tensorize.errors import UsageError
-from tensorize.intrinsics.library import Library, load_library
-from tensorize.ir.nodes import Function, Module
+from tensorize.intrinsics.library import Library, library_digest, load_library
 from tensorize.outputs import check_output_dir, check_output_file
 
 if TYPE_CHECKING:
+    from tensorize.equivalence.cache import ProofCache
+    from tensorize.ir.nodes import Function
     from tensorize.rewrite.engine import TensorizePass, TensorizeResult
 
 T = TypeVar("T")
@@ -119,6 +122,8 @@ class FileResult:
     lines: list[str] = field(default_factory=list)
     cache_hits: int = 0
     cache_misses: int = 0
+    stored: _StoredFile | None = field(default=None, repr=False, compare=False)
+    """What the file store keeps of it (None: not to be stored)."""
 
     @property
     def changed(self) -> bool:
@@ -133,6 +138,7 @@ class FileResult:
 def tensorize_file(path: str, library: Library, tpass: TensorizePass,
                    sizes: Mapping[str, int]) -> FileResult:
     """Tensorize every kernel of one file (the unit of ``apply``)."""
+    from tensorize.ir.nodes import Module
     from tensorize.ir.printer import format_module
 
     module, callees = load_with_callees(path, library)
@@ -167,11 +173,24 @@ def _file_result(path: str, text: str, results: Sequence[TensorizeResult],
     lines = [summary_line(path, result) for result in results]
     lines += [f"{path}: {note}" for note in notes]
     hits, misses = _cache_counts(tpass)
-    return FileResult(path, text, reports, lines, hits - before[0], misses - before[1])
+    kernels = tuple((r.kernel.name, r.coverage, _summary_parts(r)) for r in results)
+    return FileResult(path, text, reports, lines, hits - before[0], misses - before[1],
+                      _StoredFile(path, text, tuple(reports), kernels, tuple(notes)))
 
 
 def summary_line(path: str, result: TensorizeResult) -> str:
     """The readable account of one kernel's rewrite, as ``apply`` prints it."""
+    return _summary(path, result.kernel.name, result.coverage, result.seconds,
+                    _summary_parts(result))
+
+
+def _summary(path: str, kernel: str, coverage: float, seconds: float, parts: str) -> str:
+    return f"{path}: {kernel}: coverage {coverage:.0%}, {seconds:.2f} s\n    {parts}"
+
+
+def _summary_parts(result: TensorizeResult) -> str:
+    """The statements' lines of :func:`summary_line` (nothing in them is a time of this
+    run but the proofs', which a stored decision keeps too)."""
     parts = []
     for f in result.fragments:
         if f.chosen is None:
@@ -185,8 +204,7 @@ def summary_line(path: str, result: TensorizeResult) -> str:
                      f"(proved: {how}; cost {c.cost:g} vs scalar {f.scalar_cost:g})")
     if not parts:
         parts.append("no reduction fragment to tensorize")
-    return (f"{path}: {result.kernel.name}: coverage {result.coverage:.0%}, "
-            f"{result.seconds:.2f} s\n    " + "\n    ".join(parts))
+    return "\n    ".join(parts)
 
 
 def tensorize_any(path: str, library: Library, tpass: TensorizePass,
@@ -246,6 +264,54 @@ def apply_outputs(files: Sequence[str], *, output: str | None = None,
 
 
 @dataclass(frozen=True)
+class _StoredFile:
+    """What ``apply`` made of one file, kept in the cache under :func:`_file_key`: a
+    second ``apply`` of the same bytes with the same library, options, host and engine
+    is this lookup (no library is loaded, no kernel parsed), and reads as a stored
+    decision of every kernel does: this run's time, the proofs' own."""
+
+    path: str
+    text: str
+    reports: tuple[dict[str, Any], ...]
+    kernels: tuple[tuple[str, float, str], ...]
+    """(kernel, coverage, the statements' summary lines) of each kernel."""
+    notes: tuple[str, ...]
+
+    def replay(self, seconds: float) -> FileResult:
+        """The file's result, as found ``seconds`` after the lookup began."""
+        reports = [{**r, "seconds": round(seconds, 6),
+                    "stages": {**dict.fromkeys(r.get("stages", {}), 0.0),
+                               "lookup": round(seconds, 6)}} for r in self.reports]
+        lines = [_summary(self.path, name, coverage, seconds, parts)
+                 for name, coverage, parts in self.kernels]
+        lines += [f"{self.path}: {note}" for note in self.notes]
+        return FileResult(self.path, self.text, reports, lines, len(self.kernels), 0)
+
+
+def _file_key(path: str, library: str, options: str) -> str | None:
+    """The key of ``apply``'s result for the file at ``path`` (None if it cannot be read:
+    the run reports it): its path and bytes, the library's files, every option of the
+    command and, through :func:`obligation_key`, the engine's source."""
+    import hashlib
+
+    from tensorize.equivalence.cache import obligation_key
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    return obligation_key(f"{path}\0{hashlib.sha256(data).hexdigest()}", library,
+                          f"apply-file {options}")
+
+
+def _host() -> str:
+    """What the default targets depend on besides the library: the host's CPU."""
+    from tensorize.intrinsics.host import cpu_flags, host_machine
+
+    return f"{host_machine()} {' '.join(sorted(cpu_flags()))}"
+
+
+@dataclass(frozen=True)
 class Applied:
     """What ``apply`` made of its files (in their order) and whether it used the cache."""
 
@@ -286,8 +352,55 @@ def _apply_all(files: tuple[str, ...], specs: tuple[str, ...], targets: tuple[st
                intrinsics: tuple[str, ...], fp: str, timeout: float | None,
                rlimit: int | None, cache: bool, sizes: dict[str, int], jobs: int,
                signedness: dict[str, str], progress: Progress) -> Applied:
-    """The work of ``apply``: the library loaded, every file tensorized, in ``jobs``
+    """The work of ``apply``: the results stored for these files when the cache has
+    them, else the library loaded and every other file tensorized, in ``jobs``
     processes if more than one."""
+    start = time.perf_counter()
+    found: dict[str, FileResult] = {}
+    keys: dict[str, str] = {}
+    store = _file_store(cache)
+    if store is not None:
+        digest = library_digest(specs)
+        if digest is not None:
+            options = repr((targets, intrinsics, fp, timeout, rlimit, sorted(sizes.items()),
+                            sorted(signedness.items()), _host()))
+            for path in files:
+                if is_mlir(path):  # read through xDSL, whose version no key covers
+                    continue
+                key = _file_key(path, digest, options)
+                kept = store.get_blob(key, "apply-file") if key is not None else None
+                if isinstance(kept, _StoredFile) and kept.path == path:
+                    found[path] = kept.replay(time.perf_counter() - start)
+                elif key is not None:
+                    keys[path] = key
+    todo = tuple(f for f in files if f not in found)
+    done = _apply_files(todo, specs, targets, intrinsics, fp, timeout, rlimit, cache,
+                        sizes, jobs, signedness, progress) if todo else ()
+    for result in done:
+        if store is not None and result.path in keys and result.stored is not None:
+            # the reports as plain JSON values (no enum of the engine to import on reading)
+            plain = tuple(json.loads(json.dumps(r)) for r in result.stored.reports)
+            store.put_blob(keys[result.path], "apply-file",
+                           dataclasses.replace(result.stored, reports=plain))
+    made = dict(zip(todo, done, strict=True))
+    return Applied(tuple(found.get(f) or made[f] for f in files), cache)
+
+
+def _file_store(cache: bool) -> ProofCache | None:
+    """The proof cache, holding ``apply``'s stored files (None: ``--no-cache``)."""
+    if not cache:
+        return None
+    from tensorize.equivalence.cache import ProofCache, default_path
+
+    return ProofCache(default_path())
+
+
+def _apply_files(files: tuple[str, ...], specs: tuple[str, ...], targets: tuple[str, ...],
+                 intrinsics: tuple[str, ...], fp: str, timeout: float | None,
+                 rlimit: int | None, cache: bool, sizes: dict[str, int], jobs: int,
+                 signedness: dict[str, str], progress: Progress) -> tuple[FileResult, ...]:
+    """Every file tensorized with the library loaded (in ``jobs`` processes if more than
+    one), in order."""
     library = load_specs(specs)  # a bad spec is reported before any work
     chosen = command_targets(library, targets, intrinsics)
     tpass = make_pass(library, targets=chosen, intrinsics=intrinsics, fp=fp,
@@ -305,7 +418,7 @@ def _apply_all(files: tuple[str, ...], specs: tuple[str, ...], targets: tuple[st
     else:
         done = tuple(tensorize_any(f, library, tpass, sizes, signedness)
                      for f in progress(files, len(files)))
-    return Applied(done, tpass.cache is not None)
+    return done
 
 
 def apply_files(files: Sequence[str], *, specs: Sequence[str] = (),

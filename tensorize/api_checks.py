@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, cast
 from tensorize.errors import UsageError
 from tensorize.intrinsics.host import host_supports, in_target
 from tensorize.intrinsics.library import Library, load_library
-from tensorize.ir.nodes import Function
-from tensorize.ir.sizes import own_sizes as own_sizes
 
 if TYPE_CHECKING:
     from tensorize.equivalence.solver import SolverConfig
+    from tensorize.ir.nodes import Function
 
 MAX_TIMEOUT = 10_000_000.0
 """The largest timeout accepted, in seconds (about 116 days; Z3 takes milliseconds in an
@@ -192,3 +191,12 @@ def parse_signedness(items: Sequence[str]) -> dict[str, str]:
     from tensorize.frontends.mlir_import import parse_signedness as parse_options
 
     return parse_options(items)
+
+
+def own_sizes(fn: Function, sizes: Mapping[str, int] | None) -> dict[str, int]:
+    """The entries of ``sizes`` that name a size parameter of ``fn``
+    (:func:`tensorize.ir.sizes.own_sizes`, imported when first used: a command that finds
+    its results stored loads no IR)."""
+    from tensorize.ir.sizes import own_sizes as of
+
+    return of(fn, sizes)

@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from tensorize.api_checks import own_sizes, parse_sizes
 from tensorize.errors import CheckError, UsageError
 from tensorize.intrinsics.library import Library, load_library
-from tensorize.ir.nodes import Function, Module
-from tensorize.ir.syntax import ParsedModule
+
+if TYPE_CHECKING:
+    from tensorize.ir.nodes import Function, Module
+    from tensorize.ir.syntax import ParsedModule
 
 MLIR_SUFFIX = ".mlir"
 
-Callees = Mapping[str, Function] | Library
+Callees: TypeAlias = "Mapping[str, Function] | Library"
 """A library of intrinsics: a :class:`Library` or a mapping from names to functions."""
 
 
@@ -48,6 +50,7 @@ def parse_path(path: str | Path) -> ParsedModule:
     under this name were parsed before by this engine (no parser is even imported then);
     a parse that succeeds is stored for the next process."""
     from tensorize.intrinsics.store import read_stored, stored_path, write_stored
+    from tensorize.ir.syntax import ParsedModule
 
     try:
         data = Path(path).read_bytes()

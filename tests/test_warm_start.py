@@ -5,6 +5,7 @@ still as loaded (its files' hash instead of every spec printed), and a quick exi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ SPEC = """intrinsic t.mla4 {{
   summary "a multiply-add of four lanes"
   target x86.avx2
   cost 1.0
+  manual "a test spec"
   in a: i32[4]
   in b: i32[4]
   inout c: i32[4]
@@ -137,3 +139,68 @@ def test_the_command_line_exits_quickly_with_its_code_and_output(tmp_path: Path)
     bad = subprocess.run([sys.executable, "-m", "tensorize", "apply", str(tmp_path / "no.tz")],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "error" in bad.stderr
+
+
+def _apply(paths, **options):
+    from tensorize import api
+
+    done = api.apply_files([str(p) for p in paths], **options)
+    assert isinstance(done, api.Applied)
+    return done
+
+
+def test_a_second_apply_of_a_file_is_its_stored_result(tmp_path: Path, monkeypatch) -> None:
+    from tensorize import api_apply
+
+    src = tmp_path / "k.tz"
+    src.write_text((ROOT / "examples" / "qmatmul.tz").read_text())
+    first = _apply([src], targets=["x86.avx512_vnni"]).results[0]
+    assert first.changed and first.cache_misses > 0
+    monkeypatch.setattr(api_apply, "load_specs", lambda *a: pytest.fail("loaded the library"))
+    again = _apply([src], targets=["x86.avx512_vnni"]).results[0]
+    assert again.text == first.text and again.cache_hits == 2 and again.cache_misses == 0
+    for was, now in zip(first.reports, again.reports, strict=True):
+        assert set(now["stages"]) == set(was["stages"]) | {"lookup"}
+        plain = json.loads(json.dumps(was))  # what --report writes
+        assert {k: v for k, v in now.items() if k not in ("seconds", "stages")} == \
+            {k: v for k, v in plain.items() if k not in ("seconds", "stages")}
+    # the summary reads as a stored decision does: this run's time, the proofs' own
+    assert [line.split(", ", 1)[1].split("\n")[1:] for line in again.lines] == \
+        [line.split(", ", 1)[1].split("\n")[1:] for line in first.lines]
+
+
+def test_any_change_of_file_options_or_library_misses(tmp_path: Path) -> None:
+    src = tmp_path / "k.tz"
+    src.write_text(KERNEL)
+    spec = tmp_path / "specs" / "t.tz"
+    spec.parent.mkdir()
+    spec.write_text(SPEC.format(op="*"))
+    base = {"targets": ["x86.avx2"], "specs": [str(spec.parent)]}
+    first = _apply([src], **base).results[0]
+    assert "call t.mla4" in first.text
+    assert _apply([src], **base).results[0].cache_misses == 0  # stored
+    for options in ({**base, "sizes": {"N": 12}}, {**base, "fp": "real"},
+                    {**base, "targets": ["all"]}):
+        assert _apply([src], **options).results[0].cache_misses > 0, options
+    src.write_text(KERNEL.replace("N = 8", "N = 4"))  # another size: another file
+    assert _apply([src], **base).results[0].cache_misses > 0
+    src.write_text(KERNEL)
+    st = spec.stat()
+    spec.write_text(SPEC.format(op="-"))  # same size, same modification time
+    os.utime(spec, ns=(st.st_atime_ns, st.st_mtime_ns))
+    edited = _apply([src], **base).results[0]
+    assert "call t.mla4" not in edited.text  # a - b does not compute a * b
+
+
+def test_a_warm_apply_imports_neither_engine_nor_ir(tmp_path: Path) -> None:
+    env = {**os.environ, "TENSORIZE_CACHE_DIR": str(tmp_path / "cache")}
+    script = ("import sys\nfrom tensorize.cli import main\n"
+              "assert main(['apply', 'examples/qmatmul.tz', '-o', sys.argv[1]]) == 0\n"
+              "print(sorted(m for m in sys.modules if m.startswith(('tensorize.rewrite', "
+              "'tensorize.ir', 'tensorize.matcher', 'numpy', 'z3', 'lark'))))\n")
+    runs = [subprocess.run([sys.executable, "-c", script, str(tmp_path / f"out{n}.tz")],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            for n in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr + runs[1].stderr
+    assert runs[1].stdout.strip() == "[]", runs[1].stdout
+    assert (tmp_path / "out0.tz").read_text() == (tmp_path / "out1.tz").read_text()

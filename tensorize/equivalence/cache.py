@@ -153,7 +153,9 @@ class ProofCache:
         except sqlite3.Error:
             pass
 
-    def _get_blob(self, key: str, kind: str) -> Any | None:
+    def get_blob(self, key: str, kind: str) -> Any | None:
+        """The value stored under ``key`` as ``kind`` (a tile result, a decision, a file
+        of ``apply``), or None (absent or unreadable: a miss)."""
         if self._db is None:
             self.misses += 1
             return None
@@ -170,7 +172,8 @@ class ProofCache:
             self.hits += 1
         return value
 
-    def _put_blob(self, key: str, kind: str, value: Any) -> None:
+    def put_blob(self, key: str, kind: str, value: Any) -> None:
+        """Store ``value`` under ``key`` as ``kind`` (a failure only costs a later miss)."""
         if self._db is None:
             return
         try:
@@ -184,21 +187,21 @@ class ProofCache:
 
     def get_result(self, key: str) -> Result | None:
         """A stored tile-proof result (a proof or a refutation), or None."""
-        value = self._get_blob(key, "result")
+        value = self.get_blob(key, "result")
         return value if isinstance(value, Proved | Refuted) else None
 
     def put_result(self, key: str, result: Result) -> None:
         """Store a proof or a refutation (``unknown`` is never stored)."""
         if isinstance(result, Proved | Refuted):
-            self._put_blob(key, "result", result)
+            self.put_blob(key, "result", result)
 
     def get_decision(self, key: str) -> Any | None:
         """A stored decision (what the tensorize pass made of one kernel), or None."""
-        return self._get_blob(key, "decision")
+        return self.get_blob(key, "decision")
 
     def put_decision(self, key: str, decision: Any) -> None:
         """Store a decision."""
-        self._put_blob(key, "decision", decision)
+        self.put_blob(key, "decision", decision)
 
     def __getstate__(self) -> dict[str, object]:
         return {"path": self.path, "hits": 0, "misses": 0}  # a connection does not pickle

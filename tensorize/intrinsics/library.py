@@ -204,15 +204,7 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
     Finding no bundled spec is an error, not an empty library: an install that lost its
     package data would otherwise rewrite nothing and say nothing.
     """
-    sources: list[Path] = []
-    if bundled:
-        where = bundled_specs_dir()
-        found = _spec_files([where]) if where.is_dir() else []
-        if not found:
-            raise UsageError(f"no bundled intrinsic specs found in {where} (a broken "
-                             "install? set TENSORIZE_SPECS to the spec directory)")
-        sources.extend(found)
-    sources.extend(_spec_files(paths))
+    sources = _sources(paths, bundled)
     digest = _source_digest(sources)
     if digest is not None and digest in _LOADED:
         known, origin_of = _LOADED[digest]
@@ -230,6 +222,28 @@ def load_library(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> L
             _LOADED.clear()
         _LOADED[digest] = (dict(intrinsics), dict(origins))
     return Library._from_files(intrinsics, origins, digest)
+
+
+def library_digest(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> str | None:
+    """The hash of the files :func:`load_library` would load with these arguments (what a
+    loaded library's :meth:`Library.fingerprint` is), without loading them; None if one
+    cannot be read. Raises :class:`UsageError` as :func:`load_library` does."""
+    return _source_digest(_sources(paths, bundled))
+
+
+def _sources(paths: Iterable[str | Path], bundled: bool) -> list[Path]:
+    """The spec files of a library: the bundled ones (unless ``bundled=False``), then
+    those under ``paths``."""
+    sources: list[Path] = []
+    if bundled:
+        where = bundled_specs_dir()
+        found = _spec_files([where]) if where.is_dir() else []
+        if not found:
+            raise UsageError(f"no bundled intrinsic specs found in {where} (a broken "
+                             "install? set TENSORIZE_SPECS to the spec directory)")
+        sources.extend(found)
+    sources.extend(_spec_files(paths))
+    return sources
 
 
 def _parse_and_check(sources: list[Path]) -> tuple[dict[str, Function], dict[str, str]]:
