@@ -13,10 +13,10 @@ names below are looked up on first use).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tensorize.errors import TensorizeError
+from tensorize.lazy import lazy_names
 
 if TYPE_CHECKING:
     from tensorize.api import compile, find_function, load, parse, prove, run, tensorize
@@ -34,15 +34,4 @@ _LAZY = {"Library": "tensorize.intrinsics.library",
          "prove": "tensorize.api", "run": "tensorize.api", "tensorize": "tensorize.api"}
 
 
-def __getattr__(name: str) -> Any:
-    """The public names, imported on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tensorize' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__)

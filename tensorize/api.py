@@ -22,11 +22,12 @@ The functions live in small modules named for what they do, re-exported here:
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from tensorize.lazy import lazy_names
 
 if TYPE_CHECKING:
     from tensorize.api_apply import (
@@ -175,20 +176,6 @@ _LAZY: dict[str, str] = {
 imports only the modules it runs (a warm ``apply`` neither the engine nor the IR)."""
 
 
-def __getattr__(name: str) -> Any:
-    """A public name of a submodule, imported on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tensorize.api' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
 __all__ = [
     # loading
     "Library", "load_library", "load_specs", "parse", "parse_path", "load",
@@ -215,6 +202,8 @@ __all__ = [
     # output files
     "check_output_file", "check_output_dir", "write_atomic",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__)
 
 
 def export_mlir(functions: Sequence[Function], sizes: Mapping[str, int] | None = None,
