@@ -1,9 +1,11 @@
 """The candidate prefilter enumerates exactly what the plain product of choices gives.
 
 ``candidates._consistent`` cuts loop assignments early (extents given twice, output groups
-that are not spatial, accesses whose tile loops cannot be covered); the reference below is
+that are not spatial, accesses whose tile loops cannot be covered, and once a rejection is
+on record, groups given more iterations than their loops have); the reference below is
 the unpruned product with the same final checks. Both must give the same candidates in
-the same order, on the corpus's convolutions and on nests of growing depth.
+the same order and the same first rejection, on the corpus's convolutions and on nests
+of growing depth.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from tensorize.rewrite.apply import bake_sizes
 
 
 def _reference(options: list[list[tuple[tuple[str, ...], ...]]],
-               shapes: list[tuple[int, ...]], index_vars: list[set[str]], form: Reduction
-               ) -> Iterator[tuple[tuple, dict[tuple[str, ...], int]]]:
+               shapes: list[tuple[int, ...]], index_vars: list[set[str]], form: Reduction,
+               rejected: object = None) -> Iterator[tuple[tuple, dict[tuple[str, ...], int]]]:
     for combo in itertools.product(*options):
         extents: dict[tuple[str, ...], int] = {}
         ok = True
@@ -48,8 +50,11 @@ def _enumerations(kernels: list, lib) -> list:
         for frag in fragments(baked, {}):
             for intr in lib:
                 enum = enumerate_candidates(frag, intr, baked, "real")
+                # only the first rejection is ever read (the engine's report, explain):
+                # after it, the prefilter also cuts groups given more iterations than
+                # their loops have, whose later rejections it does not make
                 out.append((k.name, intr.name, enum.candidates,
-                            [(r.kind, r.message) for r in enum.rejections]))
+                            [(r.kind, r.message) for r in enum.rejections[:1]]))
     return out
 
 

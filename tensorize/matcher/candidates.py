@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -437,7 +437,8 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
                        for p, _x, _i in params]
         options = [_choices(index, len(shape), form)
                    for (_p, _x, index), shape in zip(params, loop_shapes)]
-        for combo, extents in _consistent(options, loop_shapes, index_vars, form):
+        for combo, extents in _consistent(options, loop_shapes, index_vars, form,
+                                          lambda: bool(result.rejections)):
             tile_vars = {v for g in extents for v in g}
             # every access's tile loops must be covered by its own dimensions
             if any((used & tile_vars) - {v for g in groups for v in g}
@@ -452,7 +453,8 @@ def _assignments(frag: Fragment, intr: Function, kernel: Function, out: BufferDe
 
 
 def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
-                shapes: list[tuple[int, ...]], index_vars: list[set[str]], form: Reduction
+                shapes: list[tuple[int, ...]], index_vars: list[set[str]], form: Reduction,
+                rejected: Callable[[], bool] = lambda: False,
                 ) -> Iterator[tuple[tuple[Any, ...], dict[tuple[str, ...], int]]]:
     """The combinations of ``itertools.product(*options)`` (in its order) that give every
     group one extent, whose output groups (``options[0]``) are spatial, and that may
@@ -466,6 +468,10 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
     with everything that would follow it, instead of being generated and dropped: the
     cost no longer multiplies with the depth of the nest. Each cut is a necessary
     condition of the checks the caller makes on every complete combination.
+
+    Once ``rejected()`` (a rejection is on record, and only the first is ever read), a
+    group given more iterations than its loops have is cut too: :func:`_tiles` refuses
+    every combination holding it, so only rejections after the first are not made.
     """
     first = [c for c in options[0] if all(v in form.spatial for g in c for v in g)] \
         if options else []
@@ -491,6 +497,9 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
                 e = shapes[level][axis]
                 known = extents.get(g)
                 if known is None:
+                    if e > math.prod(form.loop(v).extent for v in g) and rejected():
+                        ok = False
+                        break
                     extents[g] = e
                     added.append(g)
                 elif known != e:
