@@ -161,7 +161,7 @@ def pack_operands(fn: Function, library: Mapping[str, Function],
     if not packed:
         return fn, ()
     raw = replace(fn, buffers=fn.buffers + tuple(decls), body=tuple(body))
-    checked = check_function(_untyped(raw), library)
+    checked = check_function(raw, library)  # nodes typed already: the checker accepts them
     problems = check_packing(fn, checked, library)
     if problems:
         raise UsageError(f"packing '{fn.name}' failed its own check: {problems[0]}")
@@ -220,11 +220,6 @@ def _fresh(base: str, taken: set[str]) -> str:
         name = f"{base}{n}"
     taken.add(name)
     return name
-
-
-def _untyped(fn: Function) -> Function:
-    """The checker fills expression types; it accepts nodes typed already."""
-    return fn
 
 
 def check_packing(original: Function, packed: Function, library: Mapping[str, Function]
