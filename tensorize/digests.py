@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from tensorize.pickles import read_pickle, write_pickle
 
 RACY_SECONDS = 2.0
 """A file modified this recently when it was hashed is hashed again next time."""
@@ -51,13 +52,8 @@ def _index_path() -> Path:
 def _load_index() -> dict[str, tuple[_Status, str]]:
     global _INDEX
     if _INDEX is None:
-        try:
-            with _index_path().open("rb") as f:
-                found = pickle.load(f)
-            _INDEX = found if isinstance(found, dict) else {}
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-                TypeError, ValueError, IndexError):
-            _INDEX = {}
+        found = read_pickle(_index_path(), lambda value: isinstance(value, dict))
+        _INDEX = found if found is not None else {}
     return _INDEX
 
 
@@ -100,23 +96,8 @@ def file_digests(paths: Sequence[Path]) -> list[str]:
 def _save_index(index: dict[str, tuple[_Status, str]]) -> None:
     """Write the index atomically (a failure only costs the next run some reading)."""
     global _DIRTY
-    import tempfile
-
     _DIRTY = False
-    where = _index_path()
-    try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=where.parent, prefix=".digests-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(index, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, where)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass
+    write_pickle(_index_path(), index)
 
 
 def forget() -> None:

@@ -16,7 +16,8 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "tensorize"
 
 LAYERS: dict[str, int] = {
-    "errors": 0, "outputs": 0, "digests": 0, "lazy": 0, "intrinsics.host": 0, "smt": 0,
+    "errors": 0, "outputs": 0, "digests": 0, "lazy": 0, "pickles": 0, "intrinsics.host": 0,
+    "smt": 0,
     "ir": 1,
     "equivalence": 2, "deadline": 2,
     "intrinsics": 3,

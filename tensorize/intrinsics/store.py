@@ -9,13 +9,13 @@ pickle is a miss; writing is atomic, and a failure to write only costs the next 
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import os
 import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from tensorize.pickles import read_pickle, write_pickle
 
 
 def stored_path(kind: str, parts: Iterable[bytes]) -> Path:
@@ -68,39 +68,14 @@ class _NodePickler(pickle.Pickler):
 def read_stored(path: Path, valid: Callable[[Any], bool]) -> Any | None:
     """The value stored at ``path`` if ``valid`` accepts it, else None (absent or
     unreadable: an unusable store is no store)."""
-    enabled = gc.isenabled()
-    gc.disable()  # thousands of new objects would run the collector many times, for nothing
-    try:
-        with path.open("rb") as f:
-            value = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-            TypeError, ValueError, IndexError):
-        return None
-    finally:
-        if enabled:
-            gc.enable()
-    return value if valid(value) else None
+    return read_pickle(path, valid)
 
 
 def write_stored(path: Path, value: object) -> None:
     """Store ``value`` at ``path`` atomically, with normal permissions (a failure only
-    costs the next read)."""
-    import tempfile  # only a miss writes the store
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                _NodePickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+    costs the next read), then drop the oldest stores of its kind."""
+    if write_pickle(path, value, _NodePickler):
         _prune(path)
-    except (OSError, pickle.PicklingError, RecursionError):
-        pass
 
 
 KEEP = {"library": 8, "parse": 512}
