@@ -497,7 +497,7 @@ def _consistent(options: list[list[tuple[tuple[str, ...], ...]]],
                 e = shapes[level][axis]
                 known = extents.get(g)
                 if known is None:
-                    if e > math.prod(form.loop(v).extent for v in g) and rejected():
+                    if e > _iterations(g, form) and rejected():
                         ok = False
                         break
                     extents[g] = e
@@ -570,6 +570,11 @@ def _in_loop_order(extents: dict[tuple[str, ...], int], form: Reduction) -> list
     return sorted(groups, key=lambda g: order.index(g.vars[0]))
 
 
+def _iterations(loops: tuple[str, ...], form: Reduction) -> int:
+    """The iterations of a group of (fused) loops: the product of their extents."""
+    return math.prod(form.loop(v).extent for v in loops)
+
+
 def _tiles(frag: Fragment, name: str,
            params: list[tuple[str, str, tuple[Expr, ...]]], combo: tuple[Any, ...],
            groups: list[Group], result: Enumeration,
@@ -579,9 +584,7 @@ def _tiles(frag: Fragment, name: str,
     tails = []
     calls = 1
     for g in groups:
-        total = 1
-        for v in g.vars:
-            total *= form.loop(v).extent
+        total = _iterations(g.vars, form)
         if total < g.extent:
             result.rejections.append(Rejection(
                 RejectReason.EXTENT, f"loop {g.name} has {total} iterations; the intrinsic needs "
