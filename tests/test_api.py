@@ -306,3 +306,26 @@ def test_every_error_survives_pickling() -> None:
         assert type(back) is type(e)
         assert back.render() == e.render() and back.exit_code == e.exit_code
     assert issubclass(errors.NotReal, ArithmeticError)
+
+
+def test_the_lazy_facade_names_what_the_type_checker_sees() -> None:
+    """``tensorize.api`` (and the package) list each public name twice, as imports for the
+    type checker and in the table read at run time: the two must agree, and every public
+    name must resolve."""
+    import ast
+    import importlib
+
+    import tensorize
+    import tensorize.api as api
+
+    for module in (api, tensorize):
+        tree = ast.parse(Path(module.__file__).read_text())
+        guarded = next(n for n in tree.body if isinstance(n, ast.If)
+                       and isinstance(n.test, ast.Name) and n.test.id == "TYPE_CHECKING")
+        seen = {a.asname or a.name: n.module for n in guarded.body
+                if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert seen == module._LAZY, module.__name__
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
+        for name, home in module._LAZY.items():
+            assert getattr(module, name) is getattr(importlib.import_module(home), name)
