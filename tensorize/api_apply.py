@@ -170,10 +170,11 @@ def _file_result(path: str, text: str, results: Sequence[TensorizeResult],
     """One file's :class:`FileResult`: its kernels' reports and summary lines, the notes,
     and the cache hits and misses since ``before``."""
     reports = [{**result.to_json(), "file": path} for result in results]
-    lines = [summary_line(path, result) for result in results]
+    kernels = tuple((r.kernel.name, r.coverage, _summary_parts(r)) for r in results)
+    lines = [_summary(path, name, coverage, r.seconds, parts)
+             for r, (name, coverage, parts) in zip(results, kernels, strict=True)]
     lines += [f"{path}: {note}" for note in notes]
     hits, misses = _cache_counts(tpass)
-    kernels = tuple((r.kernel.name, r.coverage, _summary_parts(r)) for r in results)
     return FileResult(path, text, reports, lines, hits - before[0], misses - before[1],
                       _StoredFile(path, text, tuple(reports), kernels, tuple(notes)))
 
